@@ -1,0 +1,46 @@
+# opsloop — `make demo` runs the sandbox demo, `make test` runs every test.
+# Both create .venv, install the Python dependencies, and install Prometheus and
+# Alertmanager with apt-get when they are missing (Debian/Ubuntu as root).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+# Dependencies must not phone home.
+export MLFLOW_DISABLE_TELEMETRY := true
+export ANONYMIZED_TELEMETRY := False
+export DO_NOT_TRACK := 1
+export HF_HUB_OFFLINE := 1
+export LANGCHAIN_TRACING_V2 := false
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: demo test lint system-deps venv clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "opsloop needs Python 3.11 or newer; run with PYTHON=python3.11" >&2; exit 1; }
+	@PYTHON=$(PYTHON) bash scripts/system-deps.sh
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=23.2"
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+system-deps:
+	@PYTHON=$(PYTHON) bash scripts/system-deps.sh
+
+demo: venv system-deps
+	$(BIN)/python -m sandbox.demo
+
+test: venv system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
