@@ -1,0 +1,1 @@
+"""opsloop tools: one module per backend or capability, each a typed LangChain tool."""
