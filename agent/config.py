@@ -1,0 +1,197 @@
+"""Typed settings: environment `OPSLOOP_*`, an optional `opsloop.toml`, and sandbox defaults."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, InitSettingsSource, SettingsConfigDict
+
+CONFIG_FILE_ENV = "OPSLOOP_CONFIG"
+MASK = "********"
+
+
+def default_home() -> Path:
+    """Return the data directory used when `OPSLOOP_HOME` is unset."""
+    return Path(os.environ.get("OPSLOOP_HOME") or Path.home() / ".opsloop")
+
+
+def _current_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return "unknown"
+
+
+class Settings(BaseSettings):
+    """Effective opsloop configuration. Each field maps to `OPSLOOP_<FIELD>`."""
+
+    model_config = SettingsConfigDict(env_prefix="OPSLOOP_", extra="ignore", validate_default=True)
+
+    home: Path = Field(default_factory=default_home, description="Data directory.")
+    user: str = Field(default_factory=_current_user, description="Who is asking (CLI).")
+
+    # Prometheus
+    prometheus_url: str = Field("http://127.0.0.1:9090", description="Prometheus HTTP API URL.")
+    prometheus_bearer_token: SecretStr | None = Field(None, description="Bearer token.")
+    prometheus_username: str | None = Field(None, description="Basic-auth user.")
+    prometheus_password: SecretStr | None = Field(None, description="Basic-auth password.")
+    prometheus_headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra HTTP headers, e.g. X-Scope-OrgID (JSON in env)."
+    )
+    prometheus_verify_tls: bool = Field(True, description="Verify the server certificate.")
+    prometheus_ca_bundle: Path | None = Field(None, description="CA bundle for TLS verification.")
+    prometheus_timeout: float = Field(10.0, gt=0, description="Seconds per Prometheus request.")
+    service_label: str = Field("service", description="Label that names a service.")
+    rate_window: str = Field("5m", description="Range used inside rate() and increase().")
+
+    # Other backends (used by later tools; named here so config show is complete)
+    alertmanager_url: str = Field("http://127.0.0.1:9093", description="Alertmanager URL.")
+    grafana_url: str | None = Field(None, description="Grafana URL for evidence links.")
+    grafana_datasource: str = Field("prometheus", description="Grafana datasource uid.")
+    mlflow_tracking_uri: str | None = Field(None, description="MLflow tracking/registry URI.")
+    logs_backend: Literal["local", "loki", "elasticsearch"] = Field(
+        "local", description="Log backend."
+    )
+    logs_url: str | None = Field(None, description="Loki or Elasticsearch URL.")
+    logs_paths: list[str] = Field(default_factory=list, description="Files for the local store.")
+
+    # LLM (any OpenAI-compatible endpoint); unset base URL and key means no LLM
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible base URL (…/v1).")
+    llm_model: str = Field("gpt-4o-mini", description="Model name sent to the endpoint.")
+    llm_api_key: SecretStr | None = Field(None, description="API key for the endpoint.")
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds per LLM request.")
+    llm_max_tokens: int = Field(1024, gt=0, description="Completion token cap.")
+    llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
+    llm_max_retries: int = Field(2, ge=0, description="Retries on transient LLM errors.")
+
+    # Slack and HTTP intake
+    slack_bot_token: SecretStr | None = Field(None, description="Slack bot token (xoxb-…).")
+    slack_signing_secret: SecretStr | None = Field(None, description="Slack signing secret.")
+    slack_app_token: SecretStr | None = Field(None, description="Slack app token (Socket Mode).")
+    slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL.")
+    slack_channel: str | None = Field(None, description="Channel for alert reports.")
+    webhook_token: SecretStr | None = Field(None, description="Bearer token for /alerts/*.")
+    serve_host: str = Field("127.0.0.1", description="Where `opsloop serve` listens.")
+    serve_port: int = Field(8080, ge=0, le=65535, description="Port for `opsloop serve`.")
+
+    # Agent behaviour
+    max_steps: int = Field(8, ge=1, description="Planner steps before the graph must answer.")
+    tool_timeout: float = Field(30.0, gt=0, description="Default seconds per tool call.")
+    tool_output_chars: int = Field(4000, ge=200, description="Default tool output budget.")
+    timezone: str | None = Field(None, description="IANA zone for 'since 14:00' (default local).")
+
+    @field_validator(
+        "llm_base_url", "grafana_url", "mlflow_tracking_uri", "logs_url", mode="before"
+    )
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
+        """Order: explicit arguments, environment, opsloop.toml, running sandbox, defaults."""
+        file_values = InitSettingsSource(settings_cls, init_kwargs=_toml_values())
+        sandbox_values = InitSettingsSource(settings_cls, init_kwargs=_sandbox_values())
+        return init_settings, env_settings, file_values, sandbox_values
+
+    @property
+    def llm_enabled(self) -> bool:
+        """Return True when an LLM endpoint is configured."""
+        return bool(self.llm_base_url or self.llm_api_key)
+
+    @property
+    def state_dir(self) -> Path:
+        """Return the directory for checkpoints, audit log and answer records."""
+        path = self.home / "state"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def masked(self) -> dict[str, Any]:
+        """Return the configuration as plain data with every secret masked."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = MASK
+            elif name.endswith("headers") and isinstance(value, dict):
+                value = {k: MASK for k in value}
+            elif name.endswith(("_url", "_uri")) and isinstance(value, str):
+                value = mask_url(value)
+            elif isinstance(value, Path):
+                value = str(value)
+            out[name] = value
+        return out
+
+
+def mask_url(url: str) -> str:
+    """Hide a password embedded in a URL."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:{MASK}@{parts.hostname}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def config_file() -> Path | None:
+    """Return the opsloop.toml in use: $OPSLOOP_CONFIG, ./opsloop.toml or $OPSLOOP_HOME/."""
+    explicit = os.environ.get(CONFIG_FILE_ENV)
+    if explicit:
+        return Path(explicit)
+    for candidate in (Path.cwd() / "opsloop.toml", default_home() / "opsloop.toml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _toml_values() -> dict[str, Any]:
+    path = config_file()
+    if path is None:
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    return _flatten(data)
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Turn `[llm] base_url = …` into `llm_base_url`; `[prometheus] headers` stays a dict."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}".replace("-", "_")
+        if isinstance(value, dict) and name not in Settings.model_fields:
+            flat.update(_flatten(value, f"{name}_"))
+        else:
+            flat[name] = value
+    return flat
+
+
+def sandbox_state_file(home: Path | None = None) -> Path:
+    """Return where a running sandbox records its URLs."""
+    return (home or default_home()) / "sandbox" / "state.json"
+
+
+def _sandbox_values() -> dict[str, Any]:
+    """Point defaults at a running sandbox, so `opsloop ask` works right after `sandbox up`."""
+    path = sandbox_state_file()
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    settings = state.get("settings", {})
+    return {k: v for k, v in settings.items() if k in Settings.model_fields}
+
+
+class ConfigError(RuntimeError):
+    """Raised when configuration cannot be loaded."""

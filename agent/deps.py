@@ -1,0 +1,35 @@
+"""What the graph's nodes depend on, built once and injected (never built inside a node)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+
+from langchain_core.language_models import BaseChatModel
+
+from agent.answers import AnswerStore
+from agent.audit import AuditLog
+from agent.config import Settings
+from agent.planner.catalog import Catalog
+from tools.base import OpsTool
+
+
+@dataclass
+class Deps:
+    """Settings, tools, backends and stores for one running assistant."""
+
+    settings: Settings
+    tools: dict[str, OpsTool]
+    catalog: Catalog
+    answers: AnswerStore
+    audit: AuditLog
+    llm: BaseChatModel | None = None
+    tz: tzinfo | None = None
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    secrets: tuple[str, ...] = ()  # configured secret values, redacted from LLM prompts
+
+    def is_write(self, name: str) -> bool:
+        """Return True if `name` is a known write tool."""
+        tool = self.tools.get(name)
+        return tool is not None and tool.risk == "write"

@@ -1,0 +1,67 @@
+"""The opsloop graph, wired as DESIGN.md draws it.
+
+intake → recall → plan ⇄ tools; plan → approval (interrupt) → act → plan;
+plan → respond → check (→ respond once to repair) → remember → END
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Literal
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from agent.deps import Deps
+from agent.nodes.approval import act_node, approval_node
+from agent.nodes.check import check_node
+from agent.nodes.intake import intake_node
+from agent.nodes.plan import plan_node
+from agent.nodes.recall import recall_node
+from agent.nodes.remember import remember_node
+from agent.nodes.respond import respond_node
+from agent.nodes.tools import tools_node
+from agent.state import AgentState, InputState
+
+
+def build_graph(deps: Deps, checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
+    """Compile the graph with its dependencies bound to every node."""
+
+    def after_plan(state: AgentState) -> Literal["tools", "approval", "respond"]:
+        if state.get("error"):
+            return "respond"
+        pending = state.get("pending", [])
+        if any(not deps.is_write(c["name"]) or c.get("invalid") for c in pending):
+            return "tools"
+        return "approval" if pending else "respond"
+
+    def after_tools(state: AgentState) -> Literal["approval", "plan"]:
+        # A model's write call must be answered before the model is asked again.
+        return "approval" if state.get("pending") else "plan"
+
+    def after_check(state: AgentState) -> Literal["respond", "remember"]:
+        return "respond" if state.get("repair") else "remember"
+
+    graph = StateGraph(AgentState, input_schema=InputState)
+    graph.add_node("intake", partial(intake_node, deps=deps))
+    graph.add_node("recall", partial(recall_node, deps=deps))
+    graph.add_node("plan", partial(plan_node, deps=deps))
+    graph.add_node("tools", partial(tools_node, deps=deps))
+    graph.add_node("approval", partial(approval_node, deps=deps))
+    graph.add_node("act", partial(act_node, deps=deps))
+    graph.add_node("respond", partial(respond_node, deps=deps))
+    graph.add_node("check", partial(check_node, deps=deps))
+    graph.add_node("remember", partial(remember_node, deps=deps))
+
+    graph.add_edge(START, "intake")
+    graph.add_edge("intake", "recall")
+    graph.add_edge("recall", "plan")
+    graph.add_conditional_edges("plan", after_plan)
+    graph.add_conditional_edges("tools", after_tools)
+    graph.add_edge("approval", "act")
+    graph.add_edge("act", "plan")
+    graph.add_edge("respond", "check")
+    graph.add_conditional_edges("check", after_check)
+    graph.add_edge("remember", END)
+    return graph.compile(checkpointer=checkpointer, name="opsloop")

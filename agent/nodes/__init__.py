@@ -1,0 +1,1 @@
+"""Graph nodes: each takes the state (and injected deps) and returns a state update."""

@@ -1,0 +1,102 @@
+"""Run tools safely (timeout, errors, output budget) and turn results into evidence."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from langchain_core.messages import ToolMessage
+from pydantic import ValidationError
+
+from agent.deps import Deps
+from agent.redact import redact
+from tools.base import OpsTool, ToolResult, ToolStatus
+from tools.errors import BackendUnavailable, OpsError
+
+_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="opsloop-tool")
+
+
+def run_tool(
+    tool: OpsTool, args: dict[str, Any], default_timeout: float, default_budget: int
+) -> ToolResult:
+    """Invoke a tool with validated args under a timeout; never raise."""
+    timeout = tool.timeout_s or default_timeout
+    future = _POOL.submit(tool.invoke, args)
+    try:
+        result = future.result(timeout=timeout)
+    except FutureTimeout:
+        return ToolResult.failure(
+            f"{tool.name} timed out after {timeout:g}s; try a shorter range or a narrower query."
+        )
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'args'}: {e['msg']}" for e in exc.errors()
+        )
+        return ToolResult.failure(f"invalid arguments for {tool.name}: {problems}")
+    except BackendUnavailable as exc:
+        result = ToolResult.failure(str(exc))
+        result.data = {"backend_unavailable": str(exc)}
+        return result
+    except OpsError as exc:
+        return ToolResult.failure(str(exc))
+    except Exception as exc:  # a tool bug must not take the conversation down
+        return ToolResult.failure(f"{tool.name} failed: {type(exc).__name__}: {exc}")
+    if not isinstance(result, ToolResult):
+        return ToolResult.failure(f"{tool.name} returned {type(result).__name__}, not a result")
+    return result.bounded(tool.output_chars or default_budget)
+
+
+def execute_call(call: dict[str, Any], deps: Deps) -> ToolResult:
+    """Run one planned call, turning unknown tools and malformed calls into error results."""
+    if call.get("invalid"):
+        return ToolResult.failure(f"the tool call could not be parsed: {call['invalid']}")
+    tool = deps.tools.get(call["name"])
+    if tool is None:
+        names = ", ".join(sorted(deps.tools))
+        return ToolResult.failure(f"unknown tool '{call['name']}'. Available tools: {names}.")
+    if not isinstance(call.get("args"), dict):
+        return ToolResult.failure(f"arguments for {call['name']} must be a JSON object")
+    return run_tool(tool, call["args"], deps.settings.tool_timeout, deps.settings.tool_output_chars)
+
+
+def record(
+    call: dict[str, Any], result: ToolResult, evidence_count: int, deps: Deps
+) -> tuple[dict[str, Any], list[dict[str, Any]], ToolMessage]:
+    """Number the result's evidence and build the call record and the model-facing message."""
+    evidence = []
+    for offset, ev in enumerate(result.evidence, start=1):
+        item = ev.model_dump()
+        item["id"] = f"E{evidence_count + offset}"
+        evidence.append(item)
+    rec = {
+        "id": call.get("id"),
+        "name": call["name"],
+        "args": call.get("args") or {},
+        "status": result.status.value,
+        "summary": result.summary,
+        "error": result.error,
+        "evidence": [e["id"] for e in evidence],
+        "data": result.data,
+    }
+    cites = "; ".join(f"[{e['id']}] {e['summary'][:120]}" for e in evidence)
+    content = f"status: {result.status.value}\n{result.summary}"
+    if cites:
+        content += f"\nevidence to cite: {cites}"
+    message = ToolMessage(
+        content=redact(content, deps.secrets),
+        tool_call_id=call.get("id") or call["name"],
+        name=call["name"],
+        status="error" if result.status == ToolStatus.ERROR else "success",
+    )
+    return rec, evidence, message
+
+
+def public_call(rec: dict[str, Any]) -> dict[str, Any]:
+    """Return the DESIGN.md tool_calls shape of a call record."""
+    return {
+        "name": rec["name"],
+        "args": json.loads(json.dumps(rec["args"], default=str)),
+        "status": rec["status"],
+    }

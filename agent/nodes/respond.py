@@ -1,0 +1,64 @@
+"""The respond node: the model's draft, or a template answer, repaired once if it failed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+import prompts
+from agent.compose import compose
+from agent.deps import Deps
+from agent.nodes.plan import add_usage, history, system_prompt, text_of
+from agent.redact import redact
+from agent.selfcheck import figures, source_values, verify_figure
+from agent.state import AgentState
+
+
+def respond_node(state: AgentState, deps: Deps) -> dict[str, Any]:
+    """Write the answer for this turn."""
+    notes = state.get("notes", [])
+    if state.get("error"):
+        return {"answer": state["error"], "messages": [AIMessage(content=state["error"])]}
+    repair = state.get("repair")
+    if state.get("brain") == "llm" and state.get("draft"):
+        if not repair:
+            return {"answer": _with_notes(state["draft"], notes)}
+        try:
+            fixed, usage = _llm_repair(state, deps, repair)
+            return {"answer": _with_notes(fixed, notes), "usage": usage}
+        except Exception:  # the repair is best effort; the check will mark the draft
+            return {"answer": _with_notes(state["draft"], notes)}
+    answer = compose(state.get("tool_calls", []), notes)
+    if repair:
+        answer = _drop_unverified(answer, state)
+    return {"answer": answer, "messages": [AIMessage(content=answer)]}
+
+
+def _with_notes(text: str, notes: list[str]) -> str:
+    return "\n\n".join([text, *notes]) if notes else text
+
+
+def _llm_repair(state: AgentState, deps: Deps, problems: list[str]) -> tuple[str, dict]:
+    assert deps.llm is not None
+    messages = [
+        SystemMessage(content=redact(system_prompt(state, deps), deps.secrets)),
+        *history(state.get("messages", []), deps),
+        HumanMessage(content=prompts.render("repair", problems=problems)),
+    ]
+    reply = deps.llm.invoke(messages)
+    return text_of(reply), add_usage(state.get("usage", {}), reply)
+
+
+def _drop_unverified(answer: str, state: AgentState) -> str:
+    """Remove template lines holding figures that the evidence does not support."""
+    sources = source_values(state.get("evidence", []), [state.get("question", "")])
+    kept, dropped = [], 0
+    for line in answer.split("\n"):
+        if all(verify_figure(f, sources) for f in figures(line)):
+            kept.append(line)
+        else:
+            dropped += 1
+    if dropped:
+        kept.append("(Some lines were removed: their figures could not be traced to evidence.)")
+    return "\n".join(kept)

@@ -1,0 +1,324 @@
+"""The deterministic brain: a question becomes tool calls without an LLM."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any
+
+from agent.planner.catalog import Catalog
+from agent.planner.entities import Entities, extract, resolve_latency
+from agent.planner.intents import classify
+from agent.planner.lexicon import has_phrase, normalise
+from agent.timerange import TimeWindow, parse_window
+from tools.discovery import closest
+from tools.signals import TITLES, build_signal
+
+MAX_CALLS = 6
+# Which tool answers each intent (tools of later capabilities may be absent).
+INTENT_TOOL = {
+    "metrics": "query_metrics",
+    "health": "golden_signals",
+    "logs": "search_logs",
+    "anomaly": "detect_anomalies",
+    "drift": "check_drift",
+    "forecast": "forecast",
+    "model_status": "model_status",
+    "compare": "compare_model_versions",
+    "retrain": "retrain_model",
+    "rollback": "rollback_model",
+    "promote": "promote_model",
+    "incidents": "search_incidents",
+}
+CAPABILITY = {
+    "search_logs": "log search",
+    "detect_anomalies": "anomaly detection",
+    "check_drift": "drift checks",
+    "forecast": "forecasting",
+    "model_status": "the model registry",
+    "compare_model_versions": "the model registry",
+    "retrain_model": "retraining",
+    "rollback_model": "model rollback",
+    "promote_model": "model promotion",
+    "search_incidents": "incident memory",
+}
+_QUOTED = re.compile(r"[\"'“‘`]([^\"'”’`]{2,80})[\"'”’`]")
+_CONTAINING = re.compile(r"\b(?:containing|matching|mentioning|with the text|saying)\s+(\S+)")
+
+
+@dataclass
+class PlannedCall:
+    """One tool call the planner wants made."""
+
+    name: str
+    args: dict[str, Any]
+
+
+@dataclass
+class Plan:
+    """The planner's decision for one question."""
+
+    intent: str
+    calls: list[PlannedCall] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    entities: Entities = field(default_factory=Entities)
+    window: TimeWindow = field(default_factory=TimeWindow)
+    unavailable: list[PlannedCall] = field(default_factory=list)
+
+
+def plan_question(
+    question: str,
+    catalog: Catalog,
+    now: datetime,
+    *,
+    tz: tzinfo | None = None,
+    available: set[str] | None = None,
+) -> Plan:
+    """Turn a question into tool calls (or notes) using names discovered by `catalog`."""
+    services, models = catalog.services(), catalog.models()
+    ent = extract(question, services, models)
+    ent.signals = resolve_latency(ent.signals)
+    norm = normalise(question)
+    intent = classify(norm, ent)
+    try:
+        window = parse_window(question, now, tz)
+    except ValueError as exc:
+        return Plan(
+            intent, notes=[f"I could not read the time in your question: {exc}."], entities=ent
+        )
+    plan = Plan(intent, entities=ent, window=window)
+    builder = _BUILDERS.get(intent)
+    if builder is None:
+        plan.notes.append(_help_text(services, models) if intent == "help" else _unknown(services))
+        return plan
+    tool = INTENT_TOOL.get(intent)
+    if available is not None and tool is not None and tool not in available:
+        # Plan the call anyway (routing evals read it) but answer that it is not configured.
+        builder(plan, question, norm, catalog)
+        plan.unavailable, plan.calls = plan.calls[:MAX_CALLS], []
+        plan.notes = [
+            f"I can't do that yet: {CAPABILITY.get(tool, tool)} (`{tool}`) is not configured "
+            "in this opsloop installation."
+        ]
+        return plan
+    builder(plan, question, norm, catalog)
+    plan.calls = plan.calls[:MAX_CALLS]
+    return plan
+
+
+def _needs_service(plan: Plan, catalog: Catalog) -> bool:
+    """Add a clear note when the question names no known service; return True if so."""
+    ent = plan.entities
+    if ent.services:
+        return False
+    services = catalog.services()
+    if ent.unknown:
+        for name in ent.unknown:
+            hint = closest(name, services)
+            plan.notes.append(
+                f"I don't know a service called '{name}'. "
+                + (f"Did you mean {', '.join(hint)}? " if hint else "")
+                + f"Known services: {', '.join(services) or 'none found'}."
+            )
+        return True
+    return False
+
+
+def _metrics(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
+    if _needs_service(plan, catalog):
+        return
+    ent, tw = plan.entities, plan.window
+    targets: list[str | None] = list(ent.services) or [None]
+    for service in targets:
+        metric_map = catalog.metric_map(service)
+        for signal in ent.signals:
+            # Restarts are a count over the whole window, so ask for one increase() at the end.
+            counting = signal == "restarts"
+            built = build_signal(
+                signal,
+                service,
+                metric_map,
+                service_label=catalog.service_label,
+                window=tw.range if counting else catalog.rate_window,
+            )
+            who = service or "all services"
+            if built is None:
+                plan.notes.append(f"{who} exposes no {TITLES[signal]} metric that I recognise.")
+                continue
+            plan.calls.append(
+                PlannedCall(
+                    "query_metrics",
+                    {
+                        "query": built.promql,
+                        "range": tw.range,
+                        "end": tw.end_arg(),
+                        "instant": tw.instant or counting,
+                        "title": f"{who} {built.title}",
+                        "unit": built.unit,
+                    },
+                )
+            )
+
+
+def _health(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
+    if _needs_service(plan, catalog):
+        return
+    if not plan.entities.services:
+        plan.notes.append("Which service? Known services: " + ", ".join(catalog.services()) + ".")
+        return
+    for service in plan.entities.services:
+        plan.calls.append(
+            PlannedCall(
+                "golden_signals",
+                {"service": service, "range": plan.window.range, "end": plan.window.end_arg()},
+            )
+        )
+
+
+def _list(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
+    if has_phrase(norm, "metrics") or has_phrase(norm, "metric"):
+        args: dict[str, Any] = {}
+        if plan.entities.services:
+            args["service"] = plan.entities.services[0]
+        if match := _QUOTED.search(question) or re.search(r"\bwith (\w+) in", question.lower()):
+            args["contains"] = match.group(1)
+        plan.calls.append(PlannedCall("list_metrics", args))
+    else:
+        plan.calls.append(PlannedCall("list_services", {}))
+
+
+def _logs(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
+    if _needs_service(plan, catalog):
+        return
+    args: dict[str, Any] = {"range": plan.window.range, "end": plan.window.end_arg()}
+    if plan.entities.services:
+        args["service"] = plan.entities.services[0]
+    if any(has_phrase(norm, w) for w in ("warn", "warning", "warnings")):
+        args["level"] = "warn"
+    elif any(
+        has_phrase(norm, w)
+        for w in (
+            "error",
+            "errors",
+            "exception",
+            "exceptions",
+            "stack trace",
+            "stacktrace",
+            "traceback",
+            "5xx",
+            "500s",
+            "failures",
+            "failing",
+            "panic",
+            "panics",
+            "err",
+            "errs",
+            "fatal",
+        )
+    ):
+        args["level"] = "error"
+    if match := _QUOTED.search(question) or _CONTAINING.search(question):
+        args["query"] = match.group(1)
+    plan.calls.append(PlannedCall("search_logs", args))
+
+
+def _anomaly(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
+    if _needs_service(plan, catalog):
+        return
+    args: dict[str, Any] = {"range": plan.window.range, "end": plan.window.end_arg()}
+    if plan.entities.services:
+        args["service"] = plan.entities.services[0]
+    if plan.entities.signals:
+        args["signal"] = plan.entities.signals[0]
+    plan.calls.append(PlannedCall("detect_anomalies", args))
+
+
+def _forecast(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
+    if _needs_service(plan, catalog):
+        return
+    signal = next((s for s in plan.entities.signals if s in ("memory", "cpu")), "memory")
+    args = {"signal": signal}
+    if plan.entities.services:
+        args["service"] = plan.entities.services[0]
+    plan.calls.append(PlannedCall("forecast", args))
+
+
+def _model_for(plan: Plan, catalog: Catalog) -> str | None:
+    """Return the model a question is about: named, or served by the named service."""
+    if plan.entities.models:
+        return plan.entities.models[0]
+    for service in plan.entities.services:
+        served = catalog.models_of(service)
+        if len(served) == 1:
+            return served[0]
+    models = catalog.models()
+    return models[0] if len(models) == 1 else None
+
+
+def _model_call(name: str, needs_model: bool = True):
+    def build(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
+        model = _model_for(plan, catalog)
+        if model is None and needs_model:
+            plan.notes.append(
+                "Which model? Known models: " + (", ".join(catalog.models()) or "none found") + "."
+            )
+            return
+        args: dict[str, Any] = {"model": model} if model else {}
+        versions = plan.entities.versions
+        if name == "compare_model_versions":
+            args["version_a"] = versions[0] if versions else None
+            args["version_b"] = versions[1] if len(versions) > 1 else None
+        elif name == "rollback_model" and versions:
+            args["version"] = versions[-1]
+        elif name == "retrain_model" and plan.window.explicit:
+            args["window"] = plan.window.range
+        elif name == "check_drift":
+            args["range"] = plan.window.range
+        plan.calls.append(PlannedCall(name, args))
+
+    return build
+
+
+def _incidents(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
+    args: dict[str, Any] = {"query": question.strip()}
+    if plan.entities.services:
+        args["service"] = plan.entities.services[0]
+    plan.calls.append(PlannedCall("search_incidents", args))
+
+
+_BUILDERS = {
+    "metrics": _metrics,
+    "health": _health,
+    "list": _list,
+    "logs": _logs,
+    "anomaly": _anomaly,
+    "forecast": _forecast,
+    "incidents": _incidents,
+    "drift": _model_call("check_drift"),
+    "model_status": _model_call("model_status", needs_model=False),
+    "compare": _model_call("compare_model_versions"),
+    "retrain": _model_call("retrain_model"),
+    "rollback": _model_call("rollback_model"),
+    "promote": _model_call("promote_model"),
+}
+
+
+def _help_text(services: list[str], models: list[str]) -> str:
+    return (
+        "I answer on-call questions from your metrics and act on models with approval. Try:\n"
+        '- "p99 latency of checkout over the last hour"\n'
+        '- "error rate for fraud-api since 14:00"\n'
+        '- "how is recommender doing?"\n'
+        '- "which services are there?"\n'
+        f"Known services: {', '.join(services) or 'none found'}. "
+        f"Known models: {', '.join(models) or 'none found'}."
+    )
+
+
+def _unknown(services: list[str]) -> str:
+    return (
+        "I couldn't tell what you want to know. Name a service and a signal, e.g. "
+        '"p99 latency of checkout last 30m" or "5xx rate of gateway today". '
+        f"Known services: {', '.join(services) or 'none found'}. Type `help` for more."
+    )

@@ -1,0 +1,58 @@
+"""Classify a question into an intent, by keywords after spelling correction."""
+
+from __future__ import annotations
+
+from agent.planner.entities import Entities
+from agent.planner.lexicon import INTENT_WORDS, has_phrase
+
+# Checked in this order: actions first, then specific questions, then broad ones.
+# Words that only make sense about model versions, even with no model named.
+_REGISTRY_WORDS = ("version", "versions", "champion", "challenger", "alias", "aliases")
+ORDER = (
+    "rollback",
+    "promote",
+    "retrain",
+    "compare",
+    "drift",
+    "forecast",
+    "incidents",
+    "logs",
+    "anomaly",
+    "model_status",
+    "list",
+    "health",
+)
+
+
+def hits(norm: str, intent: str) -> bool:
+    """Return True if any phrase of `intent` occurs in the normalised text."""
+    return any(has_phrase(norm, phrase) for phrase in INTENT_WORDS[intent])
+
+
+def classify(norm: str, ent: Entities) -> str:
+    """Return the intent of a normalised question given its entities."""
+    words = norm.split()
+    if hits(norm, "help") and (len(words) <= 6 or not (ent.services or ent.models)):
+        return "help"
+    model_words = has_phrase(norm, "model") or has_phrase(norm, "models") or bool(ent.models)
+    for intent in ORDER:
+        if not hits(norm, intent):
+            continue
+        if intent == "compare" and not (len(ent.versions) >= 2 or (model_words and ent.versions)):
+            continue
+        if intent == "model_status" and not (
+            model_words or any(has_phrase(norm, w) for w in _REGISTRY_WORDS)
+        ):
+            continue
+        if intent == "health" and ent.signals:
+            continue
+        if intent == "list" and ent.signals:
+            continue
+        return intent
+    if ent.signals:
+        return "metrics"
+    if ent.services:
+        return "health"
+    if ent.models:
+        return "model_status"
+    return "unknown"

@@ -1,0 +1,491 @@
+"""Words on-call engineers use, and typo-tolerant matching against them."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# Signal vocabulary: phrase → signal. Multi-word phrases are matched on the normalised text.
+SIGNAL_PHRASES: dict[str, str] = {
+    "p99": "latency_p99",
+    "p999": "latency_p99",
+    "99th": "latency_p99",
+    "tail latency": "latency_p99",
+    "p95": "latency_p95",
+    "95th": "latency_p95",
+    "p90": "latency_p95",
+    "p50": "latency_p50",
+    "median": "latency_p50",
+    "50th": "latency_p50",
+    "latency": "latency",
+    "latencies": "latency",
+    "slow": "latency",
+    "slowness": "latency",
+    "slower": "latency",
+    "response time": "latency",
+    "response times": "latency",
+    "duration": "latency",
+    "lag": "latency",
+    "laggy": "latency",
+    "error": "error_ratio",
+    "errors": "error_ratio",
+    "5xx": "error_ratio",
+    "5xxs": "error_ratio",
+    "500s": "error_ratio",
+    "500": "error_ratio",
+    "failures": "error_ratio",
+    "failing": "error_ratio",
+    "erroring": "error_ratio",
+    "failed": "error_ratio",
+    "err": "error_ratio",
+    "errs": "error_ratio",
+    "error rate": "error_ratio",
+    "failure rate": "error_ratio",
+    "error ratio": "error_ratio",
+    "fail rate": "error_ratio",
+    "traffic": "request_rate",
+    "rps": "request_rate",
+    "qps": "request_rate",
+    "throughput": "request_rate",
+    "requests": "request_rate",
+    "request rate": "request_rate",
+    "req/s": "request_rate",
+    "reqs": "request_rate",
+    "load": "request_rate",
+    "volume": "request_rate",
+    "calls": "request_rate",
+    "cpu": "cpu",
+    "cores": "cpu",
+    "throttling": "cpu",
+    "processor": "cpu",
+    "memory": "memory",
+    "mem": "memory",
+    "rss": "memory",
+    "ram": "memory",
+    "oom": "memory",
+    "heap": "memory",
+    "ooms": "memory",
+    "oomkilled": "memory",
+    "restart": "restarts",
+    "restarts": "restarts",
+    "restarting": "restarts",
+    "restarted": "restarts",
+    "crashloop": "restarts",
+    "crashloopbackoff": "restarts",
+    "crashing": "restarts",
+    "crashes": "restarts",
+    "crashed": "restarts",
+    "bouncing": "restarts",
+}
+
+# Intent keywords. Phrases are matched on normalised text; single words also fuzzily.
+INTENT_WORDS: dict[str, tuple[str, ...]] = {
+    "rollback": (
+        "rollback",
+        "roll back",
+        "rollback to",
+        "revert",
+        "roll it back",
+        "go back to",
+        "undo the deploy",
+        "downgrade",
+    ),
+    "retrain": (
+        "retrain",
+        "re-train",
+        "re train",
+        "retraining",
+        "train again",
+        "refit",
+        "kick off training",
+        "start training",
+        "train a new",
+        "fine-tune",
+        "finetune",
+        "training job",
+        "training run",
+        "new training",
+    ),
+    "promote": (
+        "promote",
+        "promotion",
+        "make the challenger",
+        "challenger live",
+        "ship the challenger",
+        "new champion",
+        "the champion instead",
+    ),
+    "compare": (
+        "compare",
+        "comparison",
+        "diff",
+        "difference between",
+        "vs",
+        "versus",
+        "differ",
+        "stack up",
+        "against",
+        "better than",
+        "worse than",
+    ),
+    "drift": (
+        "drift",
+        "drifting",
+        "drifted",
+        "psi",
+        "distribution shift",
+        "data shift",
+        "covariate shift",
+        "skew",
+        "feature shift",
+    ),
+    "forecast": (
+        "forecast",
+        "run out",
+        "runs out",
+        "running out",
+        "exhaust",
+        "exhausted",
+        "time until",
+        "when will",
+        "how long until",
+        "how long before",
+        "how long till",
+        "projected",
+        "projection",
+        "hit the limit",
+        "hits its limit",
+        "reach its limit",
+        "hit its limit",
+        "oom soon",
+        "trend",
+        "trending",
+        "headroom",
+        "until it hits",
+        "before it hits",
+        "will it",
+        "going to hit",
+        "gonna hit",
+        "extrapolate",
+        "eta",
+        "till it",
+        "until it",
+        "keeps climbing",
+        "keeps growing",
+        "leak",
+        "leaking",
+    ),
+    "anomaly": (
+        "anomaly",
+        "anomalies",
+        "anomalous",
+        "unusual",
+        "abnormal",
+        "weird",
+        "strange",
+        "odd",
+        "spike",
+        "spikes",
+        "spiking",
+        "spiky",
+        "outlier",
+        "outliers",
+        "out of the ordinary",
+        "suspicious",
+        "unexpected",
+        "blip",
+        "blips",
+        "deviation",
+        "deviating",
+        "abnormally",
+    ),
+    "logs": (
+        "log",
+        "logs",
+        "logging",
+        "exception",
+        "exceptions",
+        "stack trace",
+        "stacktrace",
+        "traceback",
+        "tracebacks",
+        "grep",
+        "error messages",
+        "error message",
+        "log lines",
+        "panic",
+        "panics",
+        "stack traces",
+        "messages",
+        "warnings",
+        "warn",
+    ),
+    "model_status": (
+        "version",
+        "versions",
+        "champion",
+        "serving",
+        "served",
+        "registry",
+        "deployed model",
+        "model status",
+        "which model",
+        "current model",
+        "live model",
+        "in prod",
+        "in production",
+        "alias",
+        "aliases",
+        "challenger",
+    ),
+    "incidents": (
+        "incident",
+        "incidents",
+        "happened before",
+        "seen this before",
+        "postmortem",
+        "post-mortem",
+        "postmortems",
+        "similar",
+        "history of",
+        "last time",
+        "outage history",
+        "previous outages",
+        "past outages",
+        "before?",
+        "prior incidents",
+    ),
+    "help": (
+        "help",
+        "what can you do",
+        "how do i use",
+        "commands",
+        "what do you do",
+        "capabilities",
+    ),
+    "list": (
+        "list services",
+        "what services",
+        "which services",
+        "services do we",
+        "all services",
+        "list models",
+        "what models",
+        "which models",
+        "list metrics",
+        "what metrics",
+        "which metrics",
+        "metric names",
+        "services are there",
+        "services exist",
+        "show services",
+        "show me the services",
+    ),
+    "health": (
+        "how is",
+        "how's",
+        "hows",
+        "how are",
+        "health",
+        "healthy",
+        "status",
+        "overview",
+        "doing",
+        "ok?",
+        "okay",
+        "state of",
+        "golden signals",
+        "summary",
+        "summarise",
+        "summarize",
+        "dashboard",
+        "look like",
+        "looking",
+    ),
+}
+
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "for",
+        "on",
+        "in",
+        "at",
+        "to",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "what",
+        "whats",
+        "what's",
+        "how",
+        "hows",
+        "show",
+        "me",
+        "tell",
+        "give",
+        "get",
+        "me",
+        "my",
+        "our",
+        "we",
+        "us",
+        "pls",
+        "please",
+        "plz",
+        "can",
+        "could",
+        "would",
+        "you",
+        "do",
+        "does",
+        "did",
+        "any",
+        "anything",
+        "and",
+        "or",
+        "with",
+        "by",
+        "from",
+        "since",
+        "over",
+        "last",
+        "past",
+        "previous",
+        "this",
+        "that",
+        "it",
+        "its",
+        "it's",
+        "there",
+        "their",
+        "right",
+        "now",
+        "currently",
+        "current",
+        "today",
+        "yesterday",
+        "hour",
+        "hours",
+        "minutes",
+        "minute",
+        "mins",
+        "min",
+        "days",
+        "day",
+        "week",
+        "weeks",
+        "m",
+        "h",
+        "d",
+        "s",
+        "ago",
+        "between",
+        "than",
+        "vs",
+        "versus",
+        "up",
+        "down",
+        "going",
+        "on",
+        "seeing",
+        "see",
+        "look",
+        "looks",
+        "check",
+        "query",
+        "graph",
+        "chart",
+        "which",
+        "who",
+        "where",
+        "when",
+        "why",
+        "i",
+        "im",
+        "i'm",
+        "hey",
+        "hi",
+        "yo",
+        "so",
+    ]
+)
+
+VOCABULARY = frozenset(
+    w
+    for phrases in (*INTENT_WORDS.values(), tuple(SIGNAL_PHRASES))
+    for p in phrases
+    for w in p.split()
+    if len(w) >= 4 and w.isalpha()
+)
+
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9_./:-]*[a-z0-9]|[a-z0-9]")
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case tokens, keeping hyphenated names like `fraud-api` whole."""
+    return _TOKEN.findall(text.lower())
+
+
+def edit_distance(a: str, b: str, limit: int = 2) -> int:
+    """Damerau-Levenshtein distance (adjacent swaps count 1), stopping early past `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > limit:
+            return limit + 1
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def tolerance(word: str) -> int:
+    """Allowed typos for a word of this length."""
+    return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
+
+
+@lru_cache(maxsize=4096)
+def correct(word: str) -> str:
+    """Return the vocabulary word `word` was probably meant to be, or `word` itself."""
+    if word in VOCABULARY or word in STOPWORDS or not word.isalpha() or len(word) < 4:
+        return word
+    best, best_d = word, tolerance(word) + 1
+    for candidate in VOCABULARY:
+        d = edit_distance(word, candidate, tolerance(candidate))
+        if d < best_d and d <= tolerance(candidate):
+            best, best_d = candidate, d
+    return best
+
+
+def normalise(text: str) -> str:
+    """Lower-case, spell-correct vocabulary words, and pad with spaces for phrase search."""
+    return " " + " ".join(correct(t) for t in tokens(expand(text))) + " "
+
+
+def expand(text: str) -> str:
+    """Expand contractions so "how's" reads as "how is"."""
+    text = text.replace("’", "'").lower()
+    text = re.sub(r"'s\b", " is", re.sub(r"n't\b", " not", text))
+    # Common on-call shorthand, so one phrase list covers both spellings.
+    text = re.sub(r"(?<![\w-])svcs(?![\w-])", "services", text)
+    return re.sub(r"(?<![\w-])svc(?![\w-])", "service", text)
+
+
+def has_phrase(normalised: str, phrase: str) -> bool:
+    """Return True if `phrase` occurs as whole words in normalised text."""
+    return f" {phrase} " in normalised or (
+        phrase.endswith("?") and f" {phrase[:-1]} " in normalised
+    )
