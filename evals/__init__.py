@@ -1,0 +1,1 @@
+"""Eval suites: datasets as YAML, runners that score opsloop against them."""

@@ -1,0 +1,28 @@
+"""`python -m evals.routing [--json]`: print routing accuracy and planner latency."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from evals.routing import run
+
+
+def main() -> int:
+    """Run the suite; exit 1 when accuracy is under 95 %."""
+    report = run()
+    if "--json" in sys.argv:
+        print(json.dumps(report, indent=2))
+    else:
+        print(
+            f"routing: {report['correct']}/{report['cases']} correct "
+            f"({report['accuracy']:.1%}); planner median "
+            f"{report['planner_latency_ms']['median']} ms"
+        )
+        for failure in report["failures"]:
+            print(f"  ✗ {failure['question']!r}: {'; '.join(failure['problems'])}")
+    return 0 if report["accuracy"] >= 0.95 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""The `opsloop` command line: contracts, help, errors without tracebacks, chat."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from agent.cli import app
+from sandbox.procs import free_port
+
+runner = CliRunner()
+
+
+def opsloop(*args: str, env: dict | None = None, stdin: str | None = None):
+    """Run the real console entry point in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "agent.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        input=stdin,
+        timeout=120,
+    )
+
+
+def test_ask_json_contract(prometheus, monkeypatch):
+    monkeypatch.setenv("OPSLOOP_PROMETHEUS_URL", prometheus)
+    result = runner.invoke(
+        app, ["ask", "what is the p99 latency of checkout over the last hour?", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) >= {"answer", "tool_calls", "evidence", "evals", "usage", "thread_id"}
+    assert data["tool_calls"][0]["name"] == "query_metrics"
+    assert set(data["tool_calls"][0]) == {"name", "args", "status"}
+    assert set(data["evidence"][0]) == {"id", "tool", "query", "summary", "link"}
+    assert isinstance(data["evals"]["grounded"], bool)
+    assert isinstance(data["evals"]["groundedness"], float)
+    assert set(data["usage"]) == {"input_tokens", "output_tokens", "latency_s"}
+
+
+def test_ask_human_output_has_answer_evidence_and_footer(prometheus, monkeypatch):
+    monkeypatch.setenv("OPSLOOP_PROMETHEUS_URL", prometheus)
+    result = runner.invoke(app, ["ask", "how is checkout doing"])
+    assert result.exit_code == 0, result.output
+    assert "checkout over the last 1h" in result.stdout
+    assert "E1" in result.stdout and "✓ grounded" in result.stdout
+    assert f"{prometheus}/graph?" in result.stdout  # links printed in full when piped
+
+
+def test_unreachable_prometheus_is_one_line_and_exit_2():
+    url = f"http://127.0.0.1:{free_port()}"
+    proc = opsloop("ask", "p99 of checkout last hour", env={"OPSLOOP_PROMETHEUS_URL": url})
+    assert proc.returncode == 2
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert url in lines[0] and "OPSLOOP_PROMETHEUS_URL" in lines[0]
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_invalid_setting_is_one_line(monkeypatch):
+    proc = opsloop("config", "show", env={"OPSLOOP_PROMETHEUS_TIMEOUT": "soon"})
+    assert proc.returncode == 2
+    assert "OPSLOOP_PROMETHEUS_TIMEOUT" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_config_show_masks_secrets(monkeypatch):
+    monkeypatch.setenv("OPSLOOP_LLM_API_KEY", "sk-very-secret-value")
+    monkeypatch.setenv("OPSLOOP_PROMETHEUS_BEARER_TOKEN", "prom-token-123")
+    result = runner.invoke(app, ["config", "show", "--json"])
+    assert result.exit_code == 0
+    assert "sk-very-secret-value" not in result.stdout and "prom-token-123" not in result.stdout
+    assert json.loads(result.stdout)["llm_api_key"] == "********"
+    table = runner.invoke(app, ["config", "show"])
+    assert "OPSLOOP_PROMETHEUS_URL" in table.stdout and "sk-very" not in table.stdout
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["ask"], ["chat"], ["approve"], ["config"], ["config", "show"], ["version"]]
+)
+def test_every_command_has_help(command):
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0 and "Usage" in result.stdout
+
+
+def test_version():
+    assert runner.invoke(app, ["version"]).stdout.startswith("opsloop 0.")
+
+
+def test_chat_reads_piped_input(prometheus):
+    proc = opsloop(
+        "chat",
+        env={"OPSLOOP_PROMETHEUS_URL": prometheus},
+        stdin="/help\np95 of fraud-api last 30m\n/reset\n/bogus\n/exit\n",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "/reset" in proc.stdout and "fraud-api p95 latency" in proc.stdout
+    assert "new thread" in proc.stdout and "unknown command /bogus" in proc.stdout
+
+
+def test_approve_on_a_thread_that_is_not_waiting():
+    result = runner.invoke(app, ["approve", "nope"])
+    assert result.exit_code == 2 and "not waiting" in result.output

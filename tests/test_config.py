@@ -1,0 +1,68 @@
+"""Settings: env and opsloop.toml sources, sandbox defaults, masked secrets."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.config import MASK, Settings, mask_url, sandbox_state_file
+
+
+def test_environment_overrides_defaults(monkeypatch):
+    monkeypatch.setenv("OPSLOOP_PROMETHEUS_URL", "http://prom:9090")
+    monkeypatch.setenv("OPSLOOP_PROMETHEUS_HEADERS", '{"X-Scope-OrgID": "team-a"}')
+    monkeypatch.setenv("OPSLOOP_LLM_BASE_URL", "http://vllm:8000/v1")
+    s = Settings()
+    assert s.prometheus_url == "http://prom:9090"
+    assert s.prometheus_headers == {"X-Scope-OrgID": "team-a"}
+    assert s.llm_enabled
+
+
+def test_no_llm_unless_base_url_or_key_is_set():
+    assert not Settings().llm_enabled
+    assert Settings(llm_api_key="sk-x").llm_enabled
+
+
+def test_toml_sections_flatten_and_env_wins(tmp_path: Path, monkeypatch):
+    (tmp_path / "opsloop.toml").write_text(
+        '[prometheus]\nurl = "http://from-file:9090"\ntimeout = 3\n'
+        '[prometheus.headers]\nX-Scope-OrgID = "tenant"\n'
+        '[llm]\nmodel = "llama3"\nmax_tokens = 256\n'
+    )
+    s = Settings()
+    assert s.prometheus_url == "http://from-file:9090" and s.prometheus_timeout == 3
+    assert s.prometheus_headers == {"X-Scope-OrgID": "tenant"}
+    assert s.llm_model == "llama3" and s.llm_max_tokens == 256
+    monkeypatch.setenv("OPSLOOP_LLM_MODEL", "qwen")
+    assert Settings().llm_model == "qwen"
+
+
+def test_running_sandbox_provides_defaults(opsloop_home: Path):
+    path = sandbox_state_file(opsloop_home)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"settings": {"prometheus_url": "http://127.0.0.1:41234"}}))
+    assert Settings().prometheus_url == "http://127.0.0.1:41234"
+
+
+def test_masked_hides_every_secret():
+    s = Settings(
+        llm_api_key="sk-live-123456",
+        prometheus_password="hunter2",
+        prometheus_headers={"Authorization": "Bearer abc"},
+        mlflow_tracking_uri="postgresql://ml:pa55word@db:5432/mlflow",
+        slack_bot_token="xoxb-1-2-3",
+    )
+    text = json.dumps(s.masked(), default=str)
+    for secret in ("sk-live-123456", "hunter2", "Bearer abc", "pa55word", "xoxb-1-2-3"):
+        assert secret not in text
+    assert s.masked()["llm_api_key"] == MASK
+
+
+def test_mask_url_keeps_host_and_user():
+    assert mask_url("https://u:p@h:1/x") == f"https://u:{MASK}@h:1/x"
+    assert mask_url("http://h/x") == "http://h/x"
+
+
+def test_invalid_values_raise():
+    with pytest.raises(ValueError):
+        Settings(prometheus_timeout=-1)

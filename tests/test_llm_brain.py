@@ -1,0 +1,116 @@
+"""The LLM brain driven by a scripted chat model: tool calls, citations, repair, fallback."""
+
+from agent.factory import build_deps
+from agent.scripted import ScriptedChatModel, tool_call
+from agent.session import Assistant
+
+P99 = (
+    "histogram_quantile(0.99, sum by (le) "
+    '(rate(http_request_duration_seconds_bucket{service="checkout"}[5m])))'
+)
+
+
+def assistant_with(settings, *replies) -> tuple[Assistant, ScriptedChatModel]:
+    model = ScriptedChatModel().enqueue(*replies)
+    return Assistant(build_deps(settings, llm=model)), model
+
+
+def test_model_calls_a_tool_then_answers_with_citations(settings):
+    assistant, model = assistant_with(
+        settings,
+        [tool_call("query_metrics", query=P99, range="1h", title="checkout p99")],
+        lambda msgs: f"checkout p99 is {_last_from(msgs)} now [E1].",
+    )
+    result = assistant.ask("p99 of checkout over the last hour?")
+    assert result["brain"] == "llm"
+    assert result["tool_calls"] == [
+        {
+            "name": "query_metrics",
+            "args": {"query": P99, "range": "1h", "title": "checkout p99"},
+            "status": "ok",
+        }
+    ]
+    assert result["evals"]["grounded"], result
+    assert result["usage"]["input_tokens"] > 0 and result["usage"]["output_tokens"] > 0
+    assert [t.name for t in model.bound_tools] == [
+        "query_metrics",
+        "golden_signals",
+        "list_services",
+        "list_metrics",
+    ]
+    system = model.calls[0][0].content
+    assert "checkout" in system and "Cite the evidence" in system
+
+
+def test_made_up_figure_is_repaired_once(settings):
+    assistant, model = assistant_with(
+        settings,
+        [tool_call("query_metrics", query=P99, range="1h")],
+        "checkout p99 is 987 ms [E1].",
+        lambda msgs: f"checkout p99 is {_last_from(msgs)} [E1].",
+    )
+    result = assistant.ask("p99 of checkout?")
+    assert result["evals"]["grounded"] and result["evals"]["repaired"]
+    assert "987" not in result["answer"]
+    assert "evidence check" in model.calls[-1][-1].content  # the repair prompt
+
+
+def test_unrepairable_answer_is_marked_unverified(settings):
+    assistant, _ = assistant_with(
+        settings,
+        [tool_call("query_metrics", query=P99, range="1h")],
+        "checkout p99 is 987 ms [E1].",
+        "still 987 ms, and payments-api is at 12 % [E9].",
+    )
+    result = assistant.ask("p99 of checkout?")
+    evals = result["evals"]
+    assert not evals["grounded"] and evals["repaired"]
+    assert "987 ms" in evals["unverified_numbers"] and evals["invalid_citations"] == ["E9"]
+    assert "⚠ Unverified" in result["answer"]
+
+
+def test_unknown_tool_and_bad_arguments_go_back_to_the_model(settings):
+    assistant, model = assistant_with(
+        settings,
+        [tool_call("delete_cluster", name="prod"), tool_call("query_metrics", range="1h")],
+        "I could not run those checks.",
+    )
+    result = assistant.ask("p99 of checkout?")
+    statuses = [(c["name"], c["status"]) for c in result["tool_calls"]]
+    assert statuses == [("delete_cluster", "error"), ("query_metrics", "error")]
+    tool_messages = [m.content for m in model.calls[1] if m.type == "tool"]
+    assert "unknown tool 'delete_cluster'" in tool_messages[0]
+    assert "query: Field required" in tool_messages[1]
+    assert result["evals"]["tool_error_rate"] == 1.0
+
+
+def test_dead_llm_endpoint_falls_back_to_the_deterministic_planner(settings):
+    assistant, _ = assistant_with(settings, ConnectionError("connection refused"))
+    result = assistant.ask("what is the p99 latency of checkout over the last hour?")
+    assert result["brain"] == "deterministic"
+    assert result["tool_calls"][0]["name"] == "query_metrics"
+    assert "LLM endpoint failed" in result["answer"] and result["evals"]["grounded"]
+
+
+def test_step_limit_stops_a_looping_model(settings):
+    settings.max_steps = 3
+    loop = [[tool_call("list_services")] for _ in range(5)]
+    assistant, _ = assistant_with(settings, *loop)
+    result = assistant.ask("list everything forever")
+    assert len(result["tool_calls"]) == 3
+    assert "stopped after 3 planning steps" in result["answer"]
+
+
+def test_secrets_never_reach_the_model(settings):
+    settings.llm_api_key = None
+    assistant, model = assistant_with(settings, "ok")
+    assistant.deps.secrets = ("hunter2-secret",)
+    assistant.ask("my password=hunter2-secret and token xoxb-1234567890-abcdef, p99?")
+    sent = " ".join(str(m.content) for m in model.calls[0])
+    assert "hunter2-secret" not in sent and "xoxb-1234567890" not in sent
+
+
+def _last_from(messages) -> str:
+    """Quote the 'last …' figure from the latest tool result, as a model would."""
+    tool = [m for m in messages if m.type == "tool"][-1].content
+    return tool.split("last ")[1].split(",")[0]
