@@ -16,7 +16,7 @@ export HF_HUB_OFFLINE := 1
 export LANGCHAIN_TRACING_V2 := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint system-deps venv clean
+.PHONY: demo test lint bench system-deps venv clean
 
 venv: $(VENV)/.installed
 
@@ -37,6 +37,9 @@ demo: venv system-deps
 
 test: venv system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: venv system-deps
+	$(BIN)/python -m bench.foundation
 
 lint: venv
 	$(BIN)/ruff check .

@@ -33,8 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     console = Console(highlight=False)
     with tempfile.TemporaryDirectory(prefix="opsloop-demo-") as tmp:
-        console.print(f"Backfilling {args.hours:g} h of metrics with promtool and starting "
-                      "Prometheus…", style="bold")
+        console.print(
+            f"Backfilling {args.hours:g} h of metrics with promtool and starting Prometheus…",
+            style="bold",
+        )
         started = time.monotonic()
         proc, url = start_prometheus_with_history(Path(tmp), hours=args.hours, seed=args.seed)
         console.print(f"Prometheus ready at {url} in {time.monotonic() - started:.1f} s\n")
@@ -48,8 +50,10 @@ def main(argv: list[str] | None = None) -> int:
                 console.print()
         finally:
             proc.stop()
-    console.print("Done. Point opsloop at your own Prometheus with OPSLOOP_PROMETHEUS_URL and "
-                  "run `opsloop chat`.")
+    console.print(
+        "Done. Point opsloop at your own Prometheus with OPSLOOP_PROMETHEUS_URL and "
+        "run `opsloop chat`."
+    )
     return 0
 
 

@@ -34,8 +34,15 @@ class OpenAIScript:
             return self.replies.pop(0)
 
 
+def prompt_token_estimate(request: dict[str, Any]) -> int:
+    """Estimate prompt tokens as providers bill them: messages and tool schemas, ~4 chars each."""
+    return (
+        len(json.dumps(request.get("messages", []))) + len(json.dumps(request.get("tools", [])))
+    ) // 4
+
+
 def _completion(script: OpenAIScript, request: dict[str, Any], reply: dict[str, Any]) -> dict:
-    prompt_tokens = sum(len(json.dumps(m)) for m in request.get("messages", [])) // 4
+    prompt_tokens = prompt_token_estimate(request)
     message: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
     finish = "stop"
     if "tool_calls" in reply:

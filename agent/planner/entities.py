@@ -18,6 +18,15 @@ from agent.planner.lexicon import (
 
 _VERSION = re.compile(r"\b(?:v|ver|version|vers)\.?\s?#?(\d+)\b")
 _ENTITY_SUFFIX = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)+$|^[a-z]+(?:svc|api|srv|service)$")
+_PREPOSITIONS = frozenset({"of", "for", "on", "in", "at", "from", "with"})
+_NAME_NOUNS = frozenset({"service", "app", "deployment", "pod", "pods", "logs", "log"})
+# Words that qualify a signal without naming anything ("overall p99", "pod restarts").
+_MODIFIERS = frozenset(
+    "overall total average avg mean max peak global cluster prod production staging every "
+    "each pod pods container containers node nodes http grpc api request server client model "
+    "service services app apps endpoint endpoints user users customer customers high highest "
+    "low lowest worst best top some much many more less".split()
+)
 _RATE_WORDS = ("traffic", "rps", "qps", "throughput", "request rate", "req/s", "load", "volume")
 _NOT_NAMES = frozenset(
     {
@@ -124,19 +133,35 @@ def extract(
         ent.signals.remove("request_rate")
     if len(ent.services) > 1 and ent.signals:
         ent.services = _focus(text, ent.services)
+    ent.unknown = _unknown_names(words, services, models, lookup_nouns=not ent.services)
+    return ent
+
+
+def _unknown_names(
+    words: list[str], services: list[str], models: list[str], lookup_nouns: bool
+) -> list[str]:
+    """Return words that name a service or model nobody knows ("payments-svc p99")."""
     known = {w for name in (*services, *models) for w in _variants(name)}
+    out = []
     for i, word in enumerate(words):
         if word in known or word in _NOT_NAMES or re.match(r"^\d", word) or word in VOCABULARY:
             continue
-        looks_like_name = bool(_ENTITY_SUFFIX.match(word))
-        before = words[i + 1] if i + 1 < len(words) else ""
-        if before in ("service", "svc", "app", "deployment", "pod", "pods", "logs", "log") and (
-            word not in STOPWORDS and correct(word) not in VOCABULARY
+        plain = word not in STOPWORDS and word not in _MODIFIERS and correct(word) not in VOCABULARY
+        after = words[i + 1] if i + 1 < len(words) else ""
+        looks_like_name = bool(_ENTITY_SUFFIX.match(word)) or (plain and after in _NAME_NOUNS)
+        # "payments p99", "p99 for payments": where a service name goes, when none was found.
+        slot = i == 0 or words[i - 1] in _PREPOSITIONS
+        if (
+            lookup_nouns
+            and plain
+            and len(word) >= 4
+            and slot
+            and (correct(after) in SIGNAL_PHRASES or not after)
         ):
             looks_like_name = True
         if looks_like_name and not match_names([word], [*services, *models]):
-            ent.unknown.append(word)
-    return ent
+            out.append(word)
+    return out
 
 
 def _focus(text: str, services: list[str]) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from agent.planner.entities import Entities
 from agent.planner.lexicon import INTENT_WORDS, has_phrase
 
@@ -24,8 +26,18 @@ ORDER = (
 )
 
 
+# Phrases with a name in the middle: "roll fraud-detector back", "make it the new champion".
+PATTERNS = {
+    "rollback": re.compile(r" roll (?:\S+ ){1,3}back "),
+    "promote": re.compile(r" make (?:\S+ ){1,3}(?:the )?(?:new )?champion "),
+}
+
+
 def hits(norm: str, intent: str) -> bool:
     """Return True if any phrase of `intent` occurs in the normalised text."""
+    pattern = PATTERNS.get(intent)
+    if pattern is not None and pattern.search(norm):
+        return True
     return any(has_phrase(norm, phrase) for phrase in INTENT_WORDS[intent])
 
 

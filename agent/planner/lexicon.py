@@ -5,304 +5,109 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-# Signal vocabulary: phrase → signal. Multi-word phrases are matched on the normalised text.
-SIGNAL_PHRASES: dict[str, str] = {
-    "p99": "latency_p99",
-    "p999": "latency_p99",
-    "99th": "latency_p99",
-    "tail latency": "latency_p99",
-    "p95": "latency_p95",
-    "95th": "latency_p95",
-    "p90": "latency_p95",
-    "p50": "latency_p50",
-    "median": "latency_p50",
-    "50th": "latency_p50",
-    "latency": "latency",
-    "latencies": "latency",
-    "slow": "latency",
-    "slowness": "latency",
-    "slower": "latency",
-    "response time": "latency",
-    "response times": "latency",
-    "duration": "latency",
-    "lag": "latency",
-    "laggy": "latency",
-    "error": "error_ratio",
-    "errors": "error_ratio",
-    "5xx": "error_ratio",
-    "5xxs": "error_ratio",
-    "500s": "error_ratio",
-    "500": "error_ratio",
-    "failures": "error_ratio",
-    "failing": "error_ratio",
-    "erroring": "error_ratio",
-    "failed": "error_ratio",
-    "err": "error_ratio",
-    "errs": "error_ratio",
-    "error rate": "error_ratio",
-    "failure rate": "error_ratio",
-    "error ratio": "error_ratio",
-    "fail rate": "error_ratio",
-    "traffic": "request_rate",
-    "rps": "request_rate",
-    "qps": "request_rate",
-    "throughput": "request_rate",
-    "requests": "request_rate",
-    "request rate": "request_rate",
-    "req/s": "request_rate",
-    "reqs": "request_rate",
-    "load": "request_rate",
-    "volume": "request_rate",
-    "calls": "request_rate",
-    "cpu": "cpu",
-    "cores": "cpu",
-    "throttling": "cpu",
-    "processor": "cpu",
-    "memory": "memory",
-    "mem": "memory",
-    "rss": "memory",
-    "ram": "memory",
-    "oom": "memory",
-    "heap": "memory",
-    "ooms": "memory",
-    "oomkilled": "memory",
-    "restart": "restarts",
-    "restarts": "restarts",
-    "restarting": "restarts",
-    "restarted": "restarts",
-    "crashloop": "restarts",
-    "crashloopbackoff": "restarts",
-    "crashing": "restarts",
-    "crashes": "restarts",
-    "crashed": "restarts",
-    "bouncing": "restarts",
-}
 
-# Intent keywords. Phrases are matched on normalised text; single words also fuzzily.
-INTENT_WORDS: dict[str, tuple[str, ...]] = {
-    "rollback": (
-        "rollback",
-        "roll back",
-        "rollback to",
-        "revert",
-        "roll it back",
-        "go back to",
-        "undo the deploy",
-        "downgrade",
-    ),
-    "retrain": (
-        "retrain",
-        "re-train",
-        "re train",
-        "retraining",
-        "train again",
-        "refit",
-        "kick off training",
-        "start training",
-        "train a new",
-        "fine-tune",
-        "finetune",
-        "training job",
-        "training run",
-        "new training",
-    ),
-    "promote": (
-        "promote",
-        "promotion",
-        "make the challenger",
-        "challenger live",
-        "ship the challenger",
-        "new champion",
-        "the champion instead",
-    ),
-    "compare": (
-        "compare",
-        "comparison",
-        "diff",
-        "difference between",
-        "vs",
-        "versus",
-        "differ",
-        "stack up",
-        "against",
-        "better than",
-        "worse than",
-    ),
-    "drift": (
-        "drift",
-        "drifting",
-        "drifted",
-        "psi",
-        "distribution shift",
-        "data shift",
-        "covariate shift",
-        "skew",
-        "feature shift",
-    ),
-    "forecast": (
-        "forecast",
-        "run out",
-        "runs out",
-        "running out",
-        "exhaust",
-        "exhausted",
-        "time until",
-        "when will",
-        "how long until",
-        "how long before",
-        "how long till",
-        "projected",
-        "projection",
-        "hit the limit",
-        "hits its limit",
-        "reach its limit",
-        "hit its limit",
-        "oom soon",
-        "trend",
-        "trending",
-        "headroom",
-        "until it hits",
-        "before it hits",
-        "will it",
-        "going to hit",
-        "gonna hit",
-        "extrapolate",
-        "eta",
-        "till it",
-        "until it",
-        "keeps climbing",
-        "keeps growing",
-        "leak",
-        "leaking",
-    ),
-    "anomaly": (
-        "anomaly",
-        "anomalies",
-        "anomalous",
-        "unusual",
-        "abnormal",
-        "weird",
-        "strange",
-        "odd",
-        "spike",
-        "spikes",
-        "spiking",
-        "spiky",
-        "outlier",
-        "outliers",
-        "out of the ordinary",
-        "suspicious",
-        "unexpected",
-        "blip",
-        "blips",
-        "deviation",
-        "deviating",
-        "abnormally",
-    ),
-    "logs": (
-        "log",
-        "logs",
-        "logging",
-        "exception",
-        "exceptions",
-        "stack trace",
-        "stacktrace",
-        "traceback",
-        "tracebacks",
-        "grep",
-        "error messages",
-        "error message",
-        "log lines",
-        "panic",
-        "panics",
-        "stack traces",
-        "messages",
-        "warnings",
-        "warn",
-    ),
-    "model_status": (
-        "version",
-        "versions",
-        "champion",
-        "serving",
-        "served",
-        "registry",
-        "deployed model",
-        "model status",
-        "which model",
-        "current model",
-        "live model",
-        "in prod",
-        "in production",
-        "alias",
-        "aliases",
-        "challenger",
-    ),
-    "incidents": (
-        "incident",
-        "incidents",
-        "happened before",
-        "seen this before",
-        "postmortem",
-        "post-mortem",
-        "postmortems",
-        "similar",
-        "history of",
-        "last time",
-        "outage history",
-        "previous outages",
-        "past outages",
-        "before?",
-        "prior incidents",
-    ),
-    "help": (
-        "help",
-        "what can you do",
-        "how do i use",
-        "commands",
-        "what do you do",
-        "capabilities",
-    ),
-    "list": (
-        "list services",
-        "what services",
-        "which services",
-        "services do we",
-        "all services",
-        "list models",
-        "what models",
-        "which models",
-        "list metrics",
-        "what metrics",
-        "which metrics",
-        "metric names",
-        "services are there",
-        "services exist",
-        "show services",
-        "show me the services",
-    ),
-    "health": (
-        "how is",
-        "how's",
-        "hows",
-        "how are",
-        "health",
-        "healthy",
-        "status",
-        "overview",
-        "doing",
-        "ok?",
-        "okay",
-        "state of",
-        "golden signals",
-        "summary",
-        "summarise",
-        "summarize",
-        "dashboard",
-        "look like",
-        "looking",
-    ),
-}
+def _table(rows: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """Turn {"key": "phrase one | phrase two"} into {"key": ("phrase one", "phrase two")}."""
+    return {key: tuple(p.strip() for p in text.split("|")) for key, text in rows.items()}
+
+
+# Signal vocabulary: signal → phrases. Multi-word phrases match the normalised text.
+SIGNAL_WORDS = _table(
+    {
+        "latency_p99": "p99 | p999 | 99th | tail latency",
+        "latency_p95": "p95 | 95th | p90",
+        "latency_p50": "p50 | median | 50th",
+        "latency": (
+            "latency | latencies | slow | slowness | slower | response time | response times | "
+            "duration | lag | laggy"
+        ),
+        "error_ratio": (
+            "error | errors | 5xx | 5xxs | 500s | 500 | failures | failing | erroring | "
+            "failed | err | errs | error rate | failure rate | error ratio | fail rate"
+        ),
+        "request_rate": (
+            "traffic | rps | qps | throughput | requests | request rate | req/s | reqs | load | "
+            "volume | calls"
+        ),
+        "cpu": "cpu | cores | throttling | processor",
+        "memory": "memory | mem | rss | ram | oom | heap | ooms | oomkilled",
+        "restarts": (
+            "restart | restarts | restarting | restarted | crashloop | crashloopbackoff | "
+            "crashing | crashes | crashed | bouncing"
+        ),
+    }
+)
+SIGNAL_PHRASES: dict[str, str] = {p: sig for sig, ps in SIGNAL_WORDS.items() for p in ps}
+
+# Intent keywords. Phrases match normalised text; single words also match with typos.
+INTENT_WORDS = _table(
+    {
+        "rollback": (
+            "rollback | roll back | rollback to | revert | roll it back | go back to | "
+            "undo the deploy | downgrade"
+        ),
+        "retrain": (
+            "retrain | re-train | re train | retraining | train again | refit | "
+            "kick off training | start training | train a new | fine-tune | finetune | "
+            "training job | training run | new training"
+        ),
+        "promote": (
+            "promote | promotion | make the challenger | challenger live | "
+            "ship the challenger | new champion | the champion instead | make it champion | "
+            "make it the champion | promote the candidate"
+        ),
+        "compare": (
+            "compare | comparison | diff | difference between | vs | versus | differ | "
+            "stack up | against | better than | worse than"
+        ),
+        "drift": (
+            "drift | drifting | drifted | psi | distribution shift | data shift | "
+            "covariate shift | skew | feature shift"
+        ),
+        "forecast": (
+            "forecast | run out | runs out | running out | exhaust | exhausted | time until | "
+            "when will | how long until | how long before | how long till | projected | "
+            "projection | hit the limit | hits its limit | reach its limit | hit its limit | "
+            "oom soon | headroom | until it hits | before it hits | will it | going to hit | "
+            "gonna hit | extrapolate | eta | till it | until it | keeps climbing | "
+            "keeps growing | leak | leaking | how long til | max out | maxes out | gonna oom | "
+            "going to oom | will oom | run dry | fill up | fills up"
+        ),
+        "anomaly": (
+            "anomaly | anomalies | anomalous | unusual | abnormal | weird | strange | odd | "
+            "spike | spikes | spiking | spiky | outlier | outliers | out of the ordinary | "
+            "suspicious | unexpected | blip | blips | deviation | deviating | abnormally"
+        ),
+        "logs": (
+            "log | logs | logging | exception | exceptions | stack trace | stacktrace | "
+            "traceback | tracebacks | grep | error messages | error message | log lines | "
+            "panic | panics | stack traces | messages | warnings | warn"
+        ),
+        "model_status": (
+            "version | versions | champion | serving | served | registry | deployed model | "
+            "model status | which model | current model | live model | in prod | "
+            "in production | alias | aliases | challenger"
+        ),
+        "incidents": (
+            "incident | incidents | happened before | seen this before | postmortem | "
+            "post-mortem | postmortems | similar | history of | last time | outage history | "
+            "previous outages | past outages | before? | prior incidents"
+        ),
+        "help": "help | what can you do | how do i use | commands | what do you do | capabilities",
+        "list": (
+            "list services | what services | which services | services do we | all services | "
+            "list models | what models | which models | list metrics | what metrics | "
+            "which metrics | metric names | services are there | services exist | "
+            "show services | show me the services | available metrics | available services | "
+            "all metrics | list all | show metrics"
+        ),
+        "health": (
+            "how is | how's | hows | how are | health | healthy | status | overview | doing | "
+            "ok? | okay | state of | golden signals | summary | summarise | summarize | "
+            "dashboard | look like | looking"
+        ),
+    }
+)
 
 STOPWORDS = frozenset(
     [

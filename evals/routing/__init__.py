@@ -45,9 +45,12 @@ class CaseResult:
     seconds: float = 0.0
 
 
-def load_cases() -> list[dict[str, Any]]:
-    """Read the routing questions shipped with opsloop."""
-    text = resources.files(__package__).joinpath("questions.yaml").read_text()
+DATASETS = ("questions", "holdout")
+
+
+def load_cases(dataset: str = "questions") -> list[dict[str, Any]]:
+    """Read a routing dataset shipped with opsloop (`questions` or the held-out `holdout`)."""
+    text = resources.files(__package__).joinpath(f"{dataset}.yaml").read_text()
     return list(yaml.safe_load(text))
 
 
@@ -78,17 +81,23 @@ def check_case(case: dict[str, Any], plan: Plan) -> list[str]:
         elif tool == "query_metrics" and key == "signal":
             if not all(s in args["query"] for s in SIGNATURES[want]):
                 problems.append(f"query is not {want}: {args['query']}")
-        elif str(args.get(key)) != str(want) and not (key == "instant" and args.get(key) == want):
+        elif _norm(args.get(key)) != _norm(want):
             problems.append(f"{key}={args.get(key)!r}, expected {want!r}")
     if tool == "query_metrics" and "service" not in expect and 'service="' in args["query"]:
         problems.append("query is scoped to one service; expected all services")
     return problems
 
 
-def run() -> dict[str, Any]:
+def _norm(value: Any) -> str:
+    """Compare argument values loosely: "v7" and "7" name the same version."""
+    text = str(value).lower()
+    return text[1:] if text[:1] == "v" and text[1:].isdigit() else text
+
+
+def run(dataset: str = "questions") -> dict[str, Any]:
     """Plan every question; return accuracy, per-case results and planner latency."""
     results = []
-    for case in load_cases():
+    for case in load_cases(dataset):
         start = time.perf_counter()
         plan = plan_question(case["q"], CATALOG, NOW, tz=UTC)
         elapsed = time.perf_counter() - start
@@ -108,6 +117,7 @@ def run() -> dict[str, Any]:
     latencies = [r.seconds for r in results]
     return {
         "suite": "routing",
+        "dataset": dataset,
         "cases": len(results),
         "correct": correct,
         "accuracy": correct / len(results) if results else 0.0,

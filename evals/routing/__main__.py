@@ -1,4 +1,4 @@
-"""`python -m evals.routing [--json]`: print routing accuracy and planner latency."""
+"""`python -m evals.routing [--holdout] [--json]`: print routing accuracy and planner latency."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from evals.routing import run
 
 def main() -> int:
     """Run the suite; exit 1 when accuracy is under 95 %."""
-    report = run()
+    dataset = "holdout" if "--holdout" in sys.argv else "questions"
+    report = run(dataset)
     if "--json" in sys.argv:
         print(json.dumps(report, indent=2))
     else:
         print(
-            f"routing: {report['correct']}/{report['cases']} correct "
+            f"routing ({dataset}): {report['correct']}/{report['cases']} correct "
             f"({report['accuracy']:.1%}); planner median "
             f"{report['planner_latency_ms']['median']} ms"
         )
