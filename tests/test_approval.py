@@ -129,3 +129,16 @@ def test_write_tools_must_declare_a_dry_run():
 
     with pytest.raises(ValueError, match="preview"):
         ops_tool(no_preview, name="x", args_schema=RestartArgs, risk="write")
+
+
+def test_a_new_question_after_an_unanswered_approval_still_works(setup):
+    assistant, model, ran = setup
+    model.enqueue([tool_call("restart_service", service="checkout")])
+    paused = assistant.ask("restart checkout")
+    model.enqueue("nothing to report")
+    later = assistant.ask("anything else?", thread_id=paused["thread_id"])
+    assert later["answer"].startswith("nothing to report") and ran == []
+    sent = model.calls[-1]
+    calls = [c["id"] for m in sent if m.type == "ai" for c in m.tool_calls]
+    results = [m.tool_call_id for m in sent if m.type == "tool"]
+    assert calls == results  # no dangling tool call reaches the endpoint

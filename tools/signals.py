@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from tools.promql import matcher, selector
 
@@ -17,16 +17,7 @@ Signal = Literal[
     "memory",
     "restarts",
 ]
-SIGNALS: tuple[Signal, ...] = (
-    "request_rate",
-    "error_ratio",
-    "latency_p50",
-    "latency_p95",
-    "latency_p99",
-    "cpu",
-    "memory",
-    "restarts",
-)
+SIGNALS: tuple[Signal, ...] = get_args(Signal)
 
 # Common exporter conventions, most specific first. Discovery picks the first one present.
 CANDIDATES: dict[str, tuple[str, ...]] = {

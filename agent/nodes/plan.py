@@ -137,13 +137,21 @@ def system_prompt(state: AgentState, deps: Deps) -> str:
 
 
 def history(messages: list[BaseMessage], deps: Deps) -> list[BaseMessage]:
-    """Return the last few turns, redacted; tool traffic stays whole so ids match."""
+    """Return the last few turns, redacted, with every tool call paired with its result."""
     humans = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage)]
     start = humans[-HISTORY_TURNS] if len(humans) >= HISTORY_TURNS else 0
+    answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
     out: list[BaseMessage] = []
     for message in messages[start:]:
         if isinstance(message, HumanMessage | ToolMessage) and isinstance(message.content, str):
             message = message.model_copy(update={"content": redact(message.content, deps.secrets)})
+        elif isinstance(message, AIMessage) and message.tool_calls:
+            # A call left unanswered (an approval never given) would make the API reject
+            # the whole conversation, so drop it from what the model sees.
+            calls = [c for c in message.tool_calls if c.get("id") in answered]
+            if not calls and not message.content:
+                continue
+            message = message.model_copy(update={"tool_calls": calls})
         out.append(message)
     return out
 

@@ -43,6 +43,10 @@ CAPABILITY = {
     "promote_model": "model promotion",
     "search_incidents": "incident memory",
 }
+_ERROR_WORDS = tuple(
+    "error|errors|exception|exceptions|stack trace|stacktrace|traceback|5xx|500s|failures|"
+    "failing|panic|panics|err|errs|fatal".split("|")
+)
 _QUOTED = re.compile(r"[\"'“‘`]([^\"'”’`]{2,80})[\"'”’`]")
 _CONTAINING = re.compile(r"\b(?:containing|matching|mentioning|with the text|saying)\s+(\S+)")
 
@@ -188,35 +192,21 @@ def _list(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
         plan.calls.append(PlannedCall("list_services", {}))
 
 
-def _logs(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
-    if _needs_service(plan, catalog):
-        return
+def _scoped(plan: Plan) -> dict[str, Any]:
+    """Arguments shared by window-and-service tools: the window and the first service."""
     args: dict[str, Any] = {"range": plan.window.range, "end": plan.window.end_arg()}
     if plan.entities.services:
         args["service"] = plan.entities.services[0]
+    return args
+
+
+def _logs(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
+    if _needs_service(plan, catalog):
+        return
+    args = _scoped(plan)
     if any(has_phrase(norm, w) for w in ("warn", "warning", "warnings")):
         args["level"] = "warn"
-    elif any(
-        has_phrase(norm, w)
-        for w in (
-            "error",
-            "errors",
-            "exception",
-            "exceptions",
-            "stack trace",
-            "stacktrace",
-            "traceback",
-            "5xx",
-            "500s",
-            "failures",
-            "failing",
-            "panic",
-            "panics",
-            "err",
-            "errs",
-            "fatal",
-        )
-    ):
+    elif any(has_phrase(norm, w) for w in _ERROR_WORDS):
         args["level"] = "error"
     if match := _QUOTED.search(question) or _CONTAINING.search(question):
         args["query"] = match.group(1)
@@ -226,9 +216,7 @@ def _logs(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
 def _anomaly(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
     if _needs_service(plan, catalog):
         return
-    args: dict[str, Any] = {"range": plan.window.range, "end": plan.window.end_arg()}
-    if plan.entities.services:
-        args["service"] = plan.entities.services[0]
+    args = _scoped(plan)
     if plan.entities.signals:
         args["signal"] = plan.entities.signals[0]
     plan.calls.append(PlannedCall("detect_anomalies", args))
