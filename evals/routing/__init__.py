@@ -45,7 +45,7 @@ class CaseResult:
     seconds: float = 0.0
 
 
-DATASETS = ("questions", "holdout")
+DATASETS = ("questions", "holdout", "fresh")
 
 
 def load_cases(dataset: str = "questions") -> list[dict[str, Any]]:

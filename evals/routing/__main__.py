@@ -1,16 +1,16 @@
-"""`python -m evals.routing [--holdout] [--json]`: print routing accuracy and planner latency."""
+"""`python -m evals.routing [--holdout|--fresh] [--json]`: print routing accuracy and planner latency."""
 
 from __future__ import annotations
 
 import json
 import sys
 
-from evals.routing import run
+from evals.routing import DATASETS, run
 
 
 def main() -> int:
     """Run the suite; exit 1 when accuracy is under 95 %."""
-    dataset = "holdout" if "--holdout" in sys.argv else "questions"
+    dataset = next((d for d in DATASETS if f"--{d}" in sys.argv), "questions")
     report = run(dataset)
     if "--json" in sys.argv:
         print(json.dumps(report, indent=2))
