@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent.db import connect
+from tools.db import connect
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (

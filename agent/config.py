@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     )
     logs_url: str | None = Field(None, description="Loki or Elasticsearch URL.")
     logs_paths: list[str] = Field(default_factory=list, description="Files for the local store.")
+    changelog_path: Path | None = Field(
+        None, description="Change-event log (SQLite); default $OPSLOOP_HOME/state/changes.sqlite."
+    )
+    topology: dict[str, list[str]] = Field(
+        default_factory=dict, description="Service → services it calls (JSON in env)."
+    )
 
     # LLM (any OpenAI-compatible endpoint); unset base URL and key means no LLM
     llm_base_url: str | None = Field(None, description="OpenAI-compatible base URL (…/v1).")

@@ -1,15 +1,20 @@
-"""Backfill the world's metric history into a TSDB and serve it from a real Prometheus."""
+"""Run the engine over past time, backfill it into a TSDB, and serve it from a real Prometheus."""
 
 from __future__ import annotations
 
+import itertools
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from sandbox import openmetrics
+from sandbox.engine import Engine, Quality
+from sandbox.faults import Effects
+from sandbox.logs import LogWriter
+from sandbox.openmetrics import Recorder
 from sandbox.procs import Managed, backfill, free_port, prometheus
-from sandbox.world import build_history
+from sandbox.world import SANDBOX, SCORE_BUCKETS
 
 PROMETHEUS_CONFIG = """\
 global:
@@ -19,17 +24,66 @@ scrape_configs: []
 """
 
 
-def write_history(
-    path: Path, *, hours: float, step_s: float, seed: int, end: float | None = None
-) -> tuple[float, float, int]:
-    """Write `hours` of history ending at `end` (Unix s) to `path`; return (start, end, samples)."""
-    stop = float(int(end if end is not None else time.time()))
-    count = int(hours * 3600 / step_s)
-    timestamps = stop - step_s * np.arange(count - 1, -1, -1, dtype=float)
-    families = build_history(timestamps, seed=seed)
-    with path.open("w") as out:
-        samples = openmetrics.write(out, families, timestamps.tolist())
-    return float(timestamps[0]), stop, samples
+def grid(
+    end: float,
+    fine_hours: float,
+    fine_step: float,
+    coarse_hours: float = 0.0,
+    coarse_step: float = 60.0,
+) -> np.ndarray:
+    """Return timestamps ending at `end`: coarse steps first, then `fine_hours` of fine steps."""
+    fine_start = end - fine_hours * 3600
+    fine = fine_start + fine_step * np.arange(int(fine_hours * 3600 / fine_step) + 1)
+    coarse_start = fine_start - coarse_hours * 3600
+    coarse = coarse_start + coarse_step * np.arange(int(coarse_hours * 3600 / coarse_step))
+    return np.concatenate([coarse, fine])
+
+
+def run_history(
+    engine: Engine,
+    timestamps: np.ndarray,
+    effects: Callable[[float], Effects],
+    champions: Callable[[float], dict[str, str]],
+    logs: LogWriter | None = None,
+    logs_from: float = 0.0,
+) -> Recorder:
+    """Step the engine through `timestamps`, recording every sample (and logs after `logs_from`)."""
+    recorder = Recorder(len(timestamps) - 1)
+    for prev, t in itertools.pairwise(timestamps):
+        t = float(t)
+        engine.step(t, t - float(prev), effects(t), champions(t))
+        recorder.add(t, engine.samples())
+        if logs is not None and t >= logs_from:
+            logs.emit(t, t - float(prev), engine)
+    return recorder
+
+
+def backfill_recording(recorder: Recorder, workdir: Path) -> tuple[Path, int]:
+    """Write the recording as OpenMetrics and turn it into TSDB blocks; return (tsdb, samples)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    om = workdir / "history.om"
+    with om.open("w") as out:
+        samples = recorder.write(out)
+    tsdb = workdir / "tsdb"
+    backfill(om, tsdb)
+    om.unlink()
+    return tsdb, samples
+
+
+def constant_quality(auc: float = 0.93) -> Callable[..., Quality]:
+    """A model-quality function without a registry: fixed AUC, calm scores, no drift."""
+    cdf = [min(1.0, 0.55 + 0.45 * le) for le in SCORE_BUCKETS]
+
+    def quality(model: str, version: str, drift: float, scale: tuple) -> Quality:
+        return Quality(
+            auc=auc,
+            score_cdf=cdf,
+            score_mean=0.08,
+            psi={"amount": 0.01, "merchant_risk": 0.02},
+            inference_s=0.002,
+        )
+
+    return quality
 
 
 def start_prometheus_with_history(
@@ -41,13 +95,14 @@ def start_prometheus_with_history(
     end: float | None = None,
     port: int | None = None,
 ) -> tuple[Managed, str]:
-    """Generate history, backfill it with promtool, start Prometheus; return it and its URL."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    om = workdir / "history.om"
-    write_history(om, hours=hours, step_s=step_s, seed=seed, end=end)
-    tsdb = workdir / "tsdb"
-    backfill(om, tsdb)
-    om.unlink()
+    """Serve `hours` of a calm world from a real Prometheus (no registry, no live scraping)."""
+    stop = float(int(end if end is not None else time.time()))
+    engine = Engine(SANDBOX, constant_quality(), seed=seed)
+    champions = {"fraud-detector": "3", "recsys-ranker": "3"}
+    recorder = run_history(
+        engine, grid(stop, hours, step_s), lambda t: Effects(), lambda t: champions
+    )
+    tsdb, _ = backfill_recording(recorder, workdir)
     config = workdir / "prometheus.yml"
     config.write_text(PROMETHEUS_CONFIG.format(scrape=f"{int(step_s)}s"))
     port = port or free_port()

@@ -1,60 +1,69 @@
-"""Write metric history as OpenMetrics text for `promtool tsdb create-blocks-from openmetrics`."""
+"""Record engine samples over time and write them as OpenMetrics for promtool backfilling."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import TextIO
 
 import numpy as np
 
-from tools.promql import escape_value
+from sandbox.engine import Sample
+from sandbox.exposition import labels, number
+
+_Key = tuple[str, str, tuple[tuple[str, str], ...]]  # (family, sample name, labels)
 
 
-@dataclass
-class Series:
-    """One labelled series: values aligned with the family's timestamps."""
+class Recorder:
+    """A values matrix (series × steps); series may appear part-way through."""
 
-    labels: dict[str, str]
-    values: np.ndarray
+    def __init__(self, steps: int) -> None:
+        self.steps = steps
+        self.timestamps = np.zeros(steps)
+        self.values = np.full((512, steps), np.nan)
+        self.rows: dict[_Key, int] = {}
+        self.meta: dict[str, tuple[str, str]] = {}  # family -> (type, help)
+        self._step = 0
 
+    def add(self, t: float, samples: Iterable[Sample]) -> None:
+        """Record every sample at time `t` (Unix seconds)."""
+        col = self._step
+        self.timestamps[col] = t
+        for family, kind, help_text, name, pairs, value in samples:
+            key = (family, name, pairs)
+            row = self.rows.get(key)
+            if row is None:
+                row = self.rows[key] = len(self.rows)
+                self.meta.setdefault(family, (kind, help_text))
+                if row >= len(self.values):
+                    grow = np.full((len(self.values), self.steps), np.nan)
+                    self.values = np.vstack([self.values, grow])
+            self.values[row, col] = value
+        self._step += 1
 
-@dataclass
-class Family:
-    """A metric family (counter, gauge or histogram sample name) and its series."""
+    @property
+    def series(self) -> int:
+        """Return how many series were recorded."""
+        return len(self.rows)
 
-    name: str
-    kind: str  # "counter" | "gauge" | "histogram"
-    help: str
-    series: list[tuple[str, Series]] = field(default_factory=list)  # (sample name, series)
-
-    def add(self, sample_name: str, labels: dict[str, str], values: np.ndarray) -> None:
-        """Add one series; `sample_name` carries the suffix (_total, _bucket, _sum, _count)."""
-        self.series.append((sample_name, Series(labels, values)))
-
-
-def _labels(labels: dict[str, str]) -> str:
-    if not labels:
-        return ""
-    return "{" + ",".join(f'{k}="{escape_value(v)}"' for k, v in labels.items()) + "}"
-
-
-def write(out: TextIO, families: Iterable[Family], timestamps: Sequence[float]) -> int:
-    """Write families to `out`; return the number of samples written."""
-    stamps = [f"{t:.3f}".rstrip("0").rstrip(".") for t in timestamps]
-    count = 0
-    for fam in families:
-        out.write(f"# HELP {fam.name} {fam.help}\n# TYPE {fam.name} {fam.kind}\n")
-        for sample_name, s in fam.series:
-            prefix = sample_name + _labels(s.labels) + " "
-            lines = [f"{prefix}{_fmt(v)} {ts}\n" for v, ts in zip(s.values, stamps, strict=True)]
-            out.writelines(lines)
-            count += len(lines)
-    out.write("# EOF\n")
-    return count
-
-
-def _fmt(value: float) -> str:
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return repr(float(value))
+    def write(self, out: TextIO) -> int:
+        """Write OpenMetrics text (families contiguous, `# EOF` last); return samples written."""
+        stamps = [f"{t:.3f}".rstrip("0").rstrip(".") for t in self.timestamps[: self._step]]
+        by_family: dict[str, list[tuple[_Key, int]]] = {}
+        for key, row in self.rows.items():
+            by_family.setdefault(key[0], []).append((key, row))
+        count = 0
+        for family, rows in by_family.items():
+            kind, help_text = self.meta[family]
+            out.write(f"# HELP {family} {help_text}\n# TYPE {family} {kind}\n")
+            for (_, name, pairs), row in rows:
+                prefix = f"{name}{labels(pairs)} "
+                values = self.values[row, : self._step]
+                lines = [
+                    f"{prefix}{number(v)} {ts}\n"
+                    for v, ts in zip(values, stamps, strict=True)
+                    if not np.isnan(v)
+                ]
+                out.writelines(lines)
+                count += len(lines)
+        out.write("# EOF\n")
+        return count

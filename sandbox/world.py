@@ -1,15 +1,16 @@
-"""The sandbox world's services and the metric history they emit."""
+"""The sandbox world: services, who calls whom, which model each serves, and their limits."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from sandbox.openmetrics import Family
-
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+SCORE_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+INFERENCE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
+LATENCY_SIGMA = 0.55
 
 
 @dataclass(frozen=True)
@@ -20,124 +21,94 @@ class Service:
     namespace: str
     pods: int
     rps: float  # requests per second per pod at the daily mean
-    latency_median: float  # seconds
+    latency: float  # own median processing time, seconds (callees add theirs)
     error_ratio: float
     memory_mb: float
-    cpu_per_rps: float  # CPU seconds per request
+    memory_limit_mb: float
+    cpu_per_request: float  # CPU seconds per request
+    cpu_limit: float  # cores per pod
+    calls: tuple[tuple[str, float], ...] = ()  # (callee, calls per request)
+    model: str | None = None  # the model this service serves
+    timeout: float = 2.0  # seconds before a call to a callee fails
     http: bool = True
+    owner: str = "platform"
+
+    def pod_names(self) -> list[str]:
+        """Return stable, Kubernetes-looking pod names."""
+        return [f"{self.name}-{_suffix(self.name, i)}" for i in range(self.pods)]
 
 
-TOPOLOGY: tuple[Service, ...] = (
-    Service("gateway", "edge", 3, 40.0, 0.020, 0.001, 180, 0.0008),
-    Service("checkout", "shop", 3, 12.0, 0.120, 0.002, 420, 0.0040),
-    Service("fraud-api", "ml", 2, 15.0, 0.045, 0.001, 900, 0.0060),
-    Service("recommender", "ml", 2, 20.0, 0.060, 0.001, 1100, 0.0050),
-    Service("feature-store", "ml", 2, 35.0, 0.008, 0.0005, 650, 0.0010),
-    Service("postgres", "data", 1, 60.0, 0.003, 0.0, 2048, 0.0004, http=False),
-)
+@dataclass(frozen=True)
+class World:
+    """Every service, indexed by name."""
 
-CALLS: dict[str, tuple[str, ...]] = {
-    "gateway": ("checkout", "recommender"),
-    "checkout": ("fraud-api",),
-    "fraud-api": ("feature-store",),
-    "recommender": ("feature-store",),
-    "feature-store": ("postgres",),
-}
+    services: tuple[Service, ...]
+    by_name: dict[str, Service] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {s.name: s for s in self.services})
+
+    def callees(self, name: str) -> list[str]:
+        """Return the services `name` calls, directly or indirectly."""
+        out: list[str] = []
+        for callee, _ in self.by_name[name].calls:
+            out += [callee, *self.callees(callee)]
+        return list(dict.fromkeys(out))
+
+    def callers(self, name: str) -> list[str]:
+        """Return the services that call `name`, directly or indirectly."""
+        return [s.name for s in self.services if name in self.callees(s.name)]
+
+    def serving(self, model: str) -> Service | None:
+        """Return the service that serves `model`."""
+        return next((s for s in self.services if s.model == model), None)
+
+    def edges(self) -> list[tuple[str, str]]:
+        """Return (caller, callee) pairs: the topology opsloop can be configured with."""
+        return [(s.name, c) for s in self.services for c, _ in s.calls]
 
 
-def diurnal(timestamps: np.ndarray) -> np.ndarray:
-    """Return a daily traffic shape around 1.0: low at night, peak in the afternoon (UTC)."""
-    hours = (timestamps % 86400) / 3600.0
-    weekday = ((timestamps // 86400) + 4) % 7  # 1970-01-01 was a Thursday
-    weekend = np.where(weekday >= 5, 0.8, 1.0)
+# A table reads better than one argument per line.
+# fmt: off
+SANDBOX = World((
+    #       name             namespace pods  rps  latency  errors  mem  limit  cpu/req  cores
+    Service("gateway",       "edge",  3,  40.0, 0.012, 0.001,   180,  512, 0.0008, 1.0,
+            calls=(("checkout", 0.3), ("recommender", 0.5)), owner="edge"),
+    Service("checkout",      "shop",  3,  12.0, 0.060, 0.002,   420, 1024, 0.0040, 1.0,
+            calls=(("fraud-api", 1.0),), owner="payments"),
+    Service("fraud-api",     "ml",    2,  18.0, 0.020, 0.001,   900, 2048, 0.0060, 2.0,
+            calls=(("feature-store", 1.0),), model="fraud-detector", owner="ml-platform"),
+    Service("recommender",   "ml",    2,  30.0, 0.035, 0.001,  1100, 2048, 0.0050, 1.0,
+            calls=(("feature-store", 1.0),), model="recsys-ranker", owner="ml-platform"),
+    Service("feature-store", "ml",    2,  42.0, 0.006, 0.0005,  650, 1536, 0.0010, 1.0,
+            calls=(("postgres", 1.0),), owner="data-platform"),
+    Service("postgres",      "data",  1,  84.0, 0.003, 0.0,    2048, 4096, 0.0004, 2.0,
+            http=False, owner="data-platform"),
+))
+# fmt: on
+
+
+def diurnal(t: np.ndarray | float) -> np.ndarray:
+    """Return the traffic shape around 1.0: a daily cycle peaking at 15:00 UTC, calmer weekends."""
+    t = np.asarray(t, dtype=float)
+    hours = (t % 86400) / 3600.0
+    weekday = ((t // 86400) + 3) % 7  # 1970-01-01 was a Thursday; 0 = Monday
+    weekend = np.where(weekday >= 5, 0.75, 1.0)
     return weekend * (1.0 + 0.35 * np.sin(2 * np.pi * (hours - 9.0) / 24.0))
 
 
-_erf = np.vectorize(math.erf)
-
-
-def _lognormal_cdf(x: float, median: np.ndarray, sigma: float = 0.55) -> np.ndarray:
-    z = (math.log(x) - np.log(median)) / (sigma * math.sqrt(2.0))
+def lognormal_cdf(x: float, median: np.ndarray, sigma: float = LATENCY_SIGMA) -> np.ndarray:
+    """Return P(latency ≤ x) for log-normal latencies with the given medians."""
+    z = (math.log(x) - np.log(np.maximum(median, 1e-9))) / (sigma * math.sqrt(2.0))
     return 0.5 * (1.0 + _erf(z))
 
 
-def build_history(
-    timestamps: np.ndarray, seed: int = 7, services: tuple[Service, ...] = TOPOLOGY
-) -> list[Family]:
-    """Generate counters, histograms and gauges for every pod over `timestamps`."""
-    rng = np.random.default_rng(seed)
-    step = float(timestamps[1] - timestamps[0]) if len(timestamps) > 1 else 15.0
-    shape = diurnal(timestamps)
-    requests = Family("http_requests", "counter", "HTTP requests by status code.")
-    latency = Family("http_request_duration_seconds", "histogram", "HTTP request latency.")
-    cpu = Family("process_cpu_seconds", "counter", "CPU time consumed.")
-    memory = Family("process_resident_memory_bytes", "gauge", "Resident memory.")
-    restarts = Family("kube_pod_container_status_restarts", "counter", "Container restarts.")
-    up = Family("up", "gauge", "Target is up.")
-    for svc in services:
-        for i in range(svc.pods):
-            pod = f"{svc.name}-{_pod_suffix(svc.name, i)}"
-            labels = {
-                "service": svc.name,
-                "namespace": svc.namespace,
-                "pod": pod,
-                "instance": f"10.0.{len(svc.name)}.{10 + i}:8080",
-                "job": svc.name,
-            }
-            rate = svc.rps * shape * rng.normal(1.0, 0.04, len(timestamps)).clip(0.7, 1.3)
-            total = rng.poisson(rate * step)
-            if svc.http:
-                errors = rng.binomial(total, svc.error_ratio)
-                not_found = rng.binomial(total - errors, 0.01)
-                ok = total - errors - not_found
-                for code, counts in (("200", ok), ("404", not_found), ("500", errors)):
-                    requests.add(
-                        "http_requests_total",
-                        {**labels, "code": code},
-                        np.cumsum(counts).astype(float),
-                    )
-                median = (
-                    svc.latency_median
-                    * (1 + 0.15 * (shape - 1))
-                    * rng.normal(1.0, 0.03, len(timestamps)).clip(0.8, 1.2)
-                )
-                cumulative = np.zeros(len(timestamps))
-                for le in LATENCY_BUCKETS:
-                    in_bucket = np.round(total * _lognormal_cdf(le, median))
-                    cumulative = np.maximum(cumulative, in_bucket)
-                    latency.add(
-                        "http_request_duration_seconds_bucket",
-                        {**labels, "le": repr(le)},
-                        np.cumsum(cumulative),
-                    )
-                latency.add(
-                    "http_request_duration_seconds_bucket",
-                    {**labels, "le": "+Inf"},
-                    np.cumsum(total).astype(float),
-                )
-                latency.add(
-                    "http_request_duration_seconds_count", labels, np.cumsum(total).astype(float)
-                )
-                latency.add(
-                    "http_request_duration_seconds_sum",
-                    labels,
-                    np.cumsum(total * median * np.exp(0.55**2 / 2)),
-                )
-            cpu_used = total * svc.cpu_per_rps + 0.02 * step
-            cpu.add("process_cpu_seconds_total", labels, np.round(np.cumsum(cpu_used), 3))
-            mem = svc.memory_mb * 2**20 * (1 + 0.015 * rng.standard_normal(len(timestamps)))
-            memory.add("process_resident_memory_bytes", labels, np.round(mem))
-            restarts.add(
-                "kube_pod_container_status_restarts_total", labels, np.zeros(len(timestamps))
-            )
-            up.add("up", labels, np.ones(len(timestamps)))
-    return [requests, latency, cpu, memory, restarts, up]
+_erf = np.vectorize(math.erf, otypes=[float])
 
 
-def _pod_suffix(name: str, index: int) -> str:
-    """Return a stable pod-hash-like suffix, so pod names look like Kubernetes ones."""
+def _suffix(name: str, index: int) -> str:
     letters = "bcdfghjklmnpqrstvwxz2456789"
     seed = sum(ord(c) * (i + 1) for i, c in enumerate(name))
     a = "".join(letters[(seed * (k + 3)) % len(letters)] for k in range(5))
     b = "".join(letters[(seed + 7 * index + k * 11) % len(letters)] for k in range(5))
-    return f"{a[:5]}-{b}"
+    return f"{a}-{b}"

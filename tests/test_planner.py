@@ -58,3 +58,22 @@ def test_hostile_text_stays_inside_the_label_matcher():
     p = plan('p99 of checkout"} or vector(1) # last 30m')
     query = p.calls[0].args["query"]
     assert query.count("{") == 1 and 'service="checkout"' in query
+
+
+def test_metric_named_verbatim_is_queried_with_scoping():
+    from dataclasses import replace
+
+    catalog = replace(
+        CATALOG,
+        metrics=["model_online_auc", "http_requests_total", "model_prediction_score_bucket"],
+    )
+    p = plan_question("model_online_auc for fraud-detector last 15m", catalog, NOW, tz=UTC)
+    [call] = p.calls
+    assert call.args["query"] == 'model_online_auc{model="fraud-detector"}'
+    assert call.args["range"] == "15m"
+    p = plan_question("http_requests_total of checkout", catalog, NOW, tz=UTC)
+    assert p.calls[0].args["query"] == (
+        'sum by (service) (rate(http_requests_total{service="checkout"}[5m]))'
+    )
+    p = plan_question("model_prediction_score_bucket", catalog, NOW, tz=UTC)
+    assert p.calls[0].args["query"].startswith("histogram_quantile(0.99, sum by (le)")

@@ -32,6 +32,10 @@ class Catalog(Protocol):
         """Return the metrics a service (or any service) exposes."""
         ...
 
+    def metric_names(self) -> list[str]:
+        """Return every metric name."""
+        ...
+
 
 @dataclass
 class LiveCatalog:
@@ -63,6 +67,10 @@ class LiveCatalog:
         """Return the conventional metrics the service exposes."""
         return self.discovery.metric_map(service)
 
+    def metric_names(self) -> list[str]:
+        """Return metric names found in Prometheus."""
+        return self.discovery.metric_names()
+
 
 @dataclass
 class StaticCatalog:
@@ -71,6 +79,7 @@ class StaticCatalog:
     service_names: list[str]
     model_names: list[str] = field(default_factory=list)
     served_by: dict[str, list[str]] = field(default_factory=dict)
+    metrics: list[str] = field(default_factory=list)
     service_label: str = "service"
     rate_window: str = "5m"
 
@@ -89,3 +98,7 @@ class StaticCatalog:
     def metric_map(self, service: str | None) -> MetricMap:
         """Assume the first conventional name of every metric kind."""
         return MetricMap(**{kind: names[0] for kind, names in CANDIDATES.items()})
+
+    def metric_names(self) -> list[str]:
+        """Return the fixed metric names."""
+        return list(self.metrics)

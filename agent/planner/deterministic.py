@@ -13,12 +13,14 @@ from agent.planner.intents import classify
 from agent.planner.lexicon import has_phrase, normalise
 from agent.timerange import TimeWindow, parse_window
 from tools.discovery import closest
+from tools.promql import matcher, selector
 from tools.signals import TITLES, build_signal
 
 MAX_CALLS = 6
 # Which tool answers each intent (tools of later capabilities may be absent).
 INTENT_TOOL = {
     "metrics": "query_metrics",
+    "metric": "query_metrics",
     "health": "golden_signals",
     "logs": "search_logs",
     "anomaly": "detect_anomalies",
@@ -81,10 +83,12 @@ def plan_question(
 ) -> Plan:
     """Turn a question into tool calls (or notes) using names discovered by `catalog`."""
     services, models = catalog.services(), catalog.models()
-    ent = extract(question, services, models)
+    ent = extract(question, services, models, catalog.metric_names())
     ent.signals = resolve_latency(ent.signals)
     norm = normalise(question)
     intent = classify(norm, ent)
+    if ent.metrics and intent in ("metrics", "health", "model_status", "list", "unknown"):
+        intent = "metric"  # a metric named verbatim is the most specific thing asked for
     try:
         window = parse_window(question, now, tz)
     except ValueError as exc:
@@ -163,6 +167,35 @@ def _metrics(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
                     },
                 )
             )
+
+
+def _metric(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
+    """Query metrics named verbatim, scoped to the named service or model."""
+    ent, tw = plan.entities, plan.window
+    matchers = [matcher(catalog.service_label, s) for s in ent.services[:1]]
+    matchers += [matcher("model", m) for m in ent.models[:1]]
+    for name in ent.metrics[:MAX_CALLS]:
+        sel = selector(name, matchers)
+        by = "model, version" if name.startswith("model_") else catalog.service_label
+        window = catalog.rate_window
+        if name.endswith("_bucket"):
+            query = f"histogram_quantile(0.99, sum by (le) (rate({sel}[{window}])))"
+        elif name.endswith(("_total", "_count", "_sum")):
+            query = f"sum by ({by}) (rate({sel}[{window}]))"
+        else:
+            query = sel
+        plan.calls.append(
+            PlannedCall(
+                "query_metrics",
+                {
+                    "query": query,
+                    "range": tw.range,
+                    "end": tw.end_arg(),
+                    "instant": tw.instant,
+                    "title": name,
+                },
+            )
+        )
 
 
 def _health(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
@@ -277,6 +310,7 @@ def _incidents(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
 
 _BUILDERS = {
     "metrics": _metrics,
+    "metric": _metric,
     "health": _health,
     "list": _list,
     "logs": _logs,

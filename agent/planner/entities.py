@@ -57,6 +57,7 @@ class Entities:
     versions: list[str] = field(default_factory=list)
     signals: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    metrics: list[str] = field(default_factory=list)  # metric names typed verbatim
 
 
 def _variants(name: str) -> set[str]:
@@ -110,11 +111,18 @@ def extract(
     question: str,
     services: list[str],
     models: list[str],
+    metrics: list[str] = (),
 ) -> Entities:
     """Extract entities from a question given the names discovery found."""
     text = expand(question)
     words = [w for w in tokens(text)]
     ent = Entities()
+    known_metrics = set(metrics)
+    ent.metrics = [
+        w
+        for w in dict.fromkeys(re.findall(r"[a-z_:][a-z0-9_:]*", question.lower()))
+        if w in known_metrics
+    ]
     ent.services = match_names(words, services)
     ent.models = match_names(words, models)
     ent.versions = _VERSION.findall(text)
@@ -144,7 +152,13 @@ def _unknown_names(
     known = {w for name in (*services, *models) for w in _variants(name)}
     out = []
     for i, word in enumerate(words):
-        if word in known or word in _NOT_NAMES or re.match(r"^\d", word) or word in VOCABULARY:
+        if (
+            word in known
+            or word in _NOT_NAMES
+            or re.match(r"^\d", word)
+            or word in VOCABULARY
+            or "_" in word
+        ):
             continue
         plain = word not in STOPWORDS and word not in _MODIFIERS and correct(word) not in VOCABULARY
         after = words[i + 1] if i + 1 < len(words) else ""

@@ -1,4 +1,4 @@
-"""`python -m evals.routing [--holdout|--fresh] [--json]`: print routing accuracy and planner latency."""
+"""`python -m evals.routing [--holdout|--fresh] [--json]`: routing accuracy and planner latency."""
 
 from __future__ import annotations
 

@@ -1,0 +1,237 @@
+"""JSON-lines logs per service: ordinary chatter plus the errors a scenario causes."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from sandbox.engine import Engine
+from sandbox.faults import intensity
+from sandbox.scenario import Fault
+
+REQUEST_SAMPLE = 0.005  # share of requests that leave an access-log line
+PATHS = {
+    "gateway": ["/api/checkout", "/api/recommendations", "/api/cart", "/healthz"],
+    "checkout": ["/checkout/confirm", "/checkout/quote", "/checkout/charge"],
+    "fraud-api": ["/v1/score"],
+    "recommender": ["/v1/rank", "/v1/similar"],
+    "feature-store": ["/features/transaction", "/features/user", "/features/item"],
+}
+CHATTER = {
+    "postgres": ["checkpoint complete: wrote {n} buffers", "autovacuum: table features done"],
+    "feature-store": ["cache hit ratio {r}", "db pool: {n} active connections"],
+    "fraud-api": ["scored batch of {n} transactions", "model cache warm"],
+    "recommender": ["candidate generation returned {n} items", "re-rank done"],
+    "checkout": ["cart reconciled", "payment provider latency p50 {n}ms"],
+    "gateway": ["upstream pool healthy", "rate limiter tokens {n}"],
+}
+
+
+class LogWriter:
+    """Append log lines to `<dir>/<service>.log`, one JSON object per line."""
+
+    def __init__(self, directory: Path, fault: Fault, started: float, seed: int) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.fault, self.started = fault, started
+        self.rng = np.random.default_rng([seed, 99])
+        self._files: dict[str, TextIO] = {}
+        self._versions: dict[str, str] = {}
+        self._restarts: dict[str, float] = {}
+
+    def close(self) -> None:
+        """Flush and close every file."""
+        for handle in self._files.values():
+            handle.close()
+        self._files.clear()
+
+    def emit(self, t: float, dt: float, engine: Engine) -> None:
+        """Write the lines services would have logged during (t - dt, t]."""
+        for pod in engine.pods:
+            stats = engine.last.get(pod.service, {})
+            pods = sum(1 for p in engine.pods if p.service == pod.service)
+            requests = stats.get("requests", 0.0) / max(pods, 1)
+            errors = stats.get("errors", 0.0) / max(pods, 1)
+            for _ in range(self.rng.poisson(requests * REQUEST_SAMPLE + 0.02 * dt)):
+                self._chatter(t - dt * self.rng.random(), pod.service, pod.pod, stats)
+            for _ in range(self.rng.poisson(errors * 0.3)):
+                self._error(t - dt * self.rng.random(), pod.service, pod.pod, stats)
+            self._restart_lines(t, pod.service, pod.pod, pod.restarts)
+        self._fault_lines(t, dt, engine)
+        for model, state in engine.models.items():
+            if state.version and self._versions.get(model) != state.version:
+                service = engine.world.serving(model)
+                if service is not None:
+                    previous = self._versions.get(model)
+                    self._write(
+                        t,
+                        service.name,
+                        service.pod_names()[0],
+                        "INFO",
+                        f"loaded model {model} version {state.version} (alias champion)",
+                        model=model,
+                        version=state.version,
+                        previous=previous,
+                    )
+                self._versions[model] = state.version
+        for handle in self._files.values():  # readers tail these files live
+            handle.flush()
+
+    # -- line kinds ------------------------------------------------------------------------
+
+    def _chatter(self, t: float, service: str, pod: str, stats: dict[str, float]) -> None:
+        if service in PATHS and self.rng.random() < 0.8:
+            ms = int(stats.get("latency", 0.05) * 1000 * self.rng.lognormal(0, 0.4))
+            path = PATHS[service][int(self.rng.integers(len(PATHS[service])))]
+            self._write(
+                t,
+                service,
+                pod,
+                "INFO",
+                f"GET {path} 200 in {ms}ms",
+                method="GET",
+                path=path,
+                status=200,
+                latency_ms=ms,
+            )
+            return
+        template = CHATTER[service][int(self.rng.integers(len(CHATTER[service])))]
+        self._write(
+            t,
+            service,
+            pod,
+            "INFO",
+            template.format(
+                n=int(self.rng.integers(3, 400)), r=round(float(self.rng.uniform(0.85, 0.99)), 2)
+            ),
+        )
+
+    def _error(self, t: float, service: str, pod: str, stats: dict[str, float]) -> None:
+        path = PATHS.get(service, ["/"])[0]
+        message, extra = self._error_message(t, service, stats)
+        self._write(
+            t, service, pod, "ERROR", message, method="POST", path=path, status=500, **extra
+        )
+
+    def _error_message(self, t: float, service: str, stats: dict[str, float]) -> tuple[str, dict]:
+        fault, k = self.fault, intensity(self.fault, self.started, t)
+        if fault.type == "config-error" and service == fault.target and k > 0:
+            return (
+                "payment authorization failed: timeout of 0ms exceeded",
+                {"error": "PaymentTimeout", "config": "PAYMENT_TIMEOUT_MS=0"},
+            )
+        if stats.get("latency", 0) > 1.0 or (fault.type == "dependency-latency" and k > 0):
+            callee = {
+                "gateway": "checkout",
+                "checkout": "fraud-api",
+                "fraud-api": "feature-store",
+                "recommender": "feature-store",
+                "feature-store": "postgres",
+            }.get(service)
+            if callee:
+                return (
+                    f"upstream timeout calling {callee} after 2000ms",
+                    {"error": "UpstreamTimeout", "upstream": callee},
+                )
+        return ("internal error while handling request", {"error": "InternalServerError"})
+
+    def _restart_lines(self, t: float, service: str, pod: str, restarts: float) -> None:
+        if restarts > self._restarts.get(pod, restarts):
+            self._write(
+                t - 1,
+                service,
+                pod,
+                "ERROR",
+                "container killed: OOMKilled (exit code 137)",
+                error="OOMKilled",
+            )
+            self._write(t, service, pod, "INFO", f"starting {service}", event="startup")
+        self._restarts[pod] = restarts
+
+    def _fault_lines(self, t: float, dt: float, engine: Engine) -> None:
+        fault = self.fault
+        k = intensity(fault, self.started, t)
+        if k <= 0 or fault.type in ("none", "config-error"):
+            return
+        target = fault.target
+        svc = engine.world.by_name.get(target) or engine.world.serving(target)
+        if svc is None:
+            return
+        pod = svc.pod_names()[int(self.rng.integers(svc.pods))]
+        rate = 0.5 * k * dt  # lines per tick, so the pattern stands out from chatter
+        for _ in range(self.rng.poisson(rate)):
+            level, message, extra = _fault_message(fault.type, target, engine, self.rng)
+            self._write(t - dt * self.rng.random(), svc.name, pod, level, message, **extra)
+
+    # -- output ----------------------------------------------------------------------------
+
+    def _write(self, t: float, service: str, pod: str, level: str, msg: str, **extra: Any) -> None:
+        handle = self._files.get(service)
+        if handle is None:
+            handle = self._files[service] = (self.directory / f"{service}.log").open(
+                "a", encoding="utf-8"
+            )
+        record = {
+            "timestamp": datetime.fromtimestamp(t, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": level,
+            "service": service,
+            "pod": pod,
+            "msg": msg,
+            "trace_id": f"{int(self.rng.integers(0, 2**63)):016x}",
+            **{k: v for k, v in extra.items() if v is not None},
+        }
+        handle.write(json.dumps(record) + "\n")
+
+
+def _fault_message(
+    kind: str, target: str, engine: Engine, rng: np.random.Generator
+) -> tuple[str, str, dict[str, Any]]:
+    if kind == "dependency-latency":
+        ms = int(engine.last.get(target, {}).get("latency", 0.2) * 1000 * rng.lognormal(0, 0.3))
+        return (
+            "WARN",
+            f"slow query {ms}ms: SELECT * FROM features WHERE entity_id = $1",
+            {"duration_ms": ms, "table": "features"},
+        )
+    if kind == "memory-leak":
+        heap = round(float(rng.uniform(1.5, 1.95)), 2)
+        return (
+            "WARN",
+            f"GC pause {int(rng.integers(300, 1500))}ms, heap {heap}GiB",
+            {"heap_gib": heap},
+        )
+    if kind == "cpu-saturation":
+        return (
+            "WARN",
+            f"request queue depth {int(rng.integers(180, 400))} exceeds 200; CPU throttled",
+            {"queue_depth_limit": 200},
+        )
+    if kind == "schema-change":
+        value = round(float(rng.uniform(2, 99)), 1)
+        return (
+            "WARN",
+            f"feature device_score={value} outside training range [0, 1]",
+            {"feature": "device_score", "value": value, "consumer": "fraud-detector"},
+        )
+    if kind == "data-drift":
+        value = round(float(rng.uniform(0.25, 0.6)), 2)
+        return (
+            "WARN",
+            f"feature monitor: txn_velocity PSI {value} above 0.25",
+            {"feature": "txn_velocity", "psi": value, "model": target},
+        )
+    if kind == "seasonal-peak":
+        return ("INFO", "partner batch import in progress (partner=acme)", {"partner": "acme"})
+    if kind == "bad-model-release":
+        return (
+            "INFO",
+            f"champion {target} scored {int(rng.integers(50, 500))} transactions",
+            {"model": target},
+        )
+    return ("INFO", "ok", {})

@@ -1,0 +1,362 @@
+"""`opsloop sandbox up|down|status`: build the world, start its processes, record their PIDs."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sandbox import configs
+from sandbox.engine import Engine
+from sandbox.faults import change_event, effects_at
+from sandbox.history import backfill_recording, grid, run_history
+from sandbox.logs import LogWriter
+from sandbox.procs import Managed, find_binary, free_port, stop_pid
+from sandbox.quality import RegistryQuality
+from sandbox.scenario import load_scenario
+from sandbox.simulator import LIVE_FILE
+from sandbox.world import SANDBOX
+from tools.changelog import ChangeEvent, ChangeLog
+
+FINE_HOURS, FINE_STEP = 6.0, 15.0
+COARSE_HOURS, COARSE_STEP = 26.0, 60.0
+SLO_MARGIN = 0.05  # page when online AUC falls this far below the champion's usual AUC
+Progress = Callable[[str], None]
+
+
+class SandboxError(RuntimeError):
+    """The sandbox cannot be started, stopped or read."""
+
+
+def sandbox_dir(home: Path) -> Path:
+    """Return the directory holding everything the sandbox writes."""
+    return home / "sandbox"
+
+
+def read_state(home: Path) -> dict[str, Any] | None:
+    """Return the recorded state of a sandbox, or None when none was started."""
+    path = sandbox_dir(home) / "state.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def alive(pid: int | None, marker: str) -> bool:
+    """Return True if `pid` runs and its command line mentions `marker` (not a reused PID)."""
+    if not pid:
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        try:
+            os.kill(pid, 0)
+            return True
+        except OSError:
+            return False
+    return marker in cmdline
+
+
+def up(
+    home: Path,
+    scenario: str = "healthy",
+    *,
+    seed: int | None = None,
+    webhook: str | None = None,
+    ports: dict[str, int] | None = None,
+    progress: Progress = lambda _: None,
+) -> dict[str, Any]:
+    """Build and start the sandbox; return its state. Raises SandboxError if one runs."""
+    spec = load_scenario(scenario)
+    existing = read_state(home)
+    root = sandbox_dir(home)
+    if existing and any(alive(p["pid"], str(root)) for p in existing["processes"].values()):
+        raise SandboxError(
+            f"a sandbox is already running (scenario {existing['scenario']}); "
+            "stop it with `opsloop sandbox down` first"
+        )
+    for binary in ("prometheus", "promtool"):
+        find_binary(binary)
+    find_binary("prometheus-alertmanager", "alertmanager")
+    seed = spec.seed if seed is None else seed
+    clock = time.monotonic()
+    timings: dict[str, float] = {}
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    started = float(int(time.time()))
+    ports = {
+        "prometheus": free_port(),
+        "alertmanager": free_port(),
+        "exporter": free_port(),
+        **(ports or {}),
+    }
+    webhook = webhook or "http://127.0.0.1:8080/alerts/alertmanager"
+    changelog = ChangeLog(root / "changes.sqlite")
+    tracking_uri = f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
+
+    progress("training model versions and seeding the MLflow registry")
+    from sandbox.ml.registry import move_alias, seed_registry
+
+    (root / "mlflow").mkdir()
+    # MLflow narrates every registration on stderr; keep that in a log, not the terminal.
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    with (root / "registry.log").open("w") as log, contextlib.redirect_stderr(log):
+        seeded = seed_registry(
+            tracking_uri, root / "mlflow" / "artifacts", changelog, now=started, seed=seed
+        )
+    bad = {m.name: m.bad_candidate for m in seeded if m.bad_candidate}
+    _background_changes(changelog, started)
+    fault = spec.fault
+    if fault.onset < 0:  # the fault began before `up`: its change belongs in the history
+        if fault.type == "bad-model-release":
+            move_alias(
+                tracking_uri,
+                changelog,
+                fault.target,
+                "champion",
+                bad[fault.target],
+                who="ci-bot",
+                reason="nightly release",
+                at=started + fault.onset,
+            )
+        elif event := change_event(fault):
+            who, kind, summary, detail = event
+            changelog.record(
+                ChangeEvent(started + fault.onset, who, kind, fault.target, summary, detail)
+            )
+    timings["registry_s"] = time.monotonic() - clock
+
+    progress(f"simulating {COARSE_HOURS + FINE_HOURS:g} h of history")
+    quality = RegistryQuality(tracking_uri, seed)
+    engine = Engine(SANDBOX, quality, seed=seed)
+    champions = _champion_timeline(changelog)
+    slo = {}
+    for m in seeded:
+        slo[m.name] = round(quality(m.name, m.champion, 0.0, ()).auc - SLO_MARGIN, 3)
+        engine.models[m.name].slo_auc = slo[m.name]
+    logs = LogWriter(root / "logs", fault, started, seed + 1)
+    timestamps = grid(started, FINE_HOURS, FINE_STEP, COARSE_HOURS, COARSE_STEP)
+    recorder = run_history(
+        engine,
+        timestamps,
+        lambda t: effects_at(fault, SANDBOX, started, t),
+        champions,
+        logs,
+        logs_from=started - FINE_HOURS * 3600,
+    )
+    logs.close()
+    timings["history_s"] = time.monotonic() - clock - timings["registry_s"]
+
+    progress(f"backfilling {recorder.series} series with promtool")
+    tsdb, samples = backfill_recording(recorder, root / "prometheus")
+    timings["backfill_s"] = time.monotonic() - clock - sum(timings.values())
+
+    progress("starting the simulator, Prometheus and Alertmanager")
+    (root / "engine.json").write_text(json.dumps(engine.dump()))
+    (root / "sim.json").write_text(
+        json.dumps(
+            {
+                "seed": seed,
+                "started": started,
+                "history_end": float(timestamps[-1]),
+                "scenario": spec.model_dump(),
+                "tracking_uri": tracking_uri,
+                "changelog": str(root / "changes.sqlite"),
+                "exporter_port": ports["exporter"],
+                "bad_candidates": bad,
+                "slo": slo,
+                "onset_done": fault.onset < 0,
+            }
+        )
+    )
+    processes = _start_processes(root, tsdb, ports, webhook)
+    timings["start_s"] = time.monotonic() - clock - sum(timings.values())
+    timings["total_s"] = time.monotonic() - clock
+    state = {
+        "scenario": spec.name,
+        "spec": scenario,
+        "seed": seed,
+        "started": started,
+        "directory": str(root),
+        "ports": ports,
+        "webhook": webhook,
+        "processes": {
+            name: {"pid": proc.pid, "log": str(proc.log_path)} for name, proc in processes.items()
+        },
+        "urls": _urls(ports),
+        "mlflow": {
+            "tracking_uri": tracking_uri,
+            "ui_command": f"mlflow ui --backend-store-uri {tracking_uri} --port 5000",
+        },
+        "logs_dir": str(root / "logs"),
+        "series": recorder.series,
+        "history_samples": samples,
+        "history_hours": COARSE_HOURS + FINE_HOURS,
+        "timings": timings,
+        "ground_truth": spec.ground_truth.model_dump(),
+        "models": [
+            {"name": m.name, "versions": m.versions, "champion": m.champion} for m in seeded
+        ],
+        "settings": {
+            "prometheus_url": _urls(ports)["prometheus"],
+            "alertmanager_url": _urls(ports)["alertmanager"],
+            "mlflow_tracking_uri": tracking_uri,
+            "logs_backend": "local",
+            "logs_paths": [str(root / "logs" / "*.log")],
+            "changelog_path": str(root / "changes.sqlite"),
+            "topology": {s.name: [c for c, _ in s.calls] for s in SANDBOX.services},
+        },
+    }
+    (root / "state.json").write_text(json.dumps(state, indent=2))
+    return state
+
+
+def down(home: Path) -> list[str]:
+    """Stop every sandbox process; return the names of those that were running."""
+    state = read_state(home)
+    if state is None:
+        return []
+    root = sandbox_dir(home)
+    stopped = []
+    for name, proc in state["processes"].items():
+        if alive(proc["pid"], str(root)) and stop_pid(proc["pid"]):
+            stopped.append(name)
+    (root / "state.json").unlink(missing_ok=True)
+    return stopped
+
+
+def status(home: Path, reveal: bool = False) -> dict[str, Any]:
+    """Return what runs, where, and (with `reveal`) the scenario's ground truth."""
+    state = read_state(home)
+    if state is None:
+        return {"running": False}
+    root = sandbox_dir(home)
+    processes = {
+        name: {**proc, "alive": alive(proc["pid"], str(root))}
+        for name, proc in state["processes"].items()
+    }
+    out = {k: v for k, v in state.items() if k not in ("ground_truth", "settings")}
+    out["processes"] = processes
+    out["running"] = all(p["alive"] for p in processes.values())
+    if reveal:
+        out["ground_truth"] = state["ground_truth"]
+    return out
+
+
+def _urls(ports: dict[str, int]) -> dict[str, str]:
+    return {
+        "prometheus": f"http://127.0.0.1:{ports['prometheus']}",
+        "alertmanager": f"http://127.0.0.1:{ports['alertmanager']}",
+        "exporter": f"http://127.0.0.1:{ports['exporter']}/metrics",
+    }
+
+
+def _start_processes(
+    root: Path, tsdb: Path, ports: dict[str, int], webhook: str
+) -> dict[str, Managed]:
+    rules = configs.write_yaml(root / "prometheus" / "rules.yml", configs.alert_rules())
+    prom_cfg = configs.write_yaml(
+        root / "prometheus" / "prometheus.yml",
+        configs.prometheus_config(ports["exporter"], ports["alertmanager"], rules),
+    )
+    am_cfg = configs.write_yaml(
+        root / "alertmanager" / "alertmanager.yml", configs.alertmanager_config(webhook)
+    )
+    started: dict[str, Managed] = {}
+    try:
+        started["simulator"] = Managed(
+            "simulator",
+            [sys.executable, "-m", "sandbox.simulator", "--dir", str(root)],
+            root / "simulator.log",
+            f"http://127.0.0.1:{ports['exporter']}/healthz",
+        ).start(deadline_s=60)
+        started["alertmanager"] = Managed(
+            "alertmanager",
+            [
+                find_binary("prometheus-alertmanager", "alertmanager"),
+                f"--config.file={am_cfg}",
+                f"--storage.path={root / 'alertmanager' / 'data'}",
+                f"--web.listen-address=127.0.0.1:{ports['alertmanager']}",
+                "--cluster.listen-address=",
+            ],
+            root / "alertmanager.log",
+            f"http://127.0.0.1:{ports['alertmanager']}/-/ready",
+        ).start()
+        started["prometheus"] = Managed(
+            "prometheus",
+            [
+                find_binary("prometheus"),
+                f"--config.file={prom_cfg}",
+                f"--storage.tsdb.path={tsdb}",
+                f"--web.listen-address=127.0.0.1:{ports['prometheus']}",
+                "--web.enable-lifecycle",
+                "--storage.tsdb.retention.time=30d",
+            ],
+            root / "prometheus.log",
+            f"http://127.0.0.1:{ports['prometheus']}/-/ready",
+        ).start()
+        _wait_first_scrape(f"http://127.0.0.1:{ports['prometheus']}")
+        # The scenario clock starts now: Prometheus has seen the world before the fault.
+        (root / LIVE_FILE).write_text(f"{time.time():.3f}")
+    except Exception:
+        for proc in started.values():
+            proc.stop()
+        raise
+    return started
+
+
+def _wait_first_scrape(prometheus_url: str, deadline_s: float = 30.0) -> None:
+    """Wait until Prometheus has scraped the simulator at least once."""
+    import httpx
+
+    stop = time.monotonic() + deadline_s
+    while time.monotonic() < stop:
+        try:
+            result = httpx.get(
+                f"{prometheus_url}/api/v1/query",
+                params={"query": 'up{job="sandbox"} == 1'},
+                timeout=2,
+            ).json()
+            if result["data"]["result"]:
+                return
+        except Exception:
+            pass
+        time.sleep(0.2)
+    raise SandboxError(f"Prometheus at {prometheus_url} did not scrape the simulator in time")
+
+
+def _champion_timeline(changelog: ChangeLog) -> Callable[[float], dict[str, str]]:
+    """Return t → {model: champion version at t}, from the alias moves in the change log."""
+    moves = [
+        e
+        for e in changelog.events()
+        if e.kind == "alias_move" and e.detail.get("alias") == "champion"
+    ]
+
+    def at(t: float) -> dict[str, str]:
+        current: dict[str, str] = {}
+        for event in moves:
+            if event.at <= t:
+                current[event.target] = str(event.detail["to"])
+        return current
+
+    return at
+
+
+def _background_changes(changelog: ChangeLog, now: float) -> None:
+    """Record the routine changes any platform has, so the fault's change is not the only one."""
+    for hours_ago, who, kind, target, summary in (
+        (20.0, "deploy-bot", "deploy", "gateway", "gateway 4.1.2 deployed"),
+        (9.0, "carol", "config", "recommender", "recommender config: CANDIDATES 200 → 250"),
+        (5.5, "deploy-bot", "deploy", "checkout", "checkout 2.7.0 deployed"),
+        (2.0, "deploy-bot", "deploy", "feature-store", "feature-store 2.13.4 deployed"),
+    ):
+        changelog.record(ChangeEvent(now - hours_ago * 3600, who, kind, target, summary, {}))
