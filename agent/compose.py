@@ -52,22 +52,36 @@ def _metric(data: dict[str, Any], args: dict[str, Any], ids: list[str]) -> str:
     unit, title = data.get("unit", ""), data.get("title", "result")
     series = data.get("series", [])
     cite = f"[{ids[0]}]" if ids else ""
+    shown = _distinct_labels([s["labels"] for s in series])
     if "time" in data:  # instant query
         if len(series) == 1:
-            return f"{title}: {format_value(series[0]['value'], unit)} {cite}".strip() + "."
+            where = f" {shown[0]}" if shown[0] != "{}" else ""
+            return f"{title}{where}: {format_value(series[0]['value'], unit)} {cite}".strip() + "."
         lines = [f"{title} ({len(series)} series, highest first) {cite}:"]
         lines += [
-            f"- {label_text(s['labels'])}: {format_value(s['value'], unit)}"
-            for s in series[:MAX_BULLETS]
+            f"- {labels}: {format_value(s['value'], unit)}"
+            for s, labels in zip(series[:MAX_BULLETS], shown, strict=False)
         ]
         return "\n".join(lines)
     if len(series) == 1:
         return f"{title} {_window(args)}: {_stats(series[0], unit, args)} {cite}".strip()
     lines = [f"{title} {_window(args)} ({len(series)} series, highest peak first) {cite}:"]
-    lines += [f"- {label_text(s['labels'])}: {_stats(s, unit, args)}" for s in series[:MAX_BULLETS]]
+    lines += [
+        f"- {labels}: {_stats(s, unit, args)}"
+        for s, labels in zip(series[:MAX_BULLETS], shown, strict=False)
+    ]
     if len(series) > MAX_BULLETS:
         lines.append(f"- … and {len(series) - MAX_BULLETS} more series")
     return "\n".join(lines)
+
+
+def _distinct_labels(label_sets: list[dict[str, str]]) -> list[str]:
+    """Render each series by the labels that tell it apart (all of them for a lone series)."""
+    sets = [{k: v for k, v in labels.items() if k != "__name__"} for labels in label_sets]
+    if len(sets) > 1:
+        varying = {k for k in set().union(*sets) if len({s.get(k) for s in sets}) > 1}
+        sets = [{k: v for k, v in s.items() if k in varying} for s in sets]
+    return [label_text(s) for s in sets]
 
 
 def _stats(s: dict[str, Any], unit: str, args: dict[str, Any]) -> str:

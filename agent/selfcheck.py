@@ -12,6 +12,7 @@ from typing import Any
 _SKIP = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
     r"|\b\d{1,2}:\d{2}(?::\d{2})?\b|\[E\d+\]|\bE\d+\b"
+    r'|\b[a-zA-Z_][a-zA-Z0-9_]*=~?"[^"]*"'  # label matchers: version="4" names, not measures
 )
 _NUMBER = re.compile(
     r"(?<![\w.])([-+]?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?)\s?"

@@ -104,3 +104,19 @@ def test_chat_reads_piped_input(prometheus):
 def test_approve_on_a_thread_that_is_not_waiting():
     result = runner.invoke(app, ["approve", "nope"])
     assert result.exit_code == 2 and "not waiting" in result.output
+
+
+def test_sandbox_commands_without_a_sandbox():
+    status = runner.invoke(app, ["sandbox", "status", "--json"])
+    assert status.exit_code == 0 and json.loads(status.stdout) == {"running": False}
+    human = runner.invoke(app, ["sandbox", "status"])
+    assert human.exit_code == 1 and "sandbox up" in human.stdout
+    listed = json.loads(runner.invoke(app, ["sandbox", "scenarios", "--json"]).stdout)
+    assert len(listed) >= 9 and {"name", "fault", "target", "description"} <= set(listed[0])
+    assert runner.invoke(app, ["sandbox", "down"]).stdout.startswith("no sandbox was running")
+
+
+def test_sandbox_up_with_an_unknown_scenario_is_one_line():
+    proc = opsloop("sandbox", "up", "--scenario", "meteor-strike")
+    assert proc.returncode == 2 and "unknown scenario 'meteor-strike'" in proc.stderr
+    assert "Traceback" not in proc.stderr
