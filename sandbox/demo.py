@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(highlight=False)
     settings = Settings()
     console.print(Rule("opsloop demo"))
+    if stopped := down(settings.home):  # a previous demo's sandbox: start afresh
+        console.print(f"stopped the previous sandbox ({', '.join(stopped)})")
     try:
         with console.status("starting the sandbox…") as status:
             state = up(
