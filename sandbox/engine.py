@@ -244,15 +244,7 @@ class Engine:
             if svc.http:
                 for code in CODES:
                     yield (*req, "http_requests_total", (*base, ("code", code)), pod.requests[code])
-                for le, value in zip((*LATENCY_BUCKETS, "+Inf"), pod.buckets, strict=True):
-                    yield (
-                        *lat,
-                        "http_request_duration_seconds_bucket",
-                        (*base, ("le", _le(le))),
-                        value,
-                    )
-                yield (*lat, "http_request_duration_seconds_sum", base, pod.latency_sum)
-                yield (*lat, "http_request_duration_seconds_count", base, pod.buckets[-1])
+                yield from _histogram(lat, base, LATENCY_BUCKETS, pod.buckets, pod.latency_sum)
             yield (*cpu, "process_cpu_seconds_total", base, round(pod.cpu, 4))
             yield (*mem, "process_resident_memory_bytes", base, round(pod.memory_mb * 2**20))
             yield (*limit, "container_spec_memory_limit_bytes", base, svc.memory_limit_mb * 2**20)
@@ -282,21 +274,20 @@ class Engine:
                 )
             if not v:
                 continue
-            fam = ("model_prediction_score", "histogram", "Predicted probability.")
-            for le, value in zip((*SCORE_BUCKETS, "+Inf"), state.score_buckets, strict=True):
-                yield (*fam, "model_prediction_score_bucket", (*base, ("le", _le(le))), value)
-            yield (*fam, "model_prediction_score_sum", base, state.score_sum)
-            yield (*fam, "model_prediction_score_count", base, state.score_buckets[-1])
-            fam = ("model_inference_duration_seconds", "histogram", "Model inference latency.")
-            for le, value in zip((*INFERENCE_BUCKETS, "+Inf"), state.infer_buckets, strict=True):
-                yield (
-                    *fam,
-                    "model_inference_duration_seconds_bucket",
-                    (*base, ("le", _le(le))),
-                    value,
-                )
-            yield (*fam, "model_inference_duration_seconds_sum", base, state.infer_sum)
-            yield (*fam, "model_inference_duration_seconds_count", base, state.infer_buckets[-1])
+            yield from _histogram(
+                ("model_prediction_score", "histogram", "Predicted probability."),
+                base,
+                SCORE_BUCKETS,
+                state.score_buckets,
+                state.score_sum,
+            )
+            yield from _histogram(
+                ("model_inference_duration_seconds", "histogram", "Model inference latency."),
+                base,
+                INFERENCE_BUCKETS,
+                state.infer_buckets,
+                state.infer_sum,
+            )
             yield (
                 "model_online_auc",
                 "gauge",
@@ -362,6 +353,21 @@ def lognormal_cdf_many(median: float, bounds: tuple[float, ...] = LATENCY_BUCKET
     """Return P(x ≤ le) for each bucket bound, for a log-normal with this median."""
     med = np.array(max(median, 1e-9))
     return [float(lognormal_cdf(le, med)) for le in bounds]
+
+
+def _histogram(
+    family: tuple[str, str, str],
+    base: tuple[tuple[str, str], ...],
+    bounds: tuple[float, ...],
+    counts: list[float],
+    total: float,
+) -> Iterator[Sample]:
+    """Yield the _bucket, _sum and _count samples of one histogram series."""
+    name = family[0]
+    for le, value in zip((*bounds, "+Inf"), counts, strict=True):
+        yield (*family, f"{name}_bucket", (*base, ("le", _le(le))), value)
+    yield (*family, f"{name}_sum", base, total)
+    yield (*family, f"{name}_count", base, counts[-1])
 
 
 def _le(value: float | str) -> str:

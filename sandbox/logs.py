@@ -34,7 +34,7 @@ CHATTER = {
 class LogWriter:
     """Append log lines to `<dir>/<service>.log`, one JSON object per line."""
 
-    def __init__(self, directory: Path, fault: Fault, started: float, seed: int) -> None:
+    def __init__(self, directory: Path, fault: Fault, started: float | None, seed: int) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self.fault, self.started = fault, started
@@ -118,7 +118,7 @@ class LogWriter:
         )
 
     def _error_message(self, t: float, service: str, stats: dict[str, float]) -> tuple[str, dict]:
-        fault, k = self.fault, intensity(self.fault, self.started, t)
+        fault, k = self.fault, self._intensity(t)
         if fault.type == "config-error" and service == fault.target and k > 0:
             return (
                 "payment authorization failed: timeout of 0ms exceeded",
@@ -154,7 +154,7 @@ class LogWriter:
 
     def _fault_lines(self, t: float, dt: float, engine: Engine) -> None:
         fault = self.fault
-        k = intensity(fault, self.started, t)
+        k = self._intensity(t)
         if k <= 0 or fault.type in ("none", "config-error"):
             return
         target = fault.target
@@ -166,6 +166,10 @@ class LogWriter:
         for _ in range(self.rng.poisson(rate)):
             level, message, extra = _fault_message(fault.type, target, engine, self.rng)
             self._write(t - dt * self.rng.random(), svc.name, pod, level, message, **extra)
+
+    def _intensity(self, t: float) -> float:
+        """Return the fault's strength at `t`; nothing before the scenario clock starts."""
+        return 0.0 if self.started is None else intensity(self.fault, self.started, t)
 
     # -- output ----------------------------------------------------------------------------
 

@@ -80,7 +80,7 @@ class Simulator:
         self.champions = Champions(config["tracking_uri"], list(self.engine.models))
         self.changelog = ChangeLog(Path(config["changelog"]))
         self.logs = LogWriter(
-            directory / "logs", self.scenario.fault, self.started or 0.0, config["seed"] + 1
+            directory / "logs", self.scenario.fault, self.started, config["seed"] + 1
         )
         self.onset_done = bool(config.get("onset_done"))
         self.page = render(self.engine.samples())
