@@ -166,6 +166,9 @@ def sandbox_up(
     webhook: Annotated[
         str | None, typer.Option(help="Where Alertmanager sends alerts (default: opsloop serve).")
     ] = None,
+    prometheus_port: Annotated[int | None, typer.Option(help="Instead of a free port.")] = None,
+    alertmanager_port: Annotated[int | None, typer.Option(help="Instead of a free port.")] = None,
+    exporter_port: Annotated[int | None, typer.Option(help="Instead of a free port.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Build the sandbox (registry, history, logs) and start its processes on free ports."""
@@ -182,6 +185,15 @@ def sandbox_up(
                 scenario,
                 seed=seed,
                 webhook=hook,
+                ports={
+                    name: port
+                    for name, port in (
+                        ("prometheus", prometheus_port),
+                        ("alertmanager", alertmanager_port),
+                        ("exporter", exporter_port),
+                    )
+                    if port
+                },
                 progress=lambda text: status.update(text + "…"),
             )
     except (SandboxError, ScenarioError, MissingBinary) as exc:

@@ -18,7 +18,7 @@ from sandbox.engine import Engine
 from sandbox.faults import change_event, effects_at
 from sandbox.history import backfill_recording, grid, run_history
 from sandbox.logs import LogWriter
-from sandbox.procs import Managed, find_binary, free_port, stop_pid
+from sandbox.procs import Managed, find_binary, free_port, port_in_use, stop_pid
 from sandbox.quality import RegistryQuality
 from sandbox.scenario import load_scenario
 from sandbox.simulator import LIVE_FILE
@@ -85,6 +85,12 @@ def up(
     for binary in ("prometheus", "promtool"):
         find_binary(binary)
     find_binary("prometheus-alertmanager", "alertmanager")
+    for name, port in (ports or {}).items():
+        if port_in_use(port):
+            raise SandboxError(
+                f"port {port} for {name} is already in use; pick another or "
+                "leave it out to use a free port"
+            )
     seed = spec.seed if seed is None else seed
     clock = time.monotonic()
     timings: dict[str, float] = {}
@@ -177,7 +183,10 @@ def up(
             }
         )
     )
-    processes = _start_processes(root, tsdb, ports, webhook)
+    try:
+        processes = _start_processes(root, tsdb, ports, webhook)
+    except (RuntimeError, TimeoutError) as exc:
+        raise SandboxError(str(exc)) from exc
     timings["start_s"] = time.monotonic() - clock - sum(timings.values())
     timings["total_s"] = time.monotonic() - clock
     state = {

@@ -33,6 +33,16 @@ def find_binary(*names: str) -> str:
     raise MissingBinary(f"{names[0]} not found on PATH: {INSTALL_HINT}")
 
 
+def port_in_use(port: int) -> bool:
+    """Return True if something already listens on loopback `port`."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
 def free_port() -> int:
     """Return a free TCP port on loopback."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -86,8 +96,12 @@ class Managed:
             wait_http(self.ready_url, deadline_s, self.proc)
         except Exception as exc:
             self.stop()
-            tail = self.log_path.read_text(errors="replace")[-800:]
-            raise RuntimeError(f"{self.name} failed to start: {exc}\n{tail}") from exc
+            lines = self.log_path.read_text(errors="replace").strip().splitlines()
+            last = lines[-1][:300] if lines else "(empty log)"
+            raise RuntimeError(
+                f"{self.name} failed to start: {exc}; last log line: {last} "
+                f"(full log: {self.log_path})"
+            ) from exc
         return self
 
     @property

@@ -120,3 +120,15 @@ def test_sandbox_up_with_an_unknown_scenario_is_one_line():
     proc = opsloop("sandbox", "up", "--scenario", "meteor-strike")
     assert proc.returncode == 2 and "unknown scenario 'meteor-strike'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_sandbox_up_on_a_busy_port_is_one_line():
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = opsloop("sandbox", "up", "--prometheus-port", str(port))
+    assert proc.returncode == 2 and f"port {port} for prometheus is already in use" in proc.stderr
+    assert "Traceback" not in proc.stderr
