@@ -7,21 +7,19 @@ import json
 import logging
 import os
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sandbox import configs
 from sandbox.engine import Engine
 from sandbox.faults import change_event, effects_at
 from sandbox.history import backfill_recording, grid, run_history
+from sandbox.launch import start_processes
 from sandbox.logs import LogWriter
-from sandbox.procs import Managed, find_binary, free_port, port_in_use, stop_pid
+from sandbox.procs import find_binary, free_port, port_in_use, stop_pid
 from sandbox.quality import RegistryQuality
-from sandbox.scenario import load_scenario
-from sandbox.simulator import LIVE_FILE
+from sandbox.scenario import Scenario, load_scenario
 from sandbox.world import SANDBOX
 from tools.changelog import ChangeEvent, ChangeLog
 
@@ -75,25 +73,15 @@ def up(
 ) -> dict[str, Any]:
     """Build and start the sandbox; return its state. Raises SandboxError if one runs."""
     spec = load_scenario(scenario)
-    existing = read_state(home)
     root = sandbox_dir(home)
-    if existing and any(alive(p["pid"], str(root)) for p in existing["processes"].values()):
-        raise SandboxError(
-            f"a sandbox is already running (scenario {existing['scenario']}); "
-            "stop it with `opsloop sandbox down` first"
-        )
-    for binary in ("prometheus", "promtool"):
-        find_binary(binary)
-    find_binary("prometheus-alertmanager", "alertmanager")
-    for name, port in (ports or {}).items():
-        if port_in_use(port):
-            raise SandboxError(
-                f"port {port} for {name} is already in use; pick another or "
-                "leave it out to use a free port"
-            )
+    _check_can_start(home, ports or {})
     seed = spec.seed if seed is None else seed
     clock = time.monotonic()
     timings: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        timings[name] = round(time.monotonic() - clock - sum(timings.values()), 3)
+
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
@@ -109,6 +97,106 @@ def up(
     tracking_uri = f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
 
     progress("training model versions and seeding the MLflow registry")
+    seeded, bad = _seed_world(root, tracking_uri, changelog, spec, started, seed)
+    lap("registry_s")
+    progress(f"simulating {COARSE_HOURS + FINE_HOURS:g} h of history")
+    engine, recorder, history_end, slo = _simulate_history(
+        root, tracking_uri, changelog, spec, seeded, started, seed
+    )
+    lap("history_s")
+    progress(f"backfilling {recorder.series} series with promtool")
+    tsdb, samples = backfill_recording(recorder, root / "prometheus")
+    lap("backfill_s")
+
+    progress("starting the simulator, Prometheus and Alertmanager")
+    (root / "engine.json").write_text(json.dumps(engine.dump()))
+    (root / "sim.json").write_text(
+        json.dumps(
+            {
+                "seed": seed,
+                "started": started,
+                "history_end": history_end,
+                "scenario": spec.model_dump(),
+                "tracking_uri": tracking_uri,
+                "changelog": str(root / "changes.sqlite"),
+                "exporter_port": ports["exporter"],
+                "bad_candidates": bad,
+                "slo": slo,
+                "onset_done": spec.fault.onset < 0,
+            }
+        )
+    )
+    try:
+        processes = start_processes(root, tsdb, ports, webhook)
+    except (RuntimeError, TimeoutError) as exc:
+        raise SandboxError(str(exc)) from exc
+    lap("start_s")
+    timings["total_s"] = round(time.monotonic() - clock, 3)
+    urls = _urls(ports)
+    state = {
+        "scenario": spec.name,
+        "spec": scenario,
+        "seed": seed,
+        "started": started,
+        "directory": str(root),
+        "ports": ports,
+        "webhook": webhook,
+        "processes": {
+            name: {"pid": proc.pid, "log": str(proc.log_path)} for name, proc in processes.items()
+        },
+        "urls": urls,
+        "mlflow": {
+            "tracking_uri": tracking_uri,
+            "ui_command": f"mlflow ui --backend-store-uri {tracking_uri} --port 5000",
+        },
+        "logs_dir": str(root / "logs"),
+        "series": recorder.series,
+        "history_samples": samples,
+        "history_hours": COARSE_HOURS + FINE_HOURS,
+        "timings": timings,
+        "ground_truth": spec.ground_truth.model_dump(),
+        "models": [
+            {"name": m.name, "versions": m.versions, "champion": m.champion} for m in seeded
+        ],
+        # opsloop's Settings read these while the sandbox runs (see agent/config.py).
+        "settings": {
+            "prometheus_url": urls["prometheus"],
+            "alertmanager_url": urls["alertmanager"],
+            "mlflow_tracking_uri": tracking_uri,
+            "logs_backend": "local",
+            "logs_paths": [str(root / "logs" / "*.log")],
+            "changelog_path": str(root / "changes.sqlite"),
+            "topology": {s.name: [c for c, _ in s.calls] for s in SANDBOX.services},
+        },
+    }
+    (root / "state.json").write_text(json.dumps(state, indent=2))
+    return state
+
+
+def _check_can_start(home: Path, ports: dict[str, int]) -> None:
+    """Refuse a second sandbox, missing binaries and busy ports, before touching anything."""
+    existing = read_state(home)
+    root = sandbox_dir(home)
+    if existing and any(alive(p["pid"], str(root)) for p in existing["processes"].values()):
+        raise SandboxError(
+            f"a sandbox is already running (scenario {existing['scenario']}); "
+            "stop it with `opsloop sandbox down` first"
+        )
+    for binary in ("prometheus", "promtool"):
+        find_binary(binary)
+    find_binary("prometheus-alertmanager", "alertmanager")
+    for name, port in ports.items():
+        if port_in_use(port):
+            raise SandboxError(
+                f"port {port} for {name} is already in use; pick another or "
+                "leave it out to use a free port"
+            )
+
+
+def _seed_world(
+    root: Path, tracking_uri: str, changelog: ChangeLog, spec: Scenario, started: float, seed: int
+) -> tuple[list, dict[str, str]]:
+    """Train and register the models, and write the change log up to now."""
     from sandbox.ml.registry import move_alias, seed_registry
 
     (root / "mlflow").mkdir()
@@ -138,94 +226,38 @@ def up(
             changelog.record(
                 ChangeEvent(started + fault.onset, who, kind, fault.target, summary, detail)
             )
-    timings["registry_s"] = time.monotonic() - clock
+    return seeded, bad
 
-    progress(f"simulating {COARSE_HOURS + FINE_HOURS:g} h of history")
+
+def _simulate_history(
+    root: Path,
+    tracking_uri: str,
+    changelog: ChangeLog,
+    spec: Scenario,
+    seeded: list,
+    started: float,
+    seed: int,
+):
+    """Run the engine over the past with real model quality; write the logs of the last hours."""
     quality = RegistryQuality(tracking_uri, seed)
     engine = Engine(SANDBOX, quality, seed=seed)
-    champions = _champion_timeline(changelog)
     slo = {}
     for m in seeded:
         slo[m.name] = round(quality(m.name, m.champion, 0.0, ()).auc - SLO_MARGIN, 3)
         engine.models[m.name].slo_auc = slo[m.name]
+    fault = spec.fault
     logs = LogWriter(root / "logs", fault, started, seed + 1)
     timestamps = grid(started, FINE_HOURS, FINE_STEP, COARSE_HOURS, COARSE_STEP)
     recorder = run_history(
         engine,
         timestamps,
         lambda t: effects_at(fault, SANDBOX, started, t),
-        champions,
+        _champion_timeline(changelog),
         logs,
         logs_from=started - FINE_HOURS * 3600,
     )
     logs.close()
-    timings["history_s"] = time.monotonic() - clock - timings["registry_s"]
-
-    progress(f"backfilling {recorder.series} series with promtool")
-    tsdb, samples = backfill_recording(recorder, root / "prometheus")
-    timings["backfill_s"] = time.monotonic() - clock - sum(timings.values())
-
-    progress("starting the simulator, Prometheus and Alertmanager")
-    (root / "engine.json").write_text(json.dumps(engine.dump()))
-    (root / "sim.json").write_text(
-        json.dumps(
-            {
-                "seed": seed,
-                "started": started,
-                "history_end": float(timestamps[-1]),
-                "scenario": spec.model_dump(),
-                "tracking_uri": tracking_uri,
-                "changelog": str(root / "changes.sqlite"),
-                "exporter_port": ports["exporter"],
-                "bad_candidates": bad,
-                "slo": slo,
-                "onset_done": fault.onset < 0,
-            }
-        )
-    )
-    try:
-        processes = _start_processes(root, tsdb, ports, webhook)
-    except (RuntimeError, TimeoutError) as exc:
-        raise SandboxError(str(exc)) from exc
-    timings["start_s"] = time.monotonic() - clock - sum(timings.values())
-    timings["total_s"] = time.monotonic() - clock
-    state = {
-        "scenario": spec.name,
-        "spec": scenario,
-        "seed": seed,
-        "started": started,
-        "directory": str(root),
-        "ports": ports,
-        "webhook": webhook,
-        "processes": {
-            name: {"pid": proc.pid, "log": str(proc.log_path)} for name, proc in processes.items()
-        },
-        "urls": _urls(ports),
-        "mlflow": {
-            "tracking_uri": tracking_uri,
-            "ui_command": f"mlflow ui --backend-store-uri {tracking_uri} --port 5000",
-        },
-        "logs_dir": str(root / "logs"),
-        "series": recorder.series,
-        "history_samples": samples,
-        "history_hours": COARSE_HOURS + FINE_HOURS,
-        "timings": timings,
-        "ground_truth": spec.ground_truth.model_dump(),
-        "models": [
-            {"name": m.name, "versions": m.versions, "champion": m.champion} for m in seeded
-        ],
-        "settings": {
-            "prometheus_url": _urls(ports)["prometheus"],
-            "alertmanager_url": _urls(ports)["alertmanager"],
-            "mlflow_tracking_uri": tracking_uri,
-            "logs_backend": "local",
-            "logs_paths": [str(root / "logs" / "*.log")],
-            "changelog_path": str(root / "changes.sqlite"),
-            "topology": {s.name: [c for c, _ in s.calls] for s in SANDBOX.services},
-        },
-    }
-    (root / "state.json").write_text(json.dumps(state, indent=2))
-    return state
+    return engine, recorder, float(timestamps[-1]), slo
 
 
 def down(home: Path) -> list[str]:
@@ -266,80 +298,6 @@ def _urls(ports: dict[str, int]) -> dict[str, str]:
         "alertmanager": f"http://127.0.0.1:{ports['alertmanager']}",
         "exporter": f"http://127.0.0.1:{ports['exporter']}/metrics",
     }
-
-
-def _start_processes(
-    root: Path, tsdb: Path, ports: dict[str, int], webhook: str
-) -> dict[str, Managed]:
-    rules = configs.write_yaml(root / "prometheus" / "rules.yml", configs.alert_rules())
-    prom_cfg = configs.write_yaml(
-        root / "prometheus" / "prometheus.yml",
-        configs.prometheus_config(ports["exporter"], ports["alertmanager"], rules),
-    )
-    am_cfg = configs.write_yaml(
-        root / "alertmanager" / "alertmanager.yml", configs.alertmanager_config(webhook)
-    )
-    started: dict[str, Managed] = {}
-    try:
-        started["simulator"] = Managed(
-            "simulator",
-            [sys.executable, "-m", "sandbox.simulator", "--dir", str(root)],
-            root / "simulator.log",
-            f"http://127.0.0.1:{ports['exporter']}/healthz",
-        ).start(deadline_s=60)
-        started["alertmanager"] = Managed(
-            "alertmanager",
-            [
-                find_binary("prometheus-alertmanager", "alertmanager"),
-                f"--config.file={am_cfg}",
-                f"--storage.path={root / 'alertmanager' / 'data'}",
-                f"--web.listen-address=127.0.0.1:{ports['alertmanager']}",
-                "--cluster.listen-address=",
-            ],
-            root / "alertmanager.log",
-            f"http://127.0.0.1:{ports['alertmanager']}/-/ready",
-        ).start()
-        started["prometheus"] = Managed(
-            "prometheus",
-            [
-                find_binary("prometheus"),
-                f"--config.file={prom_cfg}",
-                f"--storage.tsdb.path={tsdb}",
-                f"--web.listen-address=127.0.0.1:{ports['prometheus']}",
-                "--web.enable-lifecycle",
-                "--storage.tsdb.retention.time=30d",
-            ],
-            root / "prometheus.log",
-            f"http://127.0.0.1:{ports['prometheus']}/-/ready",
-        ).start()
-        _wait_first_scrape(f"http://127.0.0.1:{ports['prometheus']}")
-        # The scenario clock starts now: Prometheus has seen the world before the fault.
-        (root / LIVE_FILE).write_text(f"{time.time():.3f}")
-    except Exception:
-        for proc in started.values():
-            proc.stop()
-        raise
-    return started
-
-
-def _wait_first_scrape(prometheus_url: str, deadline_s: float = 30.0) -> None:
-    """Wait until Prometheus has scraped the simulator at least once."""
-    import httpx
-
-    stop = time.monotonic() + deadline_s
-    while time.monotonic() < stop:
-        try:
-            result = httpx.get(
-                f"{prometheus_url}/api/v1/query",
-                params={"query": 'up{job="sandbox"} == 1'},
-                timeout=2,
-            ).json()
-            if result["data"]["result"]:
-                return
-        except Exception:
-            pass
-        time.sleep(0.2)
-    raise SandboxError(f"Prometheus at {prometheus_url} did not scrape the simulator in time")
 
 
 def _champion_timeline(changelog: ChangeLog) -> Callable[[float], dict[str, str]]:
