@@ -142,3 +142,21 @@ def test_a_new_question_after_an_unanswered_approval_still_works(setup):
     calls = [c["id"] for m in sent if m.type == "ai" for c in m.tool_calls]
     results = [m.tool_call_id for m in sent if m.type == "tool"]
     assert calls == results  # no dangling tool call reaches the endpoint
+
+
+def test_numpy_values_in_tool_results_are_stored(settings):
+    import numpy as np
+
+    def numbers() -> ToolResult:
+        """Return numpy numbers, as detectors do."""
+        return ToolResult(
+            status=ToolStatus.OK, summary="x", data={"v": np.float64(1.5), "a": np.arange(3)}
+        )
+
+    class NoArgs(BaseModel):
+        """No arguments."""
+
+    tool = ops_tool(numbers, name="numbers", args_schema=NoArgs)
+    model = ScriptedChatModel().enqueue([tool_call("numbers")], "done")
+    assistant = Assistant(build_deps(settings, llm=model, extra_tools=[tool]))
+    assert assistant.ask("numbers?")["tool_calls"][0]["status"] == "ok"

@@ -11,9 +11,9 @@ from langchain_core.messages import ToolMessage
 from pydantic import ValidationError
 
 from agent.deps import Deps
-from agent.redact import redact
 from tools.base import OpsTool, ToolResult, ToolStatus
 from tools.errors import BackendUnavailable, OpsError
+from tools.redact import redact
 
 _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="opsloop-tool")
 
@@ -67,7 +67,7 @@ def record(
     """Number the result's evidence and build the call record and the model-facing message."""
     evidence = []
     for offset, ev in enumerate(result.evidence, start=1):
-        item = ev.model_dump()
+        item = plain(ev.model_dump())
         item["id"] = f"E{evidence_count + offset}"
         evidence.append(item)
     rec = {
@@ -78,7 +78,7 @@ def record(
         "summary": result.summary,
         "error": result.error,
         "evidence": [e["id"] for e in evidence],
-        "data": result.data,
+        "data": plain(result.data),
     }
     cites = "; ".join(f"[{e['id']}] {e['summary'][:120]}" for e in evidence)
     content = f"status: {result.status.value}\n{result.summary}"
@@ -91,6 +91,20 @@ def record(
         status="error" if result.status == ToolStatus.ERROR else "success",
     )
     return rec, evidence, message
+
+
+def plain(value: Any) -> Any:
+    """Return `value` as plain JSON types: tools may hand back numpy numbers, which the
+    checkpointer cannot store."""
+    return json.loads(json.dumps(value, default=_to_json))
+
+
+def _to_json(value: Any) -> Any:
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return value.tolist()
+    if isinstance(value, set | tuple):
+        return list(value)
+    return str(value)
 
 
 def public_call(rec: dict[str, Any]) -> dict[str, Any]:

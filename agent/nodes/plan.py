@@ -11,9 +11,9 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 import prompts
 from agent.deps import Deps
 from agent.planner.deterministic import plan_question
-from agent.redact import redact
 from agent.state import AgentState
 from tools.errors import OpsError
+from tools.redact import redact
 
 _ids = itertools.count(1)
 HISTORY_TURNS = 3

@@ -10,9 +10,9 @@ import prompts
 from agent.compose import compose
 from agent.deps import Deps
 from agent.nodes.plan import add_usage, history, system_prompt, text_of
-from agent.redact import redact
 from agent.selfcheck import figures, source_values, verify_figure
 from agent.state import AgentState
+from tools.redact import redact
 
 
 def respond_node(state: AgentState, deps: Deps) -> dict[str, Any]:
