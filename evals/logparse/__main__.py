@@ -1,0 +1,44 @@
+"""`python -m evals.logparse --loghub DIR [--json]`: grouping accuracy against Drain's bar."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from evals.logparse import run
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the eval; exit 0 when every dataset present meets its bar."""
+    parser = argparse.ArgumentParser(prog="python -m evals.logparse", description=__doc__)
+    parser.add_argument("--loghub", type=Path, required=True, help="LogHub directory")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args(argv)
+    report = run(args.loghub)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(
+            f"{'dataset':<10} {'lines':>6} {'GA':>7} {'Drain':>7} {'tmpl':>5} {'truth':>5}  lines/s"
+        )
+        for r in report["results"]:
+            bar = f"{r['bar']:.3f}" if r["bar"] is not None else "-"
+            mark = "ok" if r["passed"] else "BELOW"
+            print(
+                f"{r['name']:<10} {r['lines']:>6} {r['grouping_accuracy']:>7.3f} {bar:>7} "
+                f"{r['templates']:>5} {r['truth_templates']:>5}  {r['lines_per_second']:>7.0f}"
+                f"  {mark}"
+            )
+        for name in report["missing"]:
+            print(
+                f"{name:<10} skipped: no {name}/{name}_2k.log and _structured.csv in {args.loghub}"
+            )
+    if not report["results"]:
+        print("no LogHub dataset found", file=sys.stderr)
+    return 0 if report["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""Log template mining: header stripping, masking, stable and final ids, grouping accuracy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from evals.logparse import grouping_accuracy, run
+from evals.logparse.__main__ import main as eval_main
+from tools.logtemplates import TemplateMiner, mask, mine, strip_header, tokenize
+
+# The same two message shapes, written by seven different loggers.
+MIXED = [
+    "081109 203615 148 INFO dfs.DataNode$PacketResponder: Received block blk_-42 of size 6710 "
+    "from /10.0.0.1",
+    "2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.Conn: connection to 10.0.0.7:5432 "
+    "refused after 3 retries",
+    "[Sun Dec 04 04:47:44 2005] [error] connection to 10.0.0.8:5432 refused after 5 retries",
+    "Jun 14 15:16:01 combo sshd(pam_unix)[19939]: connection to 10.0.0.9:5432 refused after "
+    "2 retries",
+    "2024-01-02T10:00:00.123Z WARN Received block blk_7 of size 3 from /10.0.0.2",
+    "2024-01-02 10:00:00,123 - app.db - ERROR - connection to 10.1.0.1:5432 refused after "
+    "9 retries",
+    "- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.675872 R02-M1-N0-C:J12-U11 "
+    "RAS KERNEL INFO Received block blk_9 of size 11 from /10.0.0.3",
+]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (MIXED[0], "Received block blk_-42 of size 6710 from /10.0.0.1"),
+        (MIXED[1], "connection to 10.0.0.7:5432 refused after 3 retries"),
+        (MIXED[2], "connection to 10.0.0.8:5432 refused after 5 retries"),
+        (MIXED[3], "connection to 10.0.0.9:5432 refused after 2 retries"),
+        (MIXED[4], "Received block blk_7 of size 3 from /10.0.0.2"),
+        (MIXED[5], "connection to 10.1.0.1:5432 refused after 9 retries"),
+        (MIXED[6], "Received block blk_9 of size 11 from /10.0.0.3"),
+        ("E0102 10:00:00.123456   12345 controller.go:123] failed to sync", "failed to sync"),
+        ('{"ts": "2024-01-01T00:00:00Z", "level": "info", "msg": "user 42 in"}', "user 42 in"),
+        ('ts=2024-01-01T00:00:00Z level=error msg="disk 3 full" host=db1', "disk 3 full"),
+        ("plain message without a header 42", "plain message without a header 42"),
+        ("error connecting to db", "error connecting to db"),
+        (
+            "[Sun Dec 04 04:51:18 2005] [error] [client 1.2.3.4] Directory index forbidden",
+            "[client 1.2.3.4] Directory index forbidden",
+        ),
+        ("INFO ok\r", "ok"),
+    ],
+)
+def test_strip_header_finds_the_message(line: str, message: str) -> None:
+    assert strip_header(line) == message
+
+
+def test_mixed_formats_share_templates() -> None:
+    ids, templates = mine(MIXED)
+    assert ids == ["T1", "T2", "T2", "T2", "T1", "T2", "T1"]
+    assert [t.text for t in templates] == [
+        "Received block blk_<*> of size <*> from <*>",
+        "connection to <*> refused after <*> retries",
+    ]
+    assert [(t.count, t.first_seen) for t in templates] == [(3, 0), (4, 1)]
+
+
+def test_json_lines_mine_the_message_field() -> None:
+    lines = [
+        json.dumps(
+            {"time": f"2024-01-01T00:00:0{i}Z", "level": "info", "msg": f"user {i} logged in"}
+        )
+        for i in range(3)
+    ] + [json.dumps({"level": "error", "message": "payment 9f3a2c1d4e failed", "code": 502})]
+    ids, templates = mine(lines)
+    assert ids == ["T1", "T1", "T1", "T2"]
+    assert [t.text for t in templates] == ["user <*> logged in", "payment <*> failed"]
+
+
+def test_masking_hides_numbers_ips_and_ids() -> None:
+    masked = mask(
+        "blk_-1608 from /10.251.42.84:50010 req 3fa85f64-5717-4562-b3fc-2c963f66afa6 "
+        "took 35ms at 0x1b8584e0 id=abc123 url http://x.io/a?b=1 file /var/log/app.log"
+    )
+    assert masked == "blk_<*> from <*> req <*> took <*>ms at <*> id=<*> url <*> file <*>"
+    # Letters glued to digits stay: they name things (`ext4`, `r24`).
+    assert mask("ext4 on r24 failed 3 times") == "ext4 on r24 failed <*> times"
+    # A list of ids of any length is one slot, so the template does not depend on its length.
+    assert tokenize("delete blk_1 blk_2 blk_3") == tokenize("delete blk_9") == ["delete", "blk_<*>"]
+
+
+def test_ids_are_stable_and_templates_widen() -> None:
+    miner = TemplateMiner()
+    assert miner.add("INFO user alice logged in from web") == "T1"
+    assert miner.add("WARN disk /dev/sda1 is 91% full") == "T2"
+    assert miner.template("T1") == "user alice logged in from web"
+    assert miner.add("INFO user bob logged in from web") == "T1"
+    assert miner.template("T1") == "user <*> logged in from web"
+    assert miner.add("WARN disk /dev/sdb2 is 97% full") == "T2"
+    assert [t.id for t in miner.templates()] == ["T1", "T2"]
+
+
+def test_mine_returns_each_lines_final_group() -> None:
+    # The first line's template only widens once the second arrives; both get the final id.
+    ids, templates = mine(["job alpha done in 3s", "job beta done in 4s", "cache miss for key 7"])
+    assert ids == ["T1", "T1", "T2"]
+    assert templates[0].text == "job <*> done in <*>s"
+
+
+def test_grouping_accuracy_on_a_toy_example() -> None:
+    truth = ["A", "A", "B", "B", "C"]
+    assert grouping_accuracy(["x", "x", "y", "y", "z"], truth) == 1.0
+    # B and C merged: only A's two lines are right.
+    assert grouping_accuracy(["x", "x", "y", "y", "y"], truth) == pytest.approx(2 / 5)
+    # A split: A's lines are wrong even though each group is pure.
+    assert grouping_accuracy(["x", "w", "y", "y", "z"], truth) == pytest.approx(3 / 5)
+    # Unlabelled lines are left out.
+    assert grouping_accuracy(["x", "x", "q"], ["A", "A", ""]) == 1.0
+    with pytest.raises(ValueError):
+        grouping_accuracy(["x"], ["A", "B"])
+
+
+def _loghub(root: Path, name: str, lines: list[str], events: list[str]) -> None:
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / f"{name}_2k.log").write_text("\r\n".join(lines) + "\r\n")
+    rows = ["LineId,Content,EventId"] + [f"{i + 1},x,{e}" for i, e in enumerate(events)]
+    (folder / f"{name}_2k.log_structured.csv").write_text("\n".join(rows) + "\n")
+
+
+def test_eval_scores_present_datasets_and_skips_missing(tmp_path: Path, capsys) -> None:
+    _loghub(tmp_path, "Apache", MIXED[1:4], ["E1", "E1", "E1"])
+    report = run(tmp_path)
+    assert report["passed"] is True
+    assert [r["name"] for r in report["results"]] == ["Apache"]
+    assert report["results"][0]["grouping_accuracy"] == 1.0
+    assert set(report["missing"]) == {"HDFS", "BGL", "Hadoop"}
+    assert eval_main(["--loghub", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Apache" in out and "HDFS" in out and "skipped" in out
+
+
+def test_eval_fails_below_the_bar(tmp_path: Path) -> None:
+    _loghub(tmp_path, "Apache", MIXED[1:4], ["E1", "E2", "E1"])
+    assert eval_main(["--loghub", str(tmp_path), "--json"]) == 1

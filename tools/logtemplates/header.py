@@ -1,0 +1,136 @@
+"""Find the message in a raw log line: drop the header, unwrap JSON and logfmt lines."""
+
+from __future__ import annotations
+
+import json
+import re
+
+# Fields that carry the human message in structured (JSON / logfmt) lines, by preference.
+MESSAGE_KEYS = ("msg", "message", "log", "event", "text")
+LEVELS = frozenset(
+    "TRACE DEBUG FINE FINER FINEST INFO NOTICE WARN WARNING ERROR ERR SEVERE CRITICAL CRIT "
+    "FATAL FAILURE ALERT EMERG EMERGENCY PANIC".split()
+)
+MONTHS_DAYS = frozenset(
+    "jan feb mar apr may jun jul aug sep oct nov dec mon tue wed thu fri sat sun".split()
+)
+# One header field: a bracketed group (`[Sun Dec 04 04:47:44 2005]`, `[main]`) or a word.
+_FIELD = re.compile(r"\[[^\]]*\]|<[^<>\s]*>|\S+")
+# A timestamp piece: dates, times, epochs, zones; digits and separators only.
+_TIME = re.compile(r"[+-]?\d[\d\-/.:,T]*Z?|[+-]\d{2}:?\d{2}")
+# A logger name worth dropping: has a package dot, `$`, `[pid]`, `(...)` or `/`.
+# A field that is surely a timestamp: a time of day, a date, an epoch, a month or day name.
+_STAMP = re.compile(r".*\d:\d\d.*|\d{2,4}[-/.]\d{1,2}[-/.]\d{1,4}.*|\d{9,}(?:[.,]\d+)?")
+_LOGGER = re.compile(r"[\w.$\-/\[\]()#@]*[.$\[(/][\w.$\-/\[\]()#@]*:?")
+# glog / klog: `E0102 10:00:00.123456   12345 controller.go:123] message`.
+_GLOG = re.compile(r"[IWEF]\d{4} \d\d:\d\d:\d\d(?:\.\d+)?\s+\d+\s+[^\s\]]+:\d+\]\s*")
+_LOGFMT_MSG = re.compile(r'(?:^|\s)(?:msg|message)=(?:"((?:[^"\\]|\\.)*)"|(\S+))')
+# Only the first fields can be header; a level further in belongs to the message.
+MAX_HEADER_FIELDS = 10
+
+
+def strip_header(line: str) -> str:
+    """Return the message of a raw log line, without timestamp, level, pid or logger."""
+    line = line.strip()
+    message = _structured_message(line)
+    if message is not None:
+        return message
+    glog = _GLOG.match(line)
+    if glog:
+        return line[glog.end() :] or line
+    fields = [(m.start(), m.end(), m.group()) for m in _FIELD.finditer(line)]
+    start = _header_end(fields)
+    if start is None:
+        return line
+    rest = line[start:].strip()
+    nested = _structured_message(rest)
+    if nested is not None:
+        return nested
+    return rest or line
+
+
+def _structured_message(text: str) -> str | None:
+    """Return the message field of a JSON object or logfmt line, if it is one."""
+    if text.startswith("{") and text.endswith("}"):
+        try:
+            record = json.loads(text)
+        except ValueError:
+            return None
+        if isinstance(record, dict):
+            for key in MESSAGE_KEYS:
+                value = record.get(key)
+                if isinstance(value, str):
+                    return value.strip()
+        return None
+    if "level=" in text or "lvl=" in text:
+        match = _LOGFMT_MSG.search(text)
+        if match:
+            quoted, bare = match.groups()
+            return (quoted.replace('\\"', '"') if quoted is not None else bare).strip()
+    return None
+
+
+def _header_end(fields: list[tuple[int, int, str]]) -> int | None:
+    """Return where the message starts, or None when the line has no recognisable header."""
+    for i, (_, end, text) in enumerate(fields[:MAX_HEADER_FIELDS]):
+        if _is_level(text):
+            return _after_logger(fields, i + 1, end)
+        if not _is_header_field(text):
+            break
+    # No level: a syslog-like header is timestamps, then `host prog[pid]:` or `prog:`.
+    i = 0
+    while i < len(fields) and _is_time(fields[i][2]):
+        i += 1
+    if not any(_STAMP.fullmatch(f[2]) or f[2].lower() in MONTHS_DAYS for f in fields[:i]):
+        return None
+    end = fields[i - 1][1]
+    for j in range(i, min(i + 2, len(fields) - 1)):
+        if fields[j][2].endswith(":") and _LOGGER.fullmatch(fields[j][2]):
+            return fields[j][1]
+    return end
+
+
+def _after_logger(fields: list[tuple[int, int, str]], i: int, end: int) -> int:
+    """Skip `[thread] logger:` or `logger -` after the level, when they are there."""
+    j = i
+    while j < len(fields) and fields[j][2].startswith("[") and fields[j][2].endswith("]"):
+        j += 1
+    if j < len(fields) and fields[j][2] in ("-", ":", "|"):
+        return fields[j][1]
+    if j + 1 >= len(fields):
+        return end
+    name = fields[j][2]
+    if name.endswith(":") and _LOGGER.fullmatch(name):
+        return fields[j][1]
+    if fields[j + 1][2] in ("-", ":") and _LOGGER.fullmatch(name) and j + 2 < len(fields):
+        return fields[j + 1][1]
+    # `nova.compute.manager [req-... - -] message`: a dotted logger, then a request context.
+    following = fields[j + 1][2]
+    if "." in name and _LOGGER.fullmatch(name) and following[:1] == "[" and j + 2 < len(fields):
+        return fields[j + 1][1]
+    # Only a `[thread]` without a logger is kept: it may be message text (`[client 1.2.3.4]`).
+    return end
+
+
+def _is_level(text: str) -> bool:
+    """Tell whether a field is a severity: `INFO`, `Info,`, `[error]`, `<warn>`, `WARN:`."""
+    if text[:1] in "[<" and text[-1:] in "]>":
+        return text[1:-1].strip().upper() in LEVELS
+    word = text.rstrip(":,")
+    # A lowercase word is more likely message text (`error connecting ...`) than a level.
+    return (word.isupper() or word.istitle()) and word.upper() in LEVELS
+
+
+def _is_time(text: str) -> bool:
+    """Tell whether a field is part of a timestamp (or a bare number such as a pid)."""
+    return bool(_TIME.fullmatch(text)) or text.lower() in MONTHS_DAYS
+
+
+def _is_header_field(text: str) -> bool:
+    """Tell whether a field may precede the level: times, ids, host codes, `[...]`, `-`."""
+    if text[:1] == "[" and text[-1:] == "]":
+        return True
+    # A dotted logger name may come before the level (`%(asctime)s - %(name)s - %(levelname)s`).
+    if "." in text and not text.endswith(".") and _LOGGER.fullmatch(text):
+        return True
+    return _is_time(text) or not any(c.islower() for c in text)

@@ -1,0 +1,47 @@
+"""Mask the obvious variables of a log message and split it into tokens."""
+
+from __future__ import annotations
+
+import re
+
+WILDCARD = "<*>"
+
+# Order matters: whole entities (URLs, paths, IPs) go before the numbers inside them.
+_MASKS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s\]\)}>,;'\"]+"), WILDCARD),
+    (re.compile(r"\b[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b"), WILDCARD),
+    # An address with its leading `/` (`from /10.0.0.1:50010`, as Java prints them).
+    (re.compile(r"(?<![\w.])/?\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?(?![\w.])"), WILDCARD),
+    # Paths of two segments or more; a single `/name` is often a fixed word (`/default-rack`).
+    (re.compile(r"(?<![\w/<])(?:/[\w.\-~@%+$<>*:]+){2,}/?"), WILDCARD),
+    # Ids such as `blk_-42`, `attempt_1445_0020_m_000003_0`: the kind stays, the rest goes,
+    # so map and reduce attempts share a template.
+    (re.compile(r"\b([A-Za-z][A-Za-z0-9]*)_(?=[\w\-]*\d)[\w\-]+"), r"\1_" + WILDCARD),
+    (re.compile(r"\b0[xX][0-9a-fA-F]+\b"), WILDCARD),
+    (re.compile(r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}\b"), WILDCARD),
+    (re.compile(r"(?<![\w.\-])([A-Za-z_][\w.\-]*)=(?!<\*>)[^\s,;)\]}&\"']+"), r"\1=" + WILDCARD),
+    # Numbers not glued to a letter on their left (`r24`, `ext3` stay); units may follow.
+    (re.compile(r"(?<![A-Za-z0-9])[-+]?\d+(?:\.\d+)*"), WILDCARD),
+]
+# A token made only of wildcards and separators is one variable (`<*>:<*>`, `<*>.<*>`).
+_ALL_VARIABLE = re.compile(r"(?:<\*>[:.\-/_#]?)+")
+
+
+def mask(message: str) -> str:
+    """Replace numbers, ids, IPs, paths, URLs, hex and key=value values with `<*>`."""
+    for pattern, replacement in _MASKS:
+        message = pattern.sub(replacement, message)
+    return message
+
+
+def tokenize(message: str) -> list[str]:
+    """Mask a message and split it on whitespace, one `<*>` per run of variables."""
+    tokens: list[str] = []
+    for token in mask(message).split():
+        if _ALL_VARIABLE.fullmatch(token):
+            token = WILDCARD
+        # A list of variables of any length (`<ip> <ip>`, `blk_<*> blk_<*>`) is one slot.
+        if WILDCARD in token and tokens and tokens[-1] == token:
+            continue
+        tokens.append(token)
+    return tokens
