@@ -10,7 +10,12 @@ from tools.promql import format_duration
 
 
 def grafana_explore(
-    grafana_url: str, datasource_uid: str, expr: str, start: datetime, end: datetime
+    grafana_url: str,
+    datasource_uid: str,
+    expr: str,
+    start: datetime,
+    end: datetime,
+    datasource_type: str = "prometheus",
 ) -> str:
     """Link to Grafana Explore (panes URL format, Grafana 10+) showing `expr` over the range."""
     panes = {
@@ -20,7 +25,7 @@ def grafana_explore(
                 {
                     "refId": "A",
                     "expr": expr,
-                    "datasource": {"type": "prometheus", "uid": datasource_uid},
+                    "datasource": {"type": datasource_type, "uid": datasource_uid},
                 }
             ],
             "range": {
