@@ -1,0 +1,1 @@
+"""Anomaly, change, drift and forecast detectors."""
