@@ -40,6 +40,7 @@ test: venv system-deps
 
 bench: venv system-deps
 	$(BIN)/python -m bench.foundation
+	$(BIN)/python -m bench.detectors
 
 lint: venv
 	$(BIN)/ruff check .

@@ -61,8 +61,18 @@ class Settings(BaseSettings):
     )
     logs_url: str | None = Field(None, description="Loki or Elasticsearch URL.")
     logs_paths: list[str] = Field(default_factory=list, description="Files for the local store.")
+    logs_index: str = Field("logs-*", description="Elasticsearch/OpenSearch index pattern.")
+    logs_tenant: str | None = Field(None, description="Loki tenant (X-Scope-OrgID).")
+    logs_bearer_token: SecretStr | None = Field(None, description="Bearer token for Loki/ES.")
+    logs_username: str | None = Field(None, description="Basic-auth user for Loki/ES.")
+    logs_password: SecretStr | None = Field(None, description="Basic-auth password for Loki/ES.")
+    logs_service_label: str = Field("service", description="Loki label naming the service.")
+    grafana_logs_datasource: str = Field("loki", description="Grafana Loki datasource uid.")
     changelog_path: Path | None = Field(
         None, description="Change-event log (SQLite); default $OPSLOOP_HOME/state/changes.sqlite."
+    )
+    feature_log_dir: Path | None = Field(
+        None, description="Model feature logs: <model>.reference.csv and live <model>.csv."
     )
     topology: dict[str, list[str]] = Field(
         default_factory=dict, description="Service → services it calls (JSON in env)."

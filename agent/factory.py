@@ -11,7 +11,11 @@ from agent.deps import Deps
 from agent.llm import make_llm
 from agent.planner.catalog import LiveCatalog
 from tools.base import OpsTool
+from tools.detect import detector_tools
 from tools.discovery import Discovery
+from tools.features import FeatureLog
+from tools.logs import make_backend
+from tools.logs.search import LogsContext, grafana_logs_link, logs_tools
 from tools.metrics import MetricsContext, metrics_tools
 from tools.prometheus import PromClient
 
@@ -40,8 +44,23 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
         service_label=settings.service_label,
         rate_window=settings.rate_window,
     )
-    tools = {t.name: t for t in [*metrics_tools(ctx), *(extra_tools or [])]}
     state = settings.state_dir
+    secrets = secret_values(settings)
+    logs = LogsContext(
+        make_backend(settings, state),
+        link=grafana_logs_link(settings.grafana_url, settings.grafana_logs_datasource),
+        secrets=secrets,
+    )
+    features = FeatureLog(settings.feature_log_dir) if settings.feature_log_dir else None
+    tools = {
+        t.name: t
+        for t in [
+            *metrics_tools(ctx),
+            *logs_tools(logs),
+            *detector_tools(ctx, features),
+            *(extra_tools or []),
+        ]
+    }
     return Deps(
         settings=settings,
         tools=tools,
@@ -50,5 +69,5 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
         audit=AuditLog(state / "audit.sqlite"),
         llm=llm if llm is not None else make_llm(settings),
         tz=ZoneInfo(settings.timezone) if settings.timezone else None,
-        secrets=secret_values(settings),
+        secrets=secrets,
     )

@@ -15,6 +15,7 @@ from typing import Any
 from sandbox.engine import Engine
 from sandbox.faults import change_event, effects_at
 from sandbox.history import backfill_recording, grid, run_history
+from sandbox.inference import InferenceLog
 from sandbox.launch import start_processes
 from sandbox.logs import LogWriter
 from sandbox.procs import find_binary, free_port, port_in_use, stop_pid
@@ -166,6 +167,7 @@ def up(
             "logs_backend": "local",
             "logs_paths": [str(root / "logs" / "*.log")],
             "changelog_path": str(root / "changes.sqlite"),
+            "feature_log_dir": str(root / "inference"),
             "topology": {s.name: [c for c, _ in s.calls] for s in SANDBOX.services},
         },
     }
@@ -257,6 +259,9 @@ def _simulate_history(
         logs_from=started - FINE_HOURS * 3600,
     )
     logs.close()
+    inference = InferenceLog(root / "inference", quality, seed)
+    for m in seeded:
+        inference.write_reference(m.name, seed)
     return engine, recorder, float(timestamps[-1]), slo
 
 

@@ -44,7 +44,7 @@ class RegistryQuality:
 
         from sandbox.ml.data import FEATURES, Shift, batch
 
-        estimator = self._load(model, version)
+        estimator = self.load(model, version)
         rng = np.random.default_rng([self.seed, int(drift * 100), zlib.crc32(repr(scale).encode())])
         features, labels = batch(model, BATCH_ROWS, rng, Shift(drift=drift, scale=dict(scale)))
         scores = estimator.predict_proba(features)[:, 1]
@@ -57,7 +57,8 @@ class RegistryQuality:
             inference_s=_single_row_latency(estimator, features),
         )
 
-    def _load(self, model: str, version: str) -> object:
+    def load(self, model: str, version: str) -> object:
+        """Return the registered model version (loaded once)."""
         if (model, version) not in self._models:
             import mlflow
 

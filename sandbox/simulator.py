@@ -23,6 +23,7 @@ from typing import Any
 from sandbox.engine import Engine
 from sandbox.exposition import render
 from sandbox.faults import Effects, change_event, effects_at
+from sandbox.inference import InferenceLog
 from sandbox.logs import LogWriter
 from sandbox.quality import RegistryQuality
 from sandbox.scenario import Scenario
@@ -82,6 +83,7 @@ class Simulator:
         self.logs = LogWriter(
             directory / "logs", self.scenario.fault, self.started, config["seed"] + 1
         )
+        self.inference = InferenceLog(directory / "inference", self.quality, config["seed"])
         self.onset_done = bool(config.get("onset_done"))
         self.page = render(self.engine.samples())
         self.last = float(config["history_end"])
@@ -99,6 +101,11 @@ class Simulator:
         )
         self.engine.step(now, dt, eff, self.champions.get(now))
         self.logs.emit(now, dt, self.engine)
+        for model, state in self.engine.models.items():
+            if state.version:
+                self.inference.append(
+                    now, model, state.version, eff.drift.get(model, 0.0), eff.scale.get(model, {})
+                )
         page = render(self.engine.samples())
         with self.lock:
             self.page = page

@@ -132,3 +132,53 @@ def test_sandbox_up_on_a_busy_port_is_one_line():
         proc = opsloop("sandbox", "up", "--prometheus-port", str(port))
     assert proc.returncode == 2 and f"port {port} for prometheus is already in use" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_detect_scores_every_row_causally(tmp_path):
+    table = tmp_path / "series.csv"
+    rows = [
+        f"2026-01-01 00:{m // 60:02d}:{m % 60:02d},{10.0 if m != 300 else 90.0}" for m in range(400)
+    ]
+    table.write_text("timestamp,value\n" + "\n".join(rows) + "\n")
+    as_json = runner.invoke(app, ["detect", "--csv", str(table), "--json"])
+    scores = json.loads(as_json.stdout)["scores"]
+    assert len(scores) == 400 and all(0 <= s <= 1 for s in scores)
+    assert max(range(400), key=scores.__getitem__) == 300
+    plain = runner.invoke(app, ["detect", "--csv", str(table)]).stdout.splitlines()
+    assert plain[0] == "timestamp,value,anomaly_score" and len(plain) == 401
+    assert plain[301].startswith("2026-01-01 00:05:00,90.0,")
+
+
+def test_logs_templates_prints_one_template_per_line(tmp_path):
+    log = tmp_path / "app.log"
+    log.write_text(
+        "2026-01-01T00:00:01Z INFO user 17 logged in from 10.0.0.1\n"
+        "2026-01-01T00:00:02Z ERROR connection to db-1 failed after 3000ms\n"
+        "2026-01-01T00:00:03Z INFO user 42 logged in from 10.0.0.7\n"
+    )
+    lines = runner.invoke(app, ["logs", "templates", str(log)]).stdout.splitlines()
+    ids = [ln.split("\t")[0] for ln in lines]
+    assert len(lines) == 3 and ids[0] == ids[2] != ids[1]
+    data = json.loads(runner.invoke(app, ["logs", "templates", str(log), "--json"]).stdout)
+    assert [t["count"] for t in data["templates"]] == [2, 1]
+    assert data["lines"][1]["template_id"] == ids[1]
+
+
+def test_detect_on_a_missing_file_is_one_line():
+    proc = opsloop("detect", "--csv", "/nonexistent/x.csv")
+    assert proc.returncode == 2 and "cannot read /nonexistent/x.csv" in proc.stderr
+
+
+def test_an_internal_error_is_one_line_and_a_crash_log(monkeypatch, capsys, opsloop_home):
+    import agent.cli as cli
+
+    def broken() -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli, "app", broken)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 2
+    err_text = capsys.readouterr().err
+    assert "internal error: RuntimeError: boom" in err_text and "Traceback" not in err_text
+    assert "RuntimeError: boom" in (opsloop_home / "crash.log").read_text()

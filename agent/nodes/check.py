@@ -20,8 +20,11 @@ def check_node(state: AgentState, deps: Deps) -> dict[str, Any]:
     answer = state.get("answer", "")
     evidence = state.get("evidence", [])
     calls = state.get("tool_calls", [])
+    # Sources a figure may come from: the question, the tool arguments, and what the tools
+    # returned this turn (their summaries are tool output, like the evidence records).
     user_texts = [state.get("question", "")]
     user_texts += [json.dumps(c.get("args", {}), default=str) for c in calls]
+    user_texts += [c.get("summary") or "" for c in calls]
     # Notes are opsloop's own words (unknown names, missing capabilities), not claims to check.
     claims = "" if state.get("error") else answer
     for note in state.get("notes", []):

@@ -21,6 +21,7 @@ MAX_CALLS = 6
 INTENT_TOOL = {
     "metrics": "query_metrics",
     "metric": "query_metrics",
+    "patterns": "log_patterns",
     "health": "golden_signals",
     "logs": "search_logs",
     "anomaly": "detect_anomalies",
@@ -35,6 +36,7 @@ INTENT_TOOL = {
 }
 CAPABILITY = {
     "search_logs": "log search",
+    "log_patterns": "log search",
     "detect_anomalies": "anomaly detection",
     "check_drift": "drift checks",
     "forecast": "forecasting",
@@ -246,10 +248,23 @@ def _logs(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
     plan.calls.append(PlannedCall("search_logs", args))
 
 
+def _patterns(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
+    if _needs_service(plan, catalog):
+        return
+    args = _scoped(plan)
+    if any(has_phrase(norm, w) for w in _ERROR_WORDS):
+        args["level"] = "error"
+    plan.calls.append(PlannedCall("log_patterns", args))
+
+
 def _anomaly(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
     if _needs_service(plan, catalog):
         return
     args = _scoped(plan)
+    if plan.window.instant:  # "anything weird rn?": judge the last minutes, not the hour
+        args["range"] = "15m"
+    elif not plan.window.explicit:
+        args["range"] = "30m"
     if plan.entities.signals:
         args["signal"] = plan.entities.signals[0]
     plan.calls.append(PlannedCall("detect_anomalies", args))
@@ -314,6 +329,7 @@ _BUILDERS = {
     "health": _health,
     "list": _list,
     "logs": _logs,
+    "patterns": _patterns,
     "anomaly": _anomaly,
     "forecast": _forecast,
     "incidents": _incidents,

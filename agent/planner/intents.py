@@ -18,6 +18,7 @@ ORDER = (
     "drift",
     "forecast",
     "incidents",
+    "patterns",
     "logs",
     "anomaly",
     "model_status",
@@ -30,6 +31,7 @@ ORDER = (
 PATTERNS = {
     "rollback": re.compile(r" roll (?:\S+ ){1,3}back "),
     "promote": re.compile(r" make (?:\S+ ){1,3}(?:the )?(?:new )?champion "),
+    "patterns": re.compile(r" group (?:\S+ ){0,3}(?:errors|logs|messages|lines) "),
 }
 
 

@@ -78,6 +78,11 @@ INTENT_WORDS = _table(
             "spike | spikes | spiking | spiky | outlier | outliers | out of the ordinary | "
             "suspicious | unexpected | blip | blips | deviation | deviating | abnormally"
         ),
+        "patterns": (
+            "log patterns | patterns | most common errors | most common error | top errors | "
+            "common errors | kinds of errors | types of errors | error types | templates | "
+            "group the errors | group errors | top error messages | most frequent errors"
+        ),
         "logs": (
             "log | logs | logging | exception | exceptions | stack trace | stacktrace | "
             "traceback | tracebacks | grep | error messages | error message | log lines | "
