@@ -7,7 +7,7 @@ import pytest
 from tools.detectors.drift import histogram_drift, sample_drift
 from tools.detectors.forecast import time_to_limit
 from tools.detectors.multivariate import isolation
-from tools.detectors.window import rank, score_window
+from tools.detectors.window import WindowScore, callees_first, rank, score_window
 
 T0 = 1_800_000_000.0
 rng = np.random.default_rng(1)
@@ -104,3 +104,25 @@ def test_a_pod_that_just_restarted_is_reported_not_projected():
     memory[-2:] = 900  # OOM-killed two points ago
     fc = time_to_limit(ts, memory, limit=1500.0)
     assert fc.eta_s is None and fc.reset_at == ts[-2] and fc.peak == memory[-3]
+
+
+def _moved(service: str, z: float, direction: str = "up") -> tuple:
+    score = WindowScore({"service": service}, z / 100, z, direction, 0.0, 0.0, 1.0, None)
+    return (score, "error ratio", "", "q1")
+
+
+def test_a_callee_ranks_before_the_callers_it_drags_along():
+    topology = {"gateway": ["checkout"], "checkout": ["fraud-api"], "recommender": []}
+    items = [_moved("gateway", 30), _moved("recommender", 20), _moved("checkout", 10)]
+    order = [i[0].labels["service"] for i in callees_first(items, topology)]
+    assert order == ["checkout", "gateway", "recommender"]
+    # transitively, and only for the same query moving the same way
+    deep = [_moved("gateway", 30), _moved("fraud-api", 5)]
+    assert [i[0].labels["service"] for i in callees_first(deep, topology)] == [
+        "fraud-api",
+        "gateway",
+    ]
+    other = [_moved("gateway", 30), (_moved("checkout", 10)[0], "latency", "", "q2")]
+    assert [i[3] for i in callees_first(other, topology)] == ["q1", "q2"]
+    opposite = [_moved("gateway", 30), _moved("checkout", 10, "down")]
+    assert [i[0].direction for i in callees_first(opposite, topology)] == ["up", "down"]

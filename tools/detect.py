@@ -12,7 +12,7 @@ from tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
 from tools.detectors.drift import Drift, histogram_drift, sample_drift
 from tools.detectors.forecast import time_to_limit
 from tools.detectors.multivariate import isolation
-from tools.detectors.window import WindowScore, label_key, rank
+from tools.detectors.window import WindowScore, callees_first, label_key, rank
 from tools.features import FeatureLog
 from tools.metrics import MetricsContext, window
 from tools.promql import matcher, parse_duration, selector
@@ -79,8 +79,13 @@ def _describe(title: str, s: WindowScore, unit: str) -> str:
     ).replace("  ", " ")
 
 
-def detector_tools(ctx: MetricsContext, features: FeatureLog | None = None) -> list[OpsTool]:
-    """Build the detector tools bound to the metrics context (and a feature log, if any)."""
+def detector_tools(
+    ctx: MetricsContext,
+    features: FeatureLog | None = None,
+    topology: dict[str, list[str]] | None = None,
+) -> list[OpsTool]:
+    """Build the detector tools bound to the metrics context, feature log and call graph."""
+    topology = topology or {}
 
     def targets(service: str | None, signal: str | None, query: str | None):
         if query:
@@ -124,10 +129,12 @@ def detector_tools(ctx: MetricsContext, features: FeatureLog | None = None) -> l
                 summary="no series with enough history to judge the window.",
             )
         scored.sort(key=lambda item: -item[0].score)
+        scored = callees_first(scored, topology, ctx.service_label)
         moved = [item for item in scored if item[0].direction != "flat"]
         lines = [
             f"{len(moved)} of {len(scored)} series left their baseline in the last {range} "
-            f"(baseline: the {baseline} before); strongest first:"
+            f"(baseline: the {baseline} before); strongest first, a called service before "
+            "its callers when both moved:"
         ]
         lines += [
             f"{i}. {_describe(title, s, unit)}"

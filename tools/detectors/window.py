@@ -120,3 +120,51 @@ def rank(
 def label_key(labels: dict[str, str]) -> tuple:
     """Return a hashable identity for a label set."""
     return tuple(sorted(labels.items()))
+
+
+def downstream(topology: dict[str, list[str]]) -> dict[str, set[str]]:
+    """Return every service each service reaches through its calls (transitively)."""
+    reach: dict[str, set[str]] = {}
+
+    def visit(name: str, seen: set[str]) -> set[str]:
+        if name in reach:
+            return reach[name]
+        out: set[str] = set()
+        for callee in topology.get(name, []):
+            if callee not in seen:
+                out |= {callee} | visit(callee, seen | {callee})
+        reach[name] = out
+        return out
+
+    for name in topology:
+        visit(name, {name})
+    return reach
+
+
+def callees_first(
+    items: list[Any], topology: dict[str, list[str]], service_label: str = "service"
+) -> list[Any]:
+    """Reorder ranked (WindowScore, title, unit, query) items: a callee before its callers.
+
+    Errors and latency propagate up the call graph, and a busy caller's ratio is less noisy
+    than its callee's, so it can out-score the service that broke. When the same query moved
+    the same way on a service and on one it (transitively) calls, the callee comes first.
+    """
+    reach = downstream(topology)
+    out: list[Any] = []
+    for item in items:
+        score = item[0]
+        svc = score.labels.get(service_label)
+        at = len(out)
+        if score.direction != "flat" and svc:
+            for i, other in enumerate(out):
+                o = other[0]
+                if (
+                    other[3] == item[3]
+                    and o.direction == score.direction
+                    and svc in reach.get(o.labels.get(service_label, ""), set())
+                ):
+                    at = i
+                    break
+        out.insert(at, item)
+    return out
