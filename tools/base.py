@@ -81,6 +81,9 @@ class OpsTool(StructuredTool):
     output_chars: int | None = None
     # Describe what a write would change, without changing it (dry run for approvals).
     preview: Callable[[dict[str, Any]], str] | None = None
+    # Fill in defaults that must not change between approval and action ("the previous
+    # version" becomes v7, "from v8"), so a person approves exactly what will run.
+    pin: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 def ops_tool(
@@ -92,6 +95,7 @@ def ops_tool(
     timeout_s: float | None = None,
     output_chars: int | None = None,
     preview: Callable[[dict[str, Any]], str] | None = None,
+    pin: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> OpsTool:
     """Wrap a function returning ToolResult; its docstring is what the model reads."""
     if not func.__doc__:
@@ -107,4 +111,5 @@ def ops_tool(
         timeout_s=timeout_s,
         output_chars=output_chars,
         preview=preview,
+        pin=pin,
     )

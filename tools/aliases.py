@@ -1,0 +1,40 @@
+"""Move a registry alias and record the move as a change event, in one place for every writer."""
+
+from __future__ import annotations
+
+import time
+
+from tools.changelog import ChangeEvent, ChangeLog
+from tools.mlflow_registry import Registry
+
+
+def move_alias(
+    registry: Registry,
+    changelog: ChangeLog | None,
+    model: str,
+    alias: str,
+    version: str,
+    *,
+    who: str,
+    reason: str,
+) -> str | None:
+    """Point `alias` at `version` and record it; return the previous version.
+
+    Moving an alias to where it already points changes and records nothing.
+    """
+    previous = registry.alias(model, alias)
+    if previous == str(version):
+        return previous
+    registry.set_alias(model, alias, str(version))
+    if changelog is not None:
+        changelog.record(
+            ChangeEvent(
+                at=time.time(),
+                who=who,
+                kind="alias_move",
+                target=model,
+                summary=f"{model} {alias} {previous or 'none'} → {version} by {who} ({reason})",
+                detail={"alias": alias, "from": previous, "to": str(version), "reason": reason},
+            )
+        )
+    return previous
