@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 
 from agent import __version__
+from agent.cli_audit import audit_app, jobs_app
+from agent.cli_common import EXIT_APPROVAL, EXIT_FAILED, JsonFlag, err, fail, load_settings, out
 from agent.config import ConfigError, Settings, config_file
 
 app = typer.Typer(
@@ -30,36 +30,17 @@ sandbox_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(sandbox_app, name="sandbox")
-
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-
-EXIT_FAILED, EXIT_APPROVAL = 2, 3
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
-    """Print a one-line error to stderr and return the Exit to raise."""
-    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
-    return typer.Exit(code)
-
-
-def load_settings() -> Settings:
-    """Load Settings, turning validation problems into one readable line."""
-    try:
-        return Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = "OPSLOOP_" + str(first["loc"][0]).upper() if first.get("loc") else "config"
-        raise fail(f"invalid configuration: {field}: {first['msg']}") from None
-    except ConfigError as exc:
-        raise fail(str(exc)) from None
+app.add_typer(audit_app, name="audit", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs", no_args_is_help=True)
 
 
 def _assistant(settings: Settings) -> Any:
     from agent.session import Assistant  # heavy imports only for commands that need them
 
-    return Assistant.from_settings(settings)
+    try:
+        return Assistant.from_settings(settings)
+    except ConfigError as exc:  # a bad [policy] or orchestrator setting
+        raise fail(f"invalid configuration: {exc}") from None
 
 
 def _finish(result: dict[str, Any], as_json: bool) -> None:

@@ -22,7 +22,8 @@ def default_home() -> Path:
     return Path(os.environ.get("OPSLOOP_HOME") or Path.home() / ".opsloop")
 
 
-def _current_user() -> str:
+def current_user() -> str:
+    """Return the operating-system user: the CLI's identity for approvals."""
     try:
         return getpass.getuser()
     except Exception:  # no passwd entry in some containers
@@ -35,7 +36,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPSLOOP_", extra="ignore", validate_default=True)
 
     home: Path = Field(default_factory=default_home, description="Data directory.")
-    user: str = Field(default_factory=_current_user, description="Who is asking (CLI).")
+    user: str = Field(default_factory=current_user, description="Who is asking (CLI).")
 
     # Prometheus
     prometheus_url: str = Field("http://127.0.0.1:9090", description="Prometheus HTTP API URL.")
@@ -56,6 +57,9 @@ class Settings(BaseSettings):
     grafana_url: str | None = Field(None, description="Grafana URL for evidence links.")
     grafana_datasource: str = Field("prometheus", description="Grafana datasource uid.")
     mlflow_tracking_uri: str | None = Field(None, description="MLflow tracking/registry URI.")
+    mlflow_ui_url: str | None = Field(
+        None, description="MLflow UI for evidence links (default: the tracking URI if HTTP)."
+    )
     logs_backend: Literal["local", "loki", "elasticsearch"] = Field(
         "local", description="Log backend."
     )
@@ -97,6 +101,32 @@ class Settings(BaseSettings):
     serve_host: str = Field("127.0.0.1", description="Where `opsloop serve` listens.")
     serve_port: int = Field(8080, ge=0, le=65535, description="Port for `opsloop serve`.")
 
+    # Write actions: approvals, retraining, promotion
+    policy: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Approval roles: [policy.roles.NAME] actions/models, [policy.users] (JSON).",
+    )
+    approval_ttl: float = Field(3600.0, gt=0, description="Seconds an approval request is valid.")
+    retrain_backend: Literal["local", "airflow", "argo", "kubeflow"] = Field(
+        "local", description="Where retraining runs: a local command or an orchestrator."
+    )
+    retrain_command: list[str] = Field(
+        default_factory=list,
+        description="Local training command; {model} {window} {tracking_uri} {requested_by}.",
+    )
+    retrain_url: str | None = Field(None, description="Airflow/Argo/Kubeflow API base URL.")
+    retrain_target: str | None = Field(
+        None, description="DAG id, WorkflowTemplate, or Kubeflow PIPELINE_ID[:VERSION_ID]."
+    )
+    retrain_namespace: str = Field("default", description="Argo namespace.")
+    retrain_username: str | None = Field(None, description="Orchestrator basic-auth user.")
+    retrain_password: SecretStr | None = Field(None, description="Orchestrator password.")
+    retrain_bearer_token: SecretStr | None = Field(None, description="Orchestrator token.")
+    promotion_metric: str = Field("auc", description="Metric the promotion gate compares.")
+    promotion_margin: float = Field(
+        0.01, ge=0, description="How much the challenger must beat the champion by."
+    )
+
     # Agent behaviour
     max_steps: int = Field(8, ge=1, description="Planner steps before the graph must answer.")
     tool_timeout: float = Field(30.0, gt=0, description="Default seconds per tool call.")
@@ -104,7 +134,13 @@ class Settings(BaseSettings):
     timezone: str | None = Field(None, description="IANA zone for 'since 14:00' (default local).")
 
     @field_validator(
-        "llm_base_url", "grafana_url", "mlflow_tracking_uri", "logs_url", mode="before"
+        "llm_base_url",
+        "grafana_url",
+        "mlflow_tracking_uri",
+        "mlflow_ui_url",
+        "logs_url",
+        "retrain_url",
+        mode="before",
     )
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:

@@ -12,6 +12,7 @@ from agent.answers import AnswerStore
 from agent.audit import AuditLog
 from agent.config import Settings
 from agent.planner.catalog import Catalog
+from agent.policy import Policy, PolicySpec
 from tools.base import OpsTool
 
 
@@ -28,6 +29,8 @@ class Deps:
     tz: tzinfo | None = None
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     secrets: tuple[str, ...] = ()  # configured secret values, redacted from LLM prompts
+    # Who may approve writes; the default (no roles) lets nobody, which fails closed.
+    policy: Policy = field(default_factory=lambda: Policy(PolicySpec()))
 
     def is_write(self, name: str) -> bool:
         """Return True if `name` is a known write tool."""

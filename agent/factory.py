@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent.answers import AnswerStore
 from agent.audit import AuditLog
-from agent.config import Settings
+from agent.config import ConfigError, Settings
 from agent.deps import Deps
 from agent.llm import make_llm
 from agent.planner.catalog import LiveCatalog
+from agent.policy import Policy
 from tools.base import OpsTool
+from tools.changelog import ChangeLog
 from tools.detect import detector_tools
 from tools.discovery import Discovery
 from tools.features import FeatureLog
+from tools.jobs import JobStore
 from tools.logs import make_backend
 from tools.logs.search import LogsContext, grafana_logs_link, logs_tools
 from tools.metrics import MetricsContext, metrics_tools
+from tools.mlflow_registry import Registry
+from tools.orchestrators import make_orchestrator
 from tools.prometheus import PromClient
+from tools.registry import RegistryContext, registry_tools
+from tools.retrain import RetrainContext, retrain_tools
+from tools.rollback import rollback_tools
 
 
 def secret_values(settings: Settings) -> tuple[str, ...]:
@@ -57,7 +67,8 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
         for t in [
             *metrics_tools(ctx),
             *logs_tools(logs),
-            *detector_tools(ctx, features),
+            *detector_tools(ctx, features, settings.topology),
+            *model_tools(settings, secrets),
             *(extra_tools or []),
         ]
     }
@@ -70,4 +81,54 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
         llm=llm if llm is not None else make_llm(settings),
         tz=ZoneInfo(settings.timezone) if settings.timezone else None,
         secrets=secrets,
+        policy=Policy.from_config(settings.policy),
     )
+
+
+def changelog_path(settings: Settings) -> Path:
+    """Return the change-event log in use (the sandbox's, or one in the state directory)."""
+    return settings.changelog_path or settings.state_dir / "changes.sqlite"
+
+
+def model_tools(settings: Settings, secrets: tuple[str, ...] = ()) -> list[OpsTool]:
+    """Build the registry, rollback and retraining tools when a registry is configured."""
+    uri = settings.mlflow_tracking_uri
+    if not uri:
+        return []
+    ui = settings.mlflow_ui_url or (uri if uri.startswith(("http://", "https://")) else None)
+    changes = changelog_path(settings)
+    reg = RegistryContext(Registry(uri, ui), ChangeLog(changes))
+    orchestrator = None
+    if settings.retrain_backend != "local":
+        if not (settings.retrain_url and settings.retrain_target):
+            raise ConfigError(
+                f"retrain_backend={settings.retrain_backend} needs OPSLOOP_RETRAIN_URL and "
+                "OPSLOOP_RETRAIN_TARGET (DAG id, WorkflowTemplate or pipeline id)"
+            )
+        try:
+            orchestrator = make_orchestrator(
+                settings.retrain_backend,
+                settings.retrain_url,
+                settings.retrain_target,
+                namespace=settings.retrain_namespace,
+                username=settings.retrain_username,
+                password=_secret(settings.retrain_password),
+                bearer_token=_secret(settings.retrain_bearer_token),
+            )
+        except ValueError as exc:
+            raise ConfigError(f"retraining orchestrator: {exc}") from None
+    retrain = RetrainContext(
+        reg=reg,
+        jobs=JobStore(settings.state_dir / "jobs.sqlite"),
+        command=list(settings.retrain_command),
+        orchestrator=orchestrator,
+        changelog_path=changes,
+        metric=settings.promotion_metric,
+        margin=settings.promotion_margin,
+        secrets=secrets,
+    )
+    return [*registry_tools(reg), *rollback_tools(reg), *retrain_tools(retrain)]
+
+
+def _secret(value: Any) -> str | None:
+    return value.get_secret_value() if value is not None else None

@@ -1,6 +1,7 @@
 """The opsloop graph, wired as DESIGN.md draws it.
 
-intake → recall → plan ⇄ tools; plan → approval (interrupt) → act → plan;
+intake → recall → plan ⇄ tools; plan → request → approval (interrupt) → act → plan
+(a refused request goes straight to act, which records why);
 plan → respond → check (→ respond once to repair) → remember → END
 """
 
@@ -14,7 +15,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from agent.deps import Deps
-from agent.nodes.approval import act_node, approval_node
+from agent.nodes.approval import act_node, approval_node, request_node
 from agent.nodes.check import check_node
 from agent.nodes.intake import intake_node
 from agent.nodes.plan import plan_node
@@ -28,17 +29,20 @@ from agent.state import AgentState, InputState
 def build_graph(deps: Deps, checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
     """Compile the graph with its dependencies bound to every node."""
 
-    def after_plan(state: AgentState) -> Literal["tools", "approval", "respond"]:
+    def after_plan(state: AgentState) -> Literal["tools", "request", "respond"]:
         if state.get("error"):
             return "respond"
         pending = state.get("pending", [])
         if any(not deps.is_write(c["name"]) or c.get("invalid") for c in pending):
             return "tools"
-        return "approval" if pending else "respond"
+        return "request" if pending else "respond"
 
-    def after_tools(state: AgentState) -> Literal["approval", "plan"]:
+    def after_tools(state: AgentState) -> Literal["request", "plan"]:
         # A model's write call must be answered before the model is asked again.
-        return "approval" if state.get("pending") else "plan"
+        return "request" if state.get("pending") else "plan"
+
+    def after_request(state: AgentState) -> Literal["approval", "act"]:
+        return "approval" if state.get("approval_request") else "act"
 
     def after_check(state: AgentState) -> Literal["respond", "remember"]:
         return "respond" if state.get("repair") else "remember"
@@ -48,6 +52,7 @@ def build_graph(deps: Deps, checkpointer: BaseCheckpointSaver | None = None) -> 
     graph.add_node("recall", partial(recall_node, deps=deps))
     graph.add_node("plan", partial(plan_node, deps=deps))
     graph.add_node("tools", partial(tools_node, deps=deps))
+    graph.add_node("request", partial(request_node, deps=deps))
     graph.add_node("approval", partial(approval_node, deps=deps))
     graph.add_node("act", partial(act_node, deps=deps))
     graph.add_node("respond", partial(respond_node, deps=deps))
@@ -59,6 +64,7 @@ def build_graph(deps: Deps, checkpointer: BaseCheckpointSaver | None = None) -> 
     graph.add_edge("recall", "plan")
     graph.add_conditional_edges("plan", after_plan)
     graph.add_conditional_edges("tools", after_tools)
+    graph.add_conditional_edges("request", after_request)
     graph.add_edge("approval", "act")
     graph.add_edge("act", "plan")
     graph.add_edge("respond", "check")

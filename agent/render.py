@@ -17,6 +17,7 @@ STEP_TEXT = {
     "recall": "recalling similar answers",
     "plan": "planning",
     "tools": "querying",
+    "request": "preparing the approval request (dry run)",
     "approval": "waiting for approval",
     "act": "running the approved action",
     "respond": "writing the answer",

@@ -32,6 +32,7 @@ class AgentState(InputState, total=False):
     error: str | None  # a fatal problem (backend unreachable) that ends the turn
     draft: str  # the LLM's answer before the self-check
     answer: str
+    approval_request: dict[str, Any] | None  # the request a paused thread waits on
     decision: dict[str, Any] | None  # the human's answer to an approval request
     repair: list[str] | None  # self-check problems to fix in one repair attempt
     repaired: bool

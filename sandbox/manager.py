@@ -7,11 +7,13 @@ import json
 import logging
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from agent.config import current_user
 from sandbox.engine import Engine
 from sandbox.faults import change_event, effects_at
 from sandbox.history import backfill_recording, grid, run_history
@@ -169,6 +171,28 @@ def up(
             "changelog_path": str(root / "changes.sqlite"),
             "feature_log_dir": str(root / "inference"),
             "topology": {s.name: [c for c, _ in s.calls] for s in SANDBOX.services},
+            # Where `mlflow ui` (ui_command above) serves, so evidence links land there.
+            "mlflow_ui_url": "http://127.0.0.1:5000",
+            "retrain_command": [
+                sys.executable,
+                "-m",
+                "sandbox.ml.retrain",
+                "--model",
+                "{model}",
+                "--window",
+                "{window}",
+                "--tracking-uri",
+                "{tracking_uri}",
+                "--sandbox-dir",
+                str(root),
+                "--created-by",
+                "{requested_by}",
+            ],
+            # Whoever started the sandbox may approve its write actions, nobody else.
+            "policy": {
+                "roles": {"sandbox-admin": {"actions": ["*"], "models": ["*"]}},
+                "users": {current_user(): ["sandbox-admin"]},
+            },
         },
     }
     (root / "state.json").write_text(json.dumps(state, indent=2))

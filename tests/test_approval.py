@@ -5,7 +5,9 @@ import sqlite3
 import pytest
 from pydantic import BaseModel
 
+from agent.config import ConfigError
 from agent.factory import build_deps
+from agent.policy import Policy
 from agent.scripted import ScriptedChatModel, tool_call
 from agent.session import Assistant
 from tools.base import ToolResult, ToolStatus, ops_tool
@@ -34,10 +36,17 @@ def restart_tool(log: list[str]):
     )
 
 
+POLICY = {
+    "roles": {"oncall": {"actions": ["restart_service"]}},
+    "users": {"alice": ["oncall"], "dave": ["oncall"], "erin": ["oncall"], "bob": ["viewer"]},
+}
+
+
 @pytest.fixture
 def setup(settings):
     ran: list[str] = []
     model = ScriptedChatModel()
+    settings = settings.model_copy(update={"policy": POLICY})
     deps = build_deps(settings, llm=model, extra_tools=[restart_tool(ran)])
     return Assistant(deps), model, ran
 
@@ -60,7 +69,8 @@ def test_write_pauses_for_approval_and_runs_when_approved(setup):
         {"name": "restart_service", "args": {"service": "checkout"}, "status": "ok"}
     ]
     assert result["evals"]["writes_without_approval"] == 0
-    [entry] = assistant.deps.audit.entries()
+    entry, requested = assistant.deps.audit.entries()
+    assert requested["decision"] == "requested"
     assert (
         entry["action"],
         entry["requested_by"],
@@ -96,9 +106,45 @@ def test_without_an_approver_the_thread_waits_and_resumes_later(setup):
     paused = assistant.ask("restart fraud-api")
     assert ran == [] and paused["approval"]["tool"] == "restart_service"
     assert paused["tool_calls"][-1]["status"] == "approval_required"
-    assert assistant.deps.audit.entries() == []
+    [requested] = assistant.deps.audit.entries()
+    assert (requested["decision"], requested["status"]) == ("requested", "pending")
     done = assistant.resume(paused["thread_id"], {"approved": True, "by": "dave"})
     assert ran == ["fraud-api"] and done["answer"].startswith("Done.")
+    assert [e["decision"] for e in assistant.deps.audit.entries()] == ["approved", "requested"]
+
+
+def test_approval_by_a_user_without_the_role_runs_nothing(setup):
+    assistant, model, ran = setup
+    model.enqueue([tool_call("restart_service", service="checkout")], "Not run.")
+    result = assistant.ask("restart checkout", approver=lambda r: {"approved": True, "by": "bob"})
+    assert ran == [] and result["tool_calls"][0]["status"] == "denied"
+    entry = assistant.deps.audit.entries()[0]
+    assert (entry["decision"], entry["approver"]) == ("unauthorized", "bob")
+    assert "may not approve restart_service" in entry["reason"]
+
+
+def test_without_a_policy_nobody_can_approve(settings):
+    ran: list[str] = []
+    model = ScriptedChatModel().enqueue([tool_call("restart_service", service="x")], "no")
+    assistant = Assistant(build_deps(settings, llm=model, extra_tools=[restart_tool(ran)]))
+    result = assistant.ask("restart x", approver=lambda r: {"approved": True, "by": "alice"})
+    assert ran == [] and result["tool_calls"][0]["status"] == "denied"
+    assert "no approval policy is configured" in assistant.deps.audit.entries()[0]["reason"]
+
+
+def test_separate_approver_keeps_requesters_from_approving_themselves(setup):
+    assistant, model, ran = setup
+    assistant.deps.policy = Policy.from_config({**POLICY, "separate_approver": True})
+    model.enqueue([tool_call("restart_service", service="checkout")], "No.")
+    approve = lambda r: {"approved": True, "by": "alice"}  # noqa: E731
+    result = assistant.ask("restart checkout", user="alice", approver=approve)
+    assert ran == [] and result["tool_calls"][0]["status"] == "denied"
+    assert "may not approve it too" in assistant.deps.audit.entries()[0]["reason"]
+
+
+def test_malformed_policy_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"policy\.roles"):
+        Policy.from_config({"roles": {"x": {"actions": "rollback_model"}}})
 
 
 def test_reads_run_before_the_write_waits(setup):

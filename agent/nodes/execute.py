@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -23,7 +24,8 @@ def run_tool(
 ) -> ToolResult:
     """Invoke a tool with validated args under a timeout; never raise."""
     timeout = tool.timeout_s or default_timeout
-    future = _POOL.submit(tool.invoke, args)
+    # The copied context carries the approver (tools.actor) into the worker thread.
+    future = _POOL.submit(contextvars.copy_context().run, tool.invoke, args)
     try:
         result = future.result(timeout=timeout)
     except FutureTimeout:

@@ -28,11 +28,21 @@ INTENT_TOOL = {
     "drift": "check_drift",
     "forecast": "forecast",
     "model_status": "model_status",
+    "jobs": "job_status",
+    "changes": "recent_changes",
     "compare": "compare_model_versions",
     "retrain": "retrain_model",
     "rollback": "rollback_model",
     "promote": "promote_model",
     "incidents": "search_incidents",
+}
+# What to set so a capability's tools appear.
+SETUP_HINT = {
+    "the model registry": ": set OPSLOOP_MLFLOW_TRACKING_URI",
+    "retraining": ": set OPSLOOP_MLFLOW_TRACKING_URI",
+    "model rollback": ": set OPSLOOP_MLFLOW_TRACKING_URI",
+    "model promotion": ": set OPSLOOP_MLFLOW_TRACKING_URI",
+    "drift checks": ": set OPSLOOP_FEATURE_LOG_DIR",
 }
 CAPABILITY = {
     "search_logs": "log search",
@@ -42,6 +52,8 @@ CAPABILITY = {
     "forecast": "forecasting",
     "model_status": "the model registry",
     "compare_model_versions": "the model registry",
+    "job_status": "retraining",
+    "recent_changes": "the model registry",
     "retrain_model": "retraining",
     "rollback_model": "model rollback",
     "promote_model": "model promotion",
@@ -109,7 +121,7 @@ def plan_question(
         plan.unavailable, plan.calls = plan.calls[:MAX_CALLS], []
         plan.notes = [
             f"I can't do that yet: {CAPABILITY.get(tool, tool)} (`{tool}`) is not configured "
-            "in this opsloop installation."
+            f"in this opsloop installation{SETUP_HINT.get(CAPABILITY.get(tool, ''), '')}."
         ]
         return plan
     builder(plan, question, norm, catalog)
@@ -316,6 +328,26 @@ def _model_call(name: str, needs_model: bool = True):
     return build
 
 
+_JOB_ID = re.compile(r"\bJ-[0-9a-f]{4,}\b", re.IGNORECASE)
+
+
+def _jobs(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
+    args: dict[str, Any] = {}
+    if found := _JOB_ID.search(question):
+        args["job_id"] = "J-" + found.group()[2:].lower()
+    elif plan.entities.models:
+        args["model"] = plan.entities.models[0]
+    plan.calls.append(PlannedCall("job_status", args))
+
+
+def _changes(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
+    args: dict[str, Any] = {"range": plan.window.range if plan.window.explicit else "24h"}
+    target = (plan.entities.models or plan.entities.services or [None])[0]
+    if target:
+        args["target"] = target
+    plan.calls.append(PlannedCall("recent_changes", args))
+
+
 def _incidents(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
     args: dict[str, Any] = {"query": question.strip()}
     if plan.entities.services:
@@ -333,6 +365,8 @@ _BUILDERS = {
     "anomaly": _anomaly,
     "forecast": _forecast,
     "incidents": _incidents,
+    "jobs": _jobs,
+    "changes": _changes,
     "drift": _model_call("check_drift"),
     "model_status": _model_call("model_status", needs_model=False),
     "compare": _model_call("compare_model_versions"),

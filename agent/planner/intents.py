@@ -11,6 +11,7 @@ from agent.planner.lexicon import INTENT_WORDS, has_phrase
 # Words that only make sense about model versions, even with no model named.
 _REGISTRY_WORDS = ("version", "versions", "champion", "challenger", "alias", "aliases")
 ORDER = (
+    "jobs",
     "rollback",
     "promote",
     "retrain",
@@ -18,6 +19,7 @@ ORDER = (
     "drift",
     "forecast",
     "incidents",
+    "changes",
     "patterns",
     "logs",
     "anomaly",
@@ -32,6 +34,11 @@ PATTERNS = {
     "rollback": re.compile(r" roll (?:\S+ ){1,3}back "),
     "promote": re.compile(r" make (?:\S+ ){1,3}(?:the )?(?:new )?champion "),
     "patterns": re.compile(r" group (?:\S+ ){0,3}(?:errors|logs|messages|lines) "),
+    "jobs": re.compile(
+        r" j-[0-9a-f]{4,} | (?:status|progress) of (?:the |my )?(?:\S+ ){0,2}(?:job|retraining|"
+        r"training|retrain) | (?:retraining|training|retrain) (?:job |run )?(?:done|finished|"
+        r"complete|completed|going|progress|status) "
+    ),
 }
 
 

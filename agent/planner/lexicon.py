@@ -46,6 +46,19 @@ INTENT_WORDS = _table(
             "rollback | roll back | rollback to | revert | roll it back | go back to | "
             "undo the deploy | downgrade"
         ),
+        "jobs": (
+            "job status | status of the job | status of job | retraining status | "
+            "training status | retrain status | is the retraining done | is retraining done | "
+            "is the training done | retraining finished | training finished | "
+            "retraining job status | training job status | jobs | retraining jobs"
+        ),
+        "changes": (
+            "what changed | changed recently | recent changes | any changes | change log | "
+            "changelog | deploys | deployments | any deploy | any deploys | was deployed | "
+            "what was deployed | config change | config changes | config push | who changed | "
+            "rollouts | what is changed | anything changed | anything deployed | "
+            "deployed recently | recently deployed"
+        ),
         "retrain": (
             "retrain | re-train | re train | retraining | train again | refit | "
             "kick off training | start training | train a new | fine-tune | finetune | "
