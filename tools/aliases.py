@@ -17,6 +17,7 @@ def move_alias(
     *,
     who: str,
     reason: str,
+    at: float | None = None,
 ) -> str | None:
     """Point `alias` at `version` and record it; return the previous version.
 
@@ -29,11 +30,11 @@ def move_alias(
     if changelog is not None:
         changelog.record(
             ChangeEvent(
-                at=time.time(),
+                at=time.time() if at is None else at,
                 who=who,
                 kind="alias_move",
                 target=model,
-                summary=f"{model} {alias} {previous or 'none'} → {version} by {who} ({reason})",
+                summary=f"{model} {alias} {previous or 'none'} → {version} by {who}",
                 detail={"alias": alias, "from": previous, "to": str(version), "reason": reason},
             )
         )

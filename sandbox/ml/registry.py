@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sandbox.ml.train import TrainSpec, train_and_register, using_tracking_uri
-from tools.changelog import ChangeEvent, ChangeLog
+from tools.changelog import ChangeLog
 
 DAY = 86400.0
 CHAMPION = "champion"
@@ -167,21 +166,12 @@ def move_alias(
 
     Moving an alias to where it already points changes nothing and records nothing.
     """
-    previous = current_alias(tracking_uri, model, alias)
-    if previous == str(version):
-        return previous
-    _client(tracking_uri).set_registered_model_alias(model, alias, str(version))
-    changelog.record(
-        ChangeEvent(
-            at=time.time() if at is None else at,
-            who=who,
-            kind="alias_move",
-            target=model,
-            summary=f"{model} {alias} {previous or 'none'} → {version} by {who}",
-            detail={"alias": alias, "from": previous, "to": str(version), "reason": reason},
-        )
+    from tools.aliases import move_alias as move
+    from tools.mlflow_registry import Registry
+
+    return move(
+        Registry(tracking_uri), changelog, model, alias, version, who=who, reason=reason, at=at
     )
-    return previous
 
 
 def _sha(*parts: object) -> str:
