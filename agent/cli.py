@@ -13,6 +13,7 @@ import typer
 from agent import __version__
 from agent.cli_audit import audit_app, jobs_app
 from agent.cli_common import EXIT_APPROVAL, EXIT_FAILED, JsonFlag, err, fail, load_settings, out
+from agent.cli_memory import memory_app
 from agent.config import ConfigError, Settings, config_file
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ sandbox_app = typer.Typer(
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(audit_app, name="audit", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs", no_args_is_help=True)
+app.add_typer(memory_app, name="memory", no_args_is_help=True)
 
 
 def _assistant(settings: Settings) -> Any:

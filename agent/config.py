@@ -101,6 +101,18 @@ class Settings(BaseSettings):
     serve_host: str = Field("127.0.0.1", description="Where `opsloop serve` listens.")
     serve_port: int = Field(8080, ge=0, le=65535, description="Port for `opsloop serve`.")
 
+    # Incident memory
+    memory_url: str | None = Field(
+        None, description="Chroma server URL; default a local store in $OPSLOOP_HOME/memory."
+    )
+    memory_embedding: str = Field(
+        "hashing",
+        description="hashing (offline), sentence-transformers:MODEL (local) or openai:MODEL.",
+    )
+    memory_threshold: float = Field(
+        0.27, ge=0, le=1, description="Cosine similarity below which an incident is no match."
+    )
+
     # Write actions: approvals, retraining, promotion
     policy: dict[str, Any] = Field(
         default_factory=dict,
@@ -138,6 +150,7 @@ class Settings(BaseSettings):
         "grafana_url",
         "mlflow_tracking_uri",
         "mlflow_ui_url",
+        "memory_url",
         "logs_url",
         "retrain_url",
         mode="before",

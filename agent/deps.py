@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
@@ -29,6 +30,7 @@ class Deps:
     tz: tzinfo | None = None
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     secrets: tuple[str, ...] = ()  # configured secret values, redacted from LLM prompts
+    memory: Any = None  # agent.memory.IncidentMemory (opened on first use), or None
     # Who may approve writes; the default (no roles) lets nobody, which fails closed.
     policy: Policy = field(default_factory=lambda: Policy(PolicySpec()))
 

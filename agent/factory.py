@@ -18,6 +18,7 @@ from tools.changelog import ChangeLog
 from tools.detect import detector_tools
 from tools.discovery import Discovery
 from tools.features import FeatureLog
+from tools.incidents import incident_tools
 from tools.jobs import JobStore
 from tools.logs import make_backend
 from tools.logs.search import LogsContext, grafana_logs_link, logs_tools
@@ -62,6 +63,7 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
         secrets=secrets,
     )
     features = FeatureLog(settings.feature_log_dir) if settings.feature_log_dir else None
+    memory = LazyMemory(settings)
     tools = {
         t.name: t
         for t in [
@@ -69,6 +71,7 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
             *logs_tools(logs),
             *detector_tools(ctx, features, settings.topology),
             *model_tools(settings, secrets),
+            *incident_tools(memory),
             *(extra_tools or []),
         ]
     }
@@ -82,6 +85,38 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
         tz=ZoneInfo(settings.timezone) if settings.timezone else None,
         secrets=secrets,
         policy=Policy.from_config(settings.policy),
+        memory=memory,
+    )
+
+
+class LazyMemory:
+    """Incident memory opened on first use: importing Chroma costs a second."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._memory: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._memory is None:
+            self._memory = open_memory(self._settings)
+        return getattr(self._memory, name)
+
+
+def open_memory(settings: Settings) -> Any:
+    """Open the configured incident memory (local Chroma store or a Chroma server)."""
+    from agent.embeddings import make_embedding
+    from agent.memory import IncidentMemory
+
+    embedding = make_embedding(
+        settings.memory_embedding,
+        base_url=settings.llm_base_url,
+        api_key=_secret(settings.llm_api_key),
+    )
+    return IncidentMemory.open(
+        settings.home / "memory",
+        url=settings.memory_url,
+        embedding=embedding,
+        threshold=settings.memory_threshold,
     )
 
 

@@ -23,6 +23,7 @@ class AgentState(InputState, total=False):
     brain: str  # "llm" | "deterministic"
     intent: str
     recalled: list[dict[str, Any]]
+    incidents: list[dict[str, Any]]  # similar past incidents from incident memory
     pending: list[dict[str, Any]]  # planned tool calls: {"id", "name", "args"}
     tool_calls: list[dict[str, Any]]  # this turn's executed calls and their outcome
     evidence: list[dict[str, Any]]  # the whole thread's evidence; ids E1… never reused

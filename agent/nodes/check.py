@@ -8,6 +8,7 @@ from contextlib import suppress
 from typing import Any
 
 from agent.deps import Deps
+from agent.nodes.recall import incident_note
 from agent.selfcheck import check_answer
 from agent.state import AgentState
 from tools.errors import OpsError
@@ -27,8 +28,8 @@ def check_node(state: AgentState, deps: Deps) -> dict[str, Any]:
     user_texts += [c.get("summary") or "" for c in calls]
     # Notes are opsloop's own words (unknown names, missing capabilities), not claims to check.
     claims = "" if state.get("error") else answer
-    for note in state.get("notes", []):
-        claims = claims.replace(note, "")
+    for note in [*state.get("notes", []), incident_note(state) or ""]:
+        claims = claims.replace(note, "") if note else claims
     result = check_answer(claims, evidence, known_names=_known(deps), user_texts=user_texts)
     errors = sum(1 for c in calls if c["status"] == "error")
     evals = {

@@ -133,6 +133,7 @@ def system_prompt(state: AgentState, deps: Deps) -> str:
         models=models,
         rate_window=deps.settings.rate_window,
         recalled=state.get("recalled", []),
+        incidents=state.get("incidents", []),
     )
 
 

@@ -10,6 +10,7 @@ import prompts
 from agent.compose import compose
 from agent.deps import Deps
 from agent.nodes.plan import add_usage, history, system_prompt, text_of
+from agent.nodes.recall import incident_note
 from agent.selfcheck import figures, source_values, verify_figure
 from agent.state import AgentState
 from tools.redact import redact
@@ -17,7 +18,9 @@ from tools.redact import redact
 
 def respond_node(state: AgentState, deps: Deps) -> dict[str, Any]:
     """Write the answer for this turn."""
-    notes = state.get("notes", [])
+    notes = list(state.get("notes", []))
+    if (note := incident_note(state)) is not None:
+        notes.append(note)
     if state.get("error"):
         return {"answer": state["error"], "messages": [AIMessage(content=state["error"])]}
     repair = state.get("repair")
