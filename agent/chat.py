@@ -20,6 +20,7 @@ Ask in plain words, e.g. "p99 latency of checkout last 30m" or "how is fraud-api
 /help   this text
 /reset  start a new conversation thread
 /thread show the current thread id
+/feedback TEXT  tell incident memory about this incident ("root cause was …")
 /exit   leave (Ctrl-D works too)"""
 
 
@@ -36,6 +37,19 @@ def approver_for(
         return {"approved": yes, "by": user, "reason": reason or ("approved" if yes else "")}
 
     return approve
+
+
+def feedback(assistant: Assistant, thread: str, text: str) -> str:
+    """Add a person's words to this thread's incident record; return what happened."""
+    if not text:
+        return "usage: /feedback root cause was …"
+    try:
+        assistant.deps.memory.update(f"Q-{thread}", feedback=text)
+    except KeyError:
+        return "this thread has no incident record yet: ask about the incident first"
+    except Exception as exc:  # an unreachable memory store is reported, not fatal
+        return f"could not update incident memory: {exc}"
+    return f"noted in incident memory (Q-{thread})"
 
 
 def _reader(history_file: Path) -> Callable[[str], str]:
@@ -76,6 +90,9 @@ def run_chat(assistant: Assistant, console: Console) -> int:
             continue
         if line == "/thread":
             console.print(thread)
+            continue
+        if line.startswith("/feedback"):
+            console.print(feedback(assistant, thread, line.removeprefix("/feedback").strip()))
             continue
         if line.startswith("/"):
             console.print(f"unknown command {line}; /help lists them", markup=False)

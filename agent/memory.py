@@ -68,8 +68,10 @@ class Incident:
         """Return Chroma metadata: scalars only, lists as comma-joined text."""
         meta: dict[str, Any] = {}
         for key, value in asdict(self).items():
-            if key in ("id", "text"):
+            if key == "id":
                 continue
+            if key == "text":  # kept apart from the embedded document, which adds cause and fix
+                value = value[-MAX_DOCUMENT_CHARS:]
             if key in _LIST_FIELDS:
                 value = ",".join(value)
             meta[key] = -1.0 if value is None else value
@@ -96,7 +98,9 @@ def _incident(record_id: str, document: str, meta: dict[str, Any]) -> Incident:
     if values.get("resolved_at") in (-1, -1.0):
         values["resolved_at"] = None
     known = set(Incident.__dataclass_fields__) - {"id", "text"}
-    text = document.split("\n", 1)[1] if "\n" in document else document
+    text = values.get("text")
+    if not isinstance(text, str):  # records written before text was kept in metadata
+        text = document.split("\n", 1)[1] if "\n" in document else document
     return Incident(id=record_id, text=text, **{k: v for k, v in values.items() if k in known})
 
 

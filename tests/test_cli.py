@@ -182,3 +182,16 @@ def test_an_internal_error_is_one_line_and_a_crash_log(monkeypatch, capsys, opsl
     err_text = capsys.readouterr().err
     assert "internal error: RuntimeError: boom" in err_text and "Traceback" not in err_text
     assert "RuntimeError: boom" in (opsloop_home / "crash.log").read_text()
+
+
+def test_chat_feedback_updates_the_thread_incident(prometheus):
+    proc = opsloop(
+        "chat",
+        env={"OPSLOOP_PROMETHEUS_URL": prometheus},
+        stdin="/feedback too early\nany errors in checkout logs?\n"
+        "/feedback root cause was the payments config push\n/exit\n",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "no incident record yet" in proc.stdout and "noted in incident memory" in proc.stdout
+    listed = opsloop("memory", "list", "--json")
+    assert "root cause was the payments config push" in listed.stdout

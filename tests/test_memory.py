@@ -143,3 +143,11 @@ def test_incident_questions_are_remembered_and_recalled(settings):
     found = assistant.ask("has this happened before with checkout errors in logs")
     assert found["tool_calls"][0]["name"] == "search_incidents"
     assert found["tool_calls"][0]["status"] == "ok"
+
+
+def test_updates_do_not_grow_the_record(memory):
+    before = memory.get("INC-1")
+    for _ in range(3):
+        memory.update("INC-1", resolution="rolled back checkout 2.3.1")
+    after = memory.get("INC-1")
+    assert after.text == before.text and after.document() == before.document()
