@@ -215,14 +215,14 @@ class IncidentMemory:
         exclude: set[str] | None = None,
     ) -> list[Match]:
         """Return up to `k` incidents similar to `text`, best first, above the threshold."""
-        stored = self.count() if text.strip() else 0
-        if stored == 0:
+        if not text.strip():
             return []
         floor = self.threshold if threshold is None else threshold
         exclude = exclude or set()
+        # No count() first: it scans the table, and Chroma returns fewer hits when it has fewer.
         got = self.collection.query(
             query_texts=[text],
-            n_results=min(k + len(exclude), stored),
+            n_results=k + len(exclude),
             include=["documents", "metadatas", "distances"],
         )
         out = []
