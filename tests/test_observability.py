@@ -58,7 +58,10 @@ def test_search_logs_flags_the_scenario_error_template_as_new(config_error):
         lambda: tools["search_logs"].invoke(
             {"service": "checkout", "level": "error", "range": "2m"}
         ),
-        lambda r: bool(r.data) and r.data["templates"][0]["new"],
+        # The incident unfolds in real time: wait until the new template has a few lines.
+        lambda r: (
+            bool(r.data) and r.data["templates"][0]["new"] and r.data["templates"][0]["count"] >= 5
+        ),
     )
     top = result.data["templates"][0]
     assert top["new"] and "payment authorization failed" in top["text"]
