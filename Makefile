@@ -41,6 +41,7 @@ test: venv system-deps
 bench: venv system-deps
 	$(BIN)/python -m bench.foundation
 	$(BIN)/python -m bench.detectors
+	$(BIN)/python -m bench.memory
 
 lint: venv
 	$(BIN)/ruff check .
