@@ -39,6 +39,7 @@ class VersionInfo:
     metrics: dict[str, float] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
     source: str = ""
+    trained_at: float | None = None  # when the run that produced it started
 
     @property
     def number(self) -> int:
@@ -52,8 +53,9 @@ class VersionInfo:
 
     @property
     def created(self) -> str:
-        """Return the creation time as ISO-8601 UTC (minutes)."""
-        return datetime.fromtimestamp(self.created_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        """Return when it was trained (else registered), as UTC to the minute."""
+        at = self.trained_at or self.created_at
+        return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 class Registry:
@@ -180,11 +182,13 @@ class Registry:
         metrics: dict[str, float] = {}
         params: dict[str, str] = {}
         experiment = None
+        trained = None
         if with_run and v.run_id:
             try:
                 run = self.client.get_run(v.run_id)
                 metrics, params = dict(run.data.metrics), dict(run.data.params)
                 experiment = run.info.experiment_id
+                trained = run.info.start_time / 1000.0 if run.info.start_time else None
             except Exception:  # a deleted run leaves the version readable
                 pass
         tags = dict(v.tags or {})
@@ -201,6 +205,7 @@ class Registry:
             metrics=metrics,
             params=params,
             source=v.source or "",
+            trained_at=trained,
         )
 
 

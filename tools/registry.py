@@ -74,7 +74,7 @@ def version_line(v: VersionInfo) -> str:
     algo = v.params.get("algorithm", "")
     return (
         f"v{v.version}{aliases}: {algo + ', ' if algo else ''}{metric_text(v.metrics)}; "
-        f"validation {v.validation}; created {v.created} by {v.created_by}"
+        f"validation {v.validation}; trained {v.created} by {v.created_by}"
     )
 
 
