@@ -73,9 +73,10 @@ def test_detect_anomalies_ranks_the_faulty_service_first(config_error):
     tools = build_deps(config_error).tools
     result = poll(
         lambda: tools["detect_anomalies"].invoke({"range": "2m", "baseline": "30m"}),
-        # Once checkout's own anomaly shows, it must rank first (callers that inherit it after).
+        # Once checkout's own anomaly is plain (z ≥ 8), it must rank first: above the callers
+        # that inherit its errors and the slower knock-on effects downstream.
         lambda r: any(
-            x["labels"] == {"service": "checkout"} and x["direction"] == "up"
+            x["labels"] == {"service": "checkout"} and x["direction"] == "up" and x["z"] >= 8
             for x in r.data["ranked"]
         ),
     )
