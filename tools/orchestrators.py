@@ -6,6 +6,7 @@ import base64
 import json
 import re
 import secrets
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, Protocol, cast
@@ -85,7 +86,7 @@ def _require(label: str, value: str) -> str:
     return value.strip()
 
 
-class _RestTrigger:
+class _RestTrigger(ABC):
     """Shared plumbing: URL joining, auth, and turning every failure into OrchestratorError."""
 
     name: str = ""
@@ -120,18 +121,21 @@ class _RestTrigger:
         self._client = client if client is not None else httpx.Client(timeout=timeout)
 
     # Each backend fills these in.
+    @abstractmethod
     def _submit_request(self, model: str, params: dict[str, str]) -> Request:
-        raise NotImplementedError
+        """Return the method, path and body that start a run."""
 
+    @abstractmethod
     def _status_path(self, external_id: str) -> str:
-        raise NotImplementedError
+        """Return the path that describes one run."""
 
+    @abstractmethod
     def _target(self, external_id: str | None) -> str:
         """Name what a 404 means is missing: the target, or one run of it."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _parse(self, data: dict[str, Any]) -> RemoteJob:
-        raise NotImplementedError
+        """Turn the backend's run object into a RemoteJob."""
 
     def submit(self, model: str, params: dict[str, str]) -> RemoteJob:
         """Start one retraining run for `model` with `params`; return what the backend said."""
