@@ -1,0 +1,210 @@
+"""`opsloop serve` (webhook intake + investigation workers) and `opsloop incidents …`."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from agent.cli_common import JsonFlag, fail, load_settings, out
+from agent.config import Settings
+from agent.incident_store import STATUSES, IncidentStore
+from agent.worker import Investigator, ReportHook, ResolvedHook, WorkerPool
+
+log = logging.getLogger("agent.serve")
+
+
+def make_investigator(settings: Settings) -> Investigator:
+    """Return the real investigation: the assistant's RCA over the incident's alerts."""
+    from agent.session import Assistant  # heavy (graph, clients): only when serving
+
+    assistant = Assistant.from_settings(settings)
+    return lambda incident: assistant.investigate(incident["alerts"], thread_id=incident["id"])
+
+
+def store_path(settings: Settings) -> Path:
+    """Return where the incident store lives."""
+    explicit = getattr(settings, "incident_store_path", None)
+    return Path(explicit) if explicit else settings.state_dir / "incidents.sqlite"
+
+
+def build_server(
+    settings: Settings,
+    *,
+    workers: int = 2,
+    investigator: Investigator | None = None,
+    on_report: ReportHook | None = None,
+    on_resolved: ResolvedHook | None = None,
+    extra_routes: Sequence[Any] = (),
+) -> tuple[Any, IncidentStore, WorkerPool]:
+    """Build (app, store, pool); the app's lifespan runs the pool."""
+    from agent.server import create_app
+
+    store = IncidentStore.from_settings(settings, store_path(settings))
+    pool = WorkerPool(
+        store,
+        investigator or make_investigator(settings),
+        workers=workers,
+        lease_s=float(getattr(settings, "investigation_lease_s", 600.0)),
+        on_report=on_report,
+        on_resolved=on_resolved,
+    )
+    max_body = int(getattr(settings, "webhook_max_body_bytes", 1_048_576))
+    app = create_app(settings, store, pool, max_body_bytes=max_body, extra_routes=extra_routes)
+    return app, store, pool
+
+
+def serve(
+    host: Annotated[
+        str | None, typer.Option("--host", help="Interface to listen on [OPSLOOP_SERVE_HOST].")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", min=0, max=65535, help="Port (0: any free) [OPSLOOP_SERVE_PORT]."),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=32, help="Investigations run in parallel.")
+    ] = 2,
+) -> None:
+    """Receive Alertmanager and Grafana webhooks and investigate each incident.
+
+    Endpoints: POST /alerts/alertmanager, POST /alerts/grafana, GET /incidents,
+    GET /incidents/ID, GET /healthz, GET /metrics.
+    """
+    import uvicorn
+
+    settings = load_settings()
+    _log_to_stderr()
+    try:
+        app, store, _pool = build_server(settings, workers=workers)
+    except Exception as exc:
+        raise fail(f"cannot start the server: {exc}") from None
+    config = uvicorn.Config(
+        app,
+        host=host or settings.serve_host,
+        port=settings.serve_port if port is None else port,
+        lifespan="on",
+        log_level="info",
+        timeout_graceful_shutdown=30,  # then the lifespan stops the workers
+    )
+    server = uvicorn.Server(config)
+    try:
+        sock = config.bind_socket()  # bound here, so the printed port is the real one
+    except OSError as exc:
+        raise fail(f"cannot listen on {config.host}:{config.port}: {exc}") from None
+    bound = sock.getsockname()
+    shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+    out.print(
+        f"opsloop serve listening on http://{shown}:{bound[1]}  (store {store.db.path})",
+        soft_wrap=True,
+    )
+    if not settings.webhook_token:
+        out.print("[yellow]warning:[/] OPSLOOP_WEBHOOK_TOKEN is unset: /alerts/* accept anyone")
+    try:
+        server.run(sockets=[sock])
+    finally:
+        store.close()
+
+
+def _log_to_stderr() -> None:
+    """Show the one-line-per-alert and per-investigation logs beside uvicorn's."""
+    logger = logging.getLogger("agent")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
+incidents_app = typer.Typer(
+    name="incidents", help="Incidents opened from alerts (read from the local store)."
+)
+
+
+def _store() -> IncidentStore | None:
+    settings = load_settings()
+    path = store_path(settings)
+    if not path.exists():  # nothing received yet; do not create a file just to list it
+        return None
+    try:
+        return IncidentStore.from_settings(settings, path)
+    except Exception as exc:
+        raise fail(f"cannot open the incident store {path}: {exc}") from None
+
+
+@incidents_app.command("list")
+def incidents_list(
+    status: Annotated[
+        str | None, typer.Option("--status", help=f"Only this status: {', '.join(STATUSES)}.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="How many.")] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """List incidents, newest first."""
+    if status is not None and status not in STATUSES:
+        raise fail(f"--status must be one of {', '.join(STATUSES)}, not {status!r}")
+    store = _store()
+    rows = store.list_incidents(limit, status) if store else []
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        out.print("No incidents." + ("" if store else " (`opsloop serve` has received nothing)"))
+        return
+    table = Table(header_style="bold")
+    for column in ("id", "status", "alerts", "opened", "resolved", "top hypothesis"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row["id"],
+            row["status"],
+            str(row["alerts"]),
+            row["opened_at"],
+            row["resolved_at"] or "-",
+            _hypothesis(row["top_hypothesis"]),
+        )
+    out.print(table)
+
+
+@incidents_app.command("show")
+def incidents_show(
+    incident_id: Annotated[str, typer.Argument(help="Incident id (inc-…).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Show one incident: its alerts and the investigation report."""
+    store = _store()
+    incident = store.get(incident_id) if store else None
+    if incident is None:
+        raise fail(f"no incident {incident_id!r}; `opsloop incidents list` shows them")
+    if as_json:
+        print(json.dumps(incident, indent=2))
+        return
+    resolved = f"  resolved {incident['resolved_at']}" if incident["resolved_at"] else ""
+    out.print(
+        f"[bold]{incident['id']}[/]  {incident['status']}  opened {incident['opened_at']}{resolved}"
+    )
+    out.print(f"groups: {', '.join(incident['group_keys'])}", soft_wrap=True)
+    for alert in incident["alerts"]:
+        service = alert["labels"].get("service") or alert["labels"].get("job") or "-"
+        out.print(f"  {alert['status']:<8} {alert['name']}  service={service}")
+    out.print(f"top hypothesis: {_hypothesis(incident['top_hypothesis'])}")
+    report = incident["report"] or {}
+    if not report:
+        out.print(f"investigation in progress (attempt {incident['attempts']})")
+        return
+    out.print(report.get("report") or report.get("answer") or "", soft_wrap=True)
+    if report.get("error"):  # a failed investigation, or a backend the RCA could not reach
+        out.print(f"[red]error:[/] {report['error']}", soft_wrap=True)
+
+
+def _hypothesis(top: Any) -> str:
+    if not isinstance(top, dict):
+        return "-"
+    score = top.get("score")
+    shown = f"{score:.2f}" if isinstance(score, int | float) else "?"
+    return f"{top.get('kind')}:{top.get('target')} {shown}"
