@@ -136,7 +136,7 @@ def parse_grafana(payload: Any) -> Notification:
 def parse_notification(payload: Any) -> Notification:
     """Read either kind of payload, telling them apart by Grafana's own fields."""
     body = _object(payload, "payload")
-    if "orgId" in body or "state" in body and "version" not in body:
+    if "orgId" in body or ("state" in body and "version" not in body):
         return parse_grafana(body)
     return parse_alertmanager(body)
 

@@ -13,7 +13,10 @@ import typer
 from agent import __version__
 from agent.cli_audit import audit_app, jobs_app
 from agent.cli_common import EXIT_APPROVAL, EXIT_FAILED, JsonFlag, err, fail, load_settings, out
+from agent.cli_investigate import investigate
 from agent.cli_memory import memory_app
+from agent.cli_rca import app as rca_app
+from agent.cli_serve import incidents_app, serve
 from agent.config import ConfigError, Settings, config_file
 
 app = typer.Typer(
@@ -34,6 +37,10 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(audit_app, name="audit", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs", no_args_is_help=True)
 app.add_typer(memory_app, name="memory", no_args_is_help=True)
+app.command()(investigate)
+app.command("serve")(serve)
+app.add_typer(incidents_app, name="incidents", no_args_is_help=True)
+app.add_typer(rca_app, name="rca", no_args_is_help=True)
 
 
 def _assistant(settings: Settings) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,10 +22,36 @@ log = logging.getLogger("agent.serve")
 
 def make_investigator(settings: Settings) -> Investigator:
     """Return the real investigation: the assistant's RCA over the incident's alerts."""
+    return assistant_hooks(settings)[0]
+
+
+def assistant_hooks(settings: Settings) -> tuple[Investigator, ReportHook, ResolvedHook]:
+    """Return (investigate, on_report, on_resolved) bound to one assistant.
+
+    The report goes to the log (Slack once configured); a resolve closes the incident in
+    incident memory, which the investigation itself wrote.
+    """
     from agent.session import Assistant  # heavy (graph, clients): only when serving
 
     assistant = Assistant.from_settings(settings)
-    return lambda incident: assistant.investigate(incident["alerts"], thread_id=incident["id"])
+
+    def investigate(incident: dict[str, Any]) -> dict[str, Any]:
+        return assistant.investigate(incident["alerts"], thread_id=incident["id"])
+
+    def on_report(incident: dict[str, Any], report: dict[str, Any]) -> None:
+        log.info("report for %s:\n%s", incident["id"], report.get("answer", ""))
+
+    def on_resolved(incident: dict[str, Any]) -> None:
+        try:
+            assistant.deps.memory.update(
+                incident["id"], outcome="resolved", resolved_at=time.time()
+            )
+        except KeyError:  # never investigated (failed, or resolved before it started)
+            log.info("resolved %s: no incident memory record to close", incident["id"])
+        except Exception as exc:  # memory is an aid: a failed write must not stop the server
+            log.warning("could not close %s in incident memory: %s", incident["id"], exc)
+
+    return investigate, on_report, on_resolved
 
 
 def store_path(settings: Settings) -> Path:
@@ -46,9 +73,13 @@ def build_server(
     from agent.server import create_app
 
     store = IncidentStore.from_settings(settings, store_path(settings))
+    if investigator is None:
+        investigator, default_report, default_resolved = assistant_hooks(settings)
+        on_report = on_report or default_report
+        on_resolved = on_resolved or default_resolved
     pool = WorkerPool(
         store,
-        investigator or make_investigator(settings),
+        investigator,
         workers=workers,
         lease_s=float(getattr(settings, "investigation_lease_s", 600.0)),
         on_report=on_report,

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     topology: dict[str, list[str]] = Field(
         default_factory=dict, description="Service → services it calls (JSON in env)."
     )
+    owners: dict[str, str] = Field(
+        default_factory=dict, description="Service → owning team, for escalations (JSON in env)."
+    )
 
     # LLM (any OpenAI-compatible endpoint); unset base URL and key means no LLM
     llm_base_url: str | None = Field(None, description="OpenAI-compatible base URL (…/v1).")
@@ -98,6 +101,23 @@ class Settings(BaseSettings):
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL.")
     slack_channel: str | None = Field(None, description="Channel for alert reports.")
     webhook_token: SecretStr | None = Field(None, description="Bearer token for /alerts/*.")
+    webhook_username: str | None = Field(None, description="Basic-auth user for /alerts/*.")
+    webhook_password: SecretStr | None = Field(None, description="Basic-auth password.")
+    webhook_max_body_bytes: int = Field(
+        1_048_576, gt=0, description="Largest webhook body accepted (bytes)."
+    )
+    incident_store_path: Path | None = Field(
+        None, description="Incident store; default $OPSLOOP_HOME/state/incidents.sqlite."
+    )
+    correlate_window_s: float = Field(
+        300.0, ge=0, description="Seconds in which alerts on connected services join one incident."
+    )
+    investigation_max_attempts: int = Field(
+        3, ge=1, description="Attempts before an investigation is marked failed."
+    )
+    investigation_lease_s: float = Field(
+        600.0, gt=0, description="Worker lease on an investigation, renewed every lease/3."
+    )
     serve_host: str = Field("127.0.0.1", description="Where `opsloop serve` listens.")
     serve_port: int = Field(8080, ge=0, le=65535, description="Port for `opsloop serve`.")
 

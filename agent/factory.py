@@ -26,6 +26,7 @@ from tools.metrics import MetricsContext, metrics_tools
 from tools.mlflow_registry import Registry
 from tools.orchestrators import make_orchestrator
 from tools.prometheus import PromClient
+from tools.rca_signals import scan_tools
 from tools.registry import RegistryContext, registry_tools
 from tools.retrain import RetrainContext, retrain_tools
 from tools.rollback import rollback_tools
@@ -70,6 +71,7 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
             *metrics_tools(ctx),
             *logs_tools(logs),
             *detector_tools(ctx, features, settings.topology),
+            *scan_tools(ctx),
             *model_tools(settings, secrets),
             *incident_tools(memory),
             *(extra_tools or []),

@@ -3,6 +3,8 @@
 intake → recall → plan ⇄ tools; plan → request → approval (interrupt) → act → plan
 (a refused request goes straight to act, which records why);
 plan → respond → check (→ respond once to repair) → remember → END
+An alert turn follows the RCA playbook in plan, reports first, and only then puts its
+suggested write through the gate: remember → propose → request → approval → act → plan.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from agent.deps import Deps
 from agent.nodes.approval import act_node, approval_node, request_node
 from agent.nodes.check import check_node
 from agent.nodes.intake import intake_node
+from agent.nodes.investigate import propose_node, wants_approval
 from agent.nodes.plan import plan_node
 from agent.nodes.recall import recall_node
 from agent.nodes.remember import remember_node
@@ -47,6 +50,9 @@ def build_graph(deps: Deps, checkpointer: BaseCheckpointSaver | None = None) -> 
     def after_check(state: AgentState) -> Literal["respond", "remember"]:
         return "respond" if state.get("repair") else "remember"
 
+    def after_remember(state: AgentState) -> Literal["propose", "__end__"]:
+        return "propose" if wants_approval(state, deps) else END
+
     graph = StateGraph(AgentState, input_schema=InputState)
     graph.add_node("intake", partial(intake_node, deps=deps))
     graph.add_node("recall", partial(recall_node, deps=deps))
@@ -58,6 +64,7 @@ def build_graph(deps: Deps, checkpointer: BaseCheckpointSaver | None = None) -> 
     graph.add_node("respond", partial(respond_node, deps=deps))
     graph.add_node("check", partial(check_node, deps=deps))
     graph.add_node("remember", partial(remember_node, deps=deps))
+    graph.add_node("propose", partial(propose_node, deps=deps))
 
     graph.add_edge(START, "intake")
     graph.add_edge("intake", "recall")
@@ -69,5 +76,6 @@ def build_graph(deps: Deps, checkpointer: BaseCheckpointSaver | None = None) -> 
     graph.add_edge("act", "plan")
     graph.add_edge("respond", "check")
     graph.add_conditional_edges("check", after_check)
-    graph.add_edge("remember", END)
+    graph.add_conditional_edges("remember", after_remember)
+    graph.add_edge("propose", "request")
     return graph.compile(checkpointer=checkpointer, name="opsloop")

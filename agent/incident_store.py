@@ -250,6 +250,8 @@ class IncidentStore:
         """Store the report if `owner` still holds the lease; return whether it did."""
         hypotheses = report.get("hypotheses") or []
         top = hypotheses[0] if isinstance(hypotheses, list) and hypotheses else None
+        if report.get("false_alarm"):  # no root cause to show: nothing is broken
+            top = None
         with self.db.tx() as db:
             cur = db.execute(
                 "UPDATE incidents SET report = ?, top_hypothesis = ?, last_error = NULL,"

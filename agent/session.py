@@ -55,6 +55,29 @@ class Assistant:
         payload: Any = {"question": question, "user": user or self.deps.settings.user}
         return self._run(payload, thread_id, approver, on_step)
 
+    def investigate(
+        self,
+        alerts: list[dict[str, Any]],
+        *,
+        thread_id: str | None = None,
+        user: str | None = None,
+        approver: Approver | None = None,
+        on_step: StepCallback | None = None,
+    ) -> dict[str, Any]:
+        """Run the RCA playbook on alerts (Alert.public() dicts); return the report JSON.
+
+        Without an approver the thread pauses at the suggested write, which a person
+        approves later with `opsloop approve THREAD` (or a Slack button).
+        """
+        thread_id = thread_id or "inv-" + uuid.uuid4().hex[:12]
+        payload: Any = {
+            "mode": "alert",
+            "alerts": alerts,
+            "question": "",
+            "user": user or "opsloop-rca",
+        }
+        return self._run(payload, thread_id, approver, on_step)
+
     def resume(
         self,
         thread_id: str,
@@ -110,13 +133,39 @@ class Assistant:
             "brain": state.get("brain", "deterministic"),
             "error": state.get("error") or _backend_down(state.get("tool_calls", [])),
         }
+        if state.get("mode") == "alert":
+            result |= _alert_fields(state)
         if pending is not None:
             result["approval"] = pending
             result["tool_calls"].append(
                 {"name": pending["tool"], "args": pending["args"], "status": "approval_required"}
             )
-            result["answer"] = f"Approval needed to run {pending['tool']}: {pending['preview']}"
+            if state.get("mode") != "alert":  # a report already says what awaits approval
+                result["answer"] = f"Approval needed to run {pending['tool']}: {pending['preview']}"
         return result
+
+
+def _alert_fields(state: dict[str, Any]) -> dict[str, Any]:
+    """Return what an investigation adds to the answer JSON (DESIGN.md `investigate`)."""
+    from agent.report import public_actions
+
+    info = state.get("rca") or {}
+    return {
+        "hypotheses": [
+            {k: h[k] for k in ("kind", "target", "score", "evidence")}
+            for h in state.get("hypotheses", [])
+        ],
+        "actions": public_actions(state),
+        "ruled_out": state.get("ruled_out", []),
+        "false_alarm": bool(info.get("false_alarm")),
+        "confidence": info.get("confidence"),
+        "title": info.get("title"),
+        "severity": info.get("severity"),
+        "t0": info.get("t0"),
+        "why": {
+            f"{h['kind']}:{h['target']}": h.get("why", []) for h in state.get("hypotheses", [])
+        },
+    }
 
 
 def _backend_down(calls: list[dict[str, Any]]) -> str | None:

@@ -14,6 +14,7 @@ class InputState(TypedDict, total=False):
     question: str
     user: str
     mode: str  # "question" | "alert"
+    alerts: list[dict[str, Any]]  # alert mode: agent.alerts.Alert.public() dicts
 
 
 class AgentState(InputState, total=False):
@@ -40,3 +41,8 @@ class AgentState(InputState, total=False):
     evals: dict[str, Any]
     usage: dict[str, Any]
     started_at: float
+    # Alert mode (the RCA playbook): scope, stage, and the verdict.
+    rca: dict[str, Any]  # {"stage": gather|assessed|reported|approval|done, "t0", ...}
+    hypotheses: list[dict[str, Any]]
+    ruled_out: list[dict[str, Any]]
+    action: dict[str, Any] | None  # the suggested remediation {"name", "args", "why"}

@@ -171,6 +171,7 @@ def up(
             "changelog_path": str(root / "changes.sqlite"),
             "feature_log_dir": str(root / "inference"),
             "topology": {s.name: [c for c, _ in s.calls] for s in SANDBOX.services},
+            "owners": {s.name: s.owner for s in SANDBOX.services},
             # Where `mlflow ui` (ui_command above) serves, so evidence links land there.
             "mlflow_ui_url": "http://127.0.0.1:5000",
             "retrain_command": [

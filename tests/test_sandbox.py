@@ -13,7 +13,7 @@ from sandbox.manager import SandboxError, down, status, up
 from tests.webhook import firing, resolved, webhook_receiver
 
 pytestmark = pytest.mark.integration
-ALERT_DEADLINE_S = 60.0
+ALERT_DEADLINE_S = 150.0
 
 
 @pytest.fixture(scope="module")

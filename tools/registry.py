@@ -304,4 +304,5 @@ def _event_data(e: ChangeEvent) -> dict[str, Any]:
         "kind": e.kind,
         "target": e.target,
         "summary": e.summary,
+        "detail": e.detail,
     }

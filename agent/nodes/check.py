@@ -7,6 +7,8 @@ import time
 from contextlib import suppress
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+
 from agent.deps import Deps
 from agent.nodes.recall import incident_note
 from agent.selfcheck import check_answer
@@ -16,7 +18,7 @@ from tools.errors import OpsError
 UNVERIFIED = "⚠ Unverified"
 
 
-def check_node(state: AgentState, deps: Deps) -> dict[str, Any]:
+def check_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[str, Any]:
     """Score the answer; route back to respond once if it is not grounded."""
     answer = state.get("answer", "")
     evidence = state.get("evidence", [])
@@ -30,7 +32,10 @@ def check_node(state: AgentState, deps: Deps) -> dict[str, Any]:
     claims = "" if state.get("error") else answer
     for note in [*state.get("notes", []), incident_note(state) or ""]:
         claims = claims.replace(note, "") if note else claims
-    result = check_answer(claims, evidence, known_names=_known(deps), user_texts=user_texts)
+    # Context the answer may name: past incidents and this thread (in "opsloop approve ID").
+    known = _known(deps) + [str(i.get("id")) for i in state.get("incidents") or []]
+    known.append(str(config.get("configurable", {}).get("thread_id", "")))
+    result = check_answer(claims, evidence, known_names=known, user_texts=user_texts)
     errors = sum(1 for c in calls if c["status"] == "error")
     evals = {
         **result.as_dict(),

@@ -37,9 +37,14 @@ def intake_node(state: AgentState, deps: Deps) -> dict[str, Any]:
         "started_at": time.time(),
         "turn_evidence_from": len(state.get("evidence", [])),
     }
-    if not question:
+    if update["mode"] == "alert":
+        from agent.nodes.investigate import start  # alert mode scopes the alert first
+
+        update |= start(state, deps)
+        question = update["question"]
+    elif not question:
         update["error"] = 'empty question: ask something like "p99 latency of checkout last 1h"'
     elif len(question) > MAX_QUESTION_CHARS:
         update["notes"] = [f"Your question was cut to its first {MAX_QUESTION_CHARS} characters."]
-    update["messages"] = [HumanMessage(content=update["question"])] if question else []
+    update["messages"] = [HumanMessage(content=question)] if question else []
     return update

@@ -10,6 +10,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 import prompts
 from agent.deps import Deps
+from agent.nodes import investigate
 from agent.planner.deterministic import plan_question
 from agent.state import AgentState
 from tools.errors import OpsError
@@ -30,6 +31,8 @@ def plan_node(state: AgentState, deps: Deps) -> dict[str, Any]:
             "uses what was gathered so far."
         )
         return {"steps": steps, "pending": [], "notes": [*state.get("notes", []), note]}
+    if state.get("mode") == "alert":  # both brains follow the RCA playbook
+        return {"steps": steps, **investigate.step(state, deps)}
     if state.get("brain") == "llm" and deps.llm is not None:
         try:
             return {"steps": steps, **llm_step(state, deps)}

@@ -37,7 +37,7 @@ def recall_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[s
     question = state.get("question", "")
     return {
         "recalled": deps.answers.similar(question, k=3, exclude_thread=thread),
-        "incidents": similar_incidents(deps, question, exclude={f"Q-{thread}"}),
+        "incidents": similar_incidents(deps, question, exclude={f"Q-{thread}", str(thread)}),
     }
 
 

@@ -54,11 +54,19 @@ def _remember_incident(state: AgentState, config: RunnableConfig, deps: Deps) ->
     from agent.memory import Incident
 
     thread = config.get("configurable", {}).get("thread_id", "")
-    record_id = f"Q-{thread}"
+    alert = state.get("mode") == "alert"
+    record_id = thread if alert else f"Q-{thread}"
+    title = (state.get("rca") or {}).get("title") if alert else None
     try:
         incident = deps.memory.get(record_id) or Incident(
-            id=record_id, title=state.get("question", "")[:200], text="", outcome="answered"
+            id=record_id,
+            title=(title or state.get("question", ""))[:200],
+            text="",
+            outcome="open" if alert else "answered",
         )
+        if alert:  # the report replaces itself: it is rewritten after an approved action
+            incident.text = ""
+            _from_report(incident, state)
         turn = f"Q: {state.get('question', '')}\nA: {state.get('answer', '')[:1500]}"
         incident.text = redact("\n\n".join(t for t in (incident.text, turn) if t), deps.secrets)
         for call in calls:
@@ -72,7 +80,28 @@ def _remember_incident(state: AgentState, config: RunnableConfig, deps: Deps) ->
                 incident.resolution = call.get("summary", "")[:300]
                 incident.cause_kind = incident.cause_kind or RESOLVING[call["name"]]
                 incident.cause_target = incident.cause_target or str(args.get("model", ""))
+            if call["name"] == "retrain_model" and call["status"] == "ok" and approved:
+                incident.resolution = call.get("summary", "")[:300]
                 incident.outcome, incident.resolved_at = "resolved", time.time()
         deps.memory.add(incident)
     except Exception as exc:  # memory is an aid: a failed write must not lose the answer
         log.warning("could not write incident memory: %s", exc)
+
+
+def _from_report(incident: Any, state: AgentState) -> None:
+    """Fill an alert incident's cause and scope from the playbook's verdict."""
+    info = state.get("rca") or {}
+    for name in info.get("services", []):
+        if name not in incident.services:
+            incident.services.append(name)
+    for name in info.get("models", []):
+        if name not in incident.models:
+            incident.models.append(name)
+    incident.alerts = list(dict.fromkeys([*incident.alerts, *info.get("names", [])]))
+    incident.source = "alert"
+    incident.opened_at = incident.opened_at or float(info.get("t0", 0.0))
+    hyps = state.get("hypotheses") or []
+    if info.get("false_alarm"):
+        incident.outcome, incident.cause_kind = "false_alarm", ""
+    elif hyps:
+        incident.cause_kind, incident.cause_target = hyps[0]["kind"], hyps[0]["target"]

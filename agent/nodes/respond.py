@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
 
 import prompts
+from agent import report
 from agent.compose import compose
 from agent.deps import Deps
 from agent.nodes.plan import add_usage, history, system_prompt, text_of
@@ -16,8 +18,10 @@ from agent.state import AgentState
 from tools.redact import redact
 
 
-def respond_node(state: AgentState, deps: Deps) -> dict[str, Any]:
+def respond_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[str, Any]:
     """Write the answer for this turn."""
+    if state.get("mode") == "alert" and not state.get("error"):
+        return _report(state, config, deps)
     notes = list(state.get("notes", []))
     if (note := incident_note(state)) is not None:
         notes.append(note)
@@ -36,6 +40,39 @@ def respond_node(state: AgentState, deps: Deps) -> dict[str, Any]:
     if repair:
         answer = _drop_unverified(answer, state)
     return {"answer": answer, "messages": [AIMessage(content=answer)]}
+
+
+def _report(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[str, Any]:
+    """Render the incident report; an LLM, when configured, adds a short narrative."""
+    thread = config.get("configurable", {}).get("thread_id")
+    text = report.render(state, thread)
+    notes = list(state.get("notes", []))
+    update: dict[str, Any] = {}
+    if state.get("brain") == "llm" and deps.llm is not None:
+        try:
+            # One narrative per report version: a repair pass re-renders, it does not re-ask.
+            summary = state.get("draft") if state.get("repair") else None
+            if not summary:
+                summary, update["usage"] = _narrate(state, deps, text)
+                update["draft"] = summary
+            text = f"{summary}\n\n{text}"
+        except Exception as exc:  # the report stands on its own; say why it has no narrative
+            notes.append(f"The LLM could not narrate this report ({type(exc).__name__}).")
+    info = dict(state.get("rca") or {})
+    if info.get("stage") == "assessed":
+        info["stage"] = "reported"
+    answer = _with_notes(text, notes)
+    return {**update, "answer": answer, "rca": info, "messages": [AIMessage(content=answer)]}
+
+
+def _narrate(state: AgentState, deps: Deps, text: str) -> tuple[str, dict]:
+    assert deps.llm is not None
+    messages = [
+        SystemMessage(content=prompts.render("narrate")),
+        HumanMessage(content=redact(text, deps.secrets)),
+    ]
+    reply = deps.llm.invoke(messages)
+    return text_of(reply), add_usage(state.get("usage", {}), reply)
 
 
 def _with_notes(text: str, notes: list[str]) -> str:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from agent.deps import Deps
 from agent.nodes.execute import execute_call, record
 from agent.state import AgentState
+
+# Read calls of one step run side by side (an investigation makes a dozen); results are
+# recorded in the planned order, so evidence ids do not depend on which finished first.
+_CALLS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="opsloop-call")
 
 
 def tools_node(state: AgentState, deps: Deps) -> dict[str, Any]:
@@ -15,11 +21,17 @@ def tools_node(state: AgentState, deps: Deps) -> dict[str, Any]:
     calls = list(state.get("tool_calls", []))
     messages = []
     remaining = []
+    reads = []
     for call in state.get("pending", []):
         if deps.is_write(call["name"]) and not call.get("invalid"):
             remaining.append(call)
-            continue
-        rec, new_evidence, message = record(call, execute_call(call, deps), len(evidence), deps)
+        else:
+            reads.append(call)
+    futures = [
+        _CALLS.submit(contextvars.copy_context().run, execute_call, call, deps) for call in reads
+    ]
+    for call, future in zip(reads, futures, strict=True):
+        rec, new_evidence, message = record(call, future.result(), len(evidence), deps)
         calls.append(rec)
         evidence.extend(new_evidence)
         messages.append(message)

@@ -49,8 +49,12 @@ def score_window(
     t0: float,
     window_s: float,
     reference: np.ndarray | None = None,
+    recent: int = 0,
 ) -> WindowScore | None:
     """Score one series; None when there is too little data on either side.
+
+    `recent` > 0 also judges the median of the last `recent` points, for a change so young
+    (an alert that just fired) that a sixth of the window would average it away.
 
     `reference` (the same series a day earlier, aligned with `ts`) removes the daily cycle:
     the window is judged on today minus yesterday, so a morning ramp or a daily batch that
@@ -74,6 +78,8 @@ def score_window(
     # The level now: the median of the window's last sixth, third or half, whichever moved most,
     # so a shift in the last five minutes of a 30-minute window is not averaged away.
     tails = [cur[-max(MIN_WINDOW, len(cur) // k) :] for k in (6, 3, 2)]
+    if recent > 0:
+        tails.append(cur[-recent:])
     now = max((float(np.median(t)) for t in tails), key=lambda m: abs(m - center))
     # Capped: against a flat zero baseline (no restarts, ever) any change is "infinitely" far.
     z = float(np.clip((now - center) / scale, -Z_CAP, Z_CAP))
@@ -87,7 +93,8 @@ def score_window(
             if outside[i:].mean() >= 0.8:
                 onset = float(cur_ts[i])
                 break
-    current = float(np.median(values[in_cur][-max(MIN_WINDOW, int(in_cur.sum()) // 6) :]))
+    last = recent or max(MIN_WINDOW, int(in_cur.sum()) // 6)
+    current = float(np.median(values[in_cur][-last:]))
     change = (current - level) / abs(level) if abs(level) > 1e-12 else None
     return WindowScore(
         labels,

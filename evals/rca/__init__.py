@@ -1,0 +1,229 @@
+"""RCA eval on the sandbox: every fault type × seeds, through a real Alertmanager webhook.
+
+One case: bring the sandbox up with the scenario and seed, wait for Alertmanager's first
+firing notification at a loopback webhook, investigate its alerts (plus any that arrive in
+the next second, as correlation would merge them), and score the report against the
+scenario's ground truth. Latency is from the first notification's arrival to the report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from sandbox.scenario import load_scenario
+
+FAULTS = (
+    "bad-model-release",
+    "data-drift",
+    "schema-change",
+    "dependency-latency",
+    "memory-leak",
+    "cpu-saturation",
+    "config-error",
+    "false-alarm",
+)
+MODEL_ACTIONS = {"rollback_model", "retrain_model", "promote_model"}
+ALERT_DEADLINE_S = 180.0
+GATHER_S = 1.0
+
+
+class Inbox:
+    """Notifications received by the webhook, with their arrival times."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[float, dict[str, Any]]] = []
+        self.lock = threading.Lock()
+        self.event = threading.Event()
+
+    def first_firing(self, deadline_s: float) -> list[tuple[float, dict[str, Any]]]:
+        """Wait for the first firing notification; return it and those within GATHER_S."""
+        stop = time.monotonic() + deadline_s
+        while time.monotonic() < stop:
+            with self.lock:
+                firing = [(t, n) for t, n in self.items if n.get("status") == "firing"]
+            if firing:
+                first = firing[0][0]
+                wait = first + GATHER_S - time.time()
+                if wait > 0:
+                    time.sleep(wait)
+                with self.lock:
+                    return [
+                        (t, n)
+                        for t, n in self.items
+                        if n.get("status") == "firing" and t <= first + GATHER_S
+                    ]
+            self.event.wait(0.2)
+            self.event.clear()
+        raise TimeoutError(f"no firing notification within {deadline_s:.0f} s")
+
+
+@contextmanager
+def receiver() -> Iterator[tuple[str, Inbox]]:
+    """Yield (url, inbox) for a webhook receiver on a free loopback port."""
+    inbox = Inbox()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with inbox.lock:
+                inbox.items.append((time.time(), json.loads(body or b"{}")))
+            inbox.event.set()
+            self.send_response(200)
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/alerts/alertmanager", inbox
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def judge(result: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
+    """Score one report against a scenario's ground truth."""
+    targets = [h["target"] for h in result.get("hypotheses", [])]
+    kinds = [h["kind"] for h in result.get("hypotheses", [])]
+    want = truth["target"]
+    top_kind = kinds[0] if kinds else None
+    actions = result.get("actions", [])
+    action = actions[0] if actions else {"name": "none", "args": {}}
+    expected = truth["remediation"]
+    correct = _same_action(action, expected)
+    wrong = any(_same_action(action, w) for w in truth.get("wrong_remediations", []))
+    if truth["kind"] == "none":
+        wrong = wrong or action["name"] != "none"
+    if truth["kind"] == "dependency":
+        wrong = wrong or action["name"] in MODEL_ACTIONS
+    rank = targets.index(want) + 1 if want in targets else None
+    if truth["kind"] == "none":  # a false alarm is found when the verdict is "no fault"
+        rank = 1 if result.get("false_alarm") else None
+        top_kind = "none" if result.get("false_alarm") else top_kind
+    return {
+        "rank": rank,
+        "ac1": rank == 1,
+        "ac3": rank is not None and rank <= 3,
+        "kind_ok": top_kind == truth["kind"],
+        "remediation_ok": correct,
+        "wrong_remediation": wrong and not correct,
+        "top": "none"
+        if result.get("false_alarm")
+        else f"{top_kind}:{targets[0]}"
+        if targets
+        else None,
+        "action": action,
+    }
+
+
+def _same_action(action: dict[str, Any], want: dict[str, Any]) -> bool:
+    if action.get("name") != want.get("action"):
+        return False
+    args, wanted = action.get("args", {}), want.get("args", {}) or {}
+    for key in ("model", "service", "team"):
+        if key in wanted and key in args and str(args[key]) != str(wanted[key]):
+            return False
+    return True
+
+
+def run_case(scenario: str, seed: int, home: Path) -> dict[str, Any]:
+    """Run one scenario with one seed; return the judged case."""
+    from agent.alerts import parse_alertmanager
+    from agent.config import Settings
+    from agent.session import Assistant
+    from sandbox.manager import down, up
+
+    truth = load_scenario(scenario).ground_truth.model_dump()
+    os.environ["OPSLOOP_HOME"] = str(home)
+    with receiver() as (url, inbox):
+        started = time.time()
+        up(home, scenario, seed=seed, webhook=url)
+        try:
+            notes = inbox.first_firing(ALERT_DEADLINE_S)
+            arrived = notes[0][0]
+            alerts: dict[str, dict[str, Any]] = {}
+            for _, note in notes:
+                for alert in parse_alertmanager(note).firing:
+                    alerts[alert.fingerprint] = alert.public()
+            assistant = Assistant.from_settings(Settings(home=home))
+            try:
+                result = assistant.investigate(list(alerts.values()), thread_id=f"eval-{seed}")
+            finally:
+                assistant.close()
+            latency = time.time() - arrived
+        finally:
+            down(home)
+    case = judge(result, truth)
+    case.update(
+        scenario=scenario,
+        seed=seed,
+        alerts=sorted({a["name"] for a in alerts.values()}),
+        latency_s=round(latency, 3),
+        up_to_alert_s=round(arrived - started, 1),
+        hypotheses=result.get("hypotheses", [])[:3],
+        grounded=result.get("evals", {}).get("grounded"),
+    )
+    return case
+
+
+def run(
+    faults: tuple[str, ...] = FAULTS,
+    seeds: tuple[int, ...] = (1, 2, 3, 4, 5),
+    progress: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """Run every fault × seed; return per-case results and the summary figures."""
+    cases = []
+    with tempfile.TemporaryDirectory(prefix="opsloop-rca-eval-") as tmp:
+        for fault in faults:
+            for seed in seeds:
+                home = Path(tmp) / f"{fault}-{seed}"
+                case = run_case(fault, seed, home)
+                cases.append(case)
+                progress(
+                    f"{fault} seed {seed}: rank {case['rank']}, top {case['top']}, action "
+                    f"{case['action']['name']}, {case['latency_s']:.2f} s"
+                )
+    return summarise(cases)
+
+
+def summarise(cases: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return AC@1, AC@3, remediation rates and latency, overall and per fault."""
+
+    def rates(group: list[dict[str, Any]]) -> dict[str, float]:
+        n = len(group) or 1
+        return {
+            "cases": len(group),
+            "ac_at_1": round(sum(c["ac1"] for c in group) / n, 3),
+            "ac_at_3": round(sum(c["ac3"] for c in group) / n, 3),
+            "kind_accuracy": round(sum(c["kind_ok"] for c in group) / n, 3),
+            "remediation_correct": round(sum(c["remediation_ok"] for c in group) / n, 3),
+            "remediation_wrong": round(sum(c["wrong_remediation"] for c in group) / n, 3),
+        }
+
+    latencies = sorted(c["latency_s"] for c in cases)
+    p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
+    by_fault = {
+        f: rates([c for c in cases if c["scenario"] == f])
+        for f in dict.fromkeys(c["scenario"] for c in cases)
+    }
+    return {
+        "overall": rates(cases),
+        "by_fault": by_fault,
+        "latency_s": {
+            "median": round(statistics.median(latencies), 3) if latencies else None,
+            "p95": p95 if latencies else None,
+        },
+        "cases": cases,
+    }

@@ -1,0 +1,49 @@
+"""`python -m evals.rca [--seeds N] [--fault NAME] [--json]`: RCA accuracy on the sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from evals.rca import FAULTS, run
+
+# The targets of the RCA issue; the run exits 1 when one is missed.
+TARGETS = {"ac_at_1": 0.9, "ac_at_3": 1.0, "remediation_correct": 0.9}
+WRONG_MAX = 0.05
+
+
+def main() -> int:
+    """Run the eval; exit 0 when every target is met."""
+    parser = argparse.ArgumentParser(prog="python -m evals.rca", description=__doc__)
+    parser.add_argument("--seeds", type=int, default=5, help="seeds per fault (1..N)")
+    parser.add_argument("--fault", action="append", choices=FAULTS, help="only these faults")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args()
+    faults = tuple(args.fault or FAULTS)
+    progress = (lambda _: None) if args.json else (lambda line: print(line, flush=True))
+    report = run(faults, tuple(range(1, args.seeds + 1)), progress=progress)
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        print()
+        head = ("cases", "AC@1", "AC@3", "kind", "fix ok", "wrong")
+        print(f"{'fault':<20} " + " ".join(f"{h:>6}" for h in head))
+        rows = [*report["by_fault"].items(), ("overall", report["overall"])]
+        for name, r in rows:
+            print(
+                f"{name:<20} {r['cases']:>6} {r['ac_at_1']:>6.2f} {r['ac_at_3']:>6.2f} "
+                f"{r['kind_accuracy']:>6.2f} {r['remediation_correct']:>6.2f} "
+                f"{r['remediation_wrong']:>6.2f}"
+            )
+        lat = report["latency_s"]
+        print(
+            f"\nalert→report latency (deterministic): median {lat['median']} s, p95 {lat['p95']} s"
+        )
+    overall = report["overall"]
+    ok = all(overall[k] >= v for k, v in TARGETS.items())
+    return 0 if ok and overall["remediation_wrong"] <= WRONG_MAX else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
