@@ -45,7 +45,10 @@ CREATE TABLE IF NOT EXISTS incidents (
     retry_at REAL NOT NULL DEFAULT 0,
     last_error TEXT,
     report_delivered_at REAL,
-    resolved_notified_at REAL
+    resolved_notified_at REAL,
+    -- alert names the last investigation saw, and whether a new one calls for another
+    investigated_names TEXT NOT NULL DEFAULT '[]',
+    rerun INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS incidents_by_status ON incidents (status, opened_at);
 CREATE TABLE IF NOT EXISTS incident_groups (

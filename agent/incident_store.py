@@ -148,7 +148,29 @@ class IncidentStore:
             )
         self._upsert_alerts(db, incident_id, note.alerts)
         self._settle(db, incident_id, now)
+        if not created and note.firing:
+            self._maybe_rerun(db, incident_id, note.firing)
         return incident_id, created
+
+    def _maybe_rerun(self, db: sqlite3.Connection, incident_id: str, alerts: list[Alert]) -> None:
+        """Investigate again when an alert of a kind the report has not seen joins.
+
+        The first alert to fire is not always the telling one (a traffic alert, then the
+        error alert a minute later); the report is redone with every alert, and delivered
+        again as an update. Repeats of alerts it has seen change nothing.
+        """
+        row = db.execute(
+            "SELECT status, investigated_names, attempts FROM incidents WHERE id = ?",
+            (incident_id,),
+        ).fetchone()
+        seen = set(load(row["investigated_names"]) or [])
+        if row["status"] == "resolved" or not seen or {a.name for a in alerts} <= seen:
+            return
+        db.execute(
+            "UPDATE incidents SET rerun = 1, attempts = 0, retry_at = 0,"
+            " status = 'investigating' WHERE id = ?",
+            (incident_id,),
+        )
 
     def _active_for_group(self, db: sqlite3.Connection, group_key: str) -> str | None:
         row = db.execute(
@@ -218,7 +240,7 @@ class IncidentStore:
             while True:
                 row = db.execute(
                     "SELECT id, attempts FROM incidents WHERE status = 'investigating'"
-                    " AND report IS NULL AND lease_until < ? AND retry_at <= ?"
+                    " AND (report IS NULL OR rerun = 1) AND lease_until < ? AND retry_at <= ?"
                     " ORDER BY opened_at, rowid LIMIT 1",
                     (now, now),
                 ).fetchone()
@@ -229,10 +251,14 @@ class IncidentStore:
                     error = f"investigation did not finish in {row['attempts']} attempts"
                     self._give_up(db, row["id"], error)
                     continue
+                names = db.execute(
+                    "SELECT DISTINCT alertname FROM incident_alerts WHERE incident_id = ?",
+                    (row["id"],),
+                ).fetchall()
                 db.execute(
                     "UPDATE incidents SET lease_owner = ?, lease_until = ?,"
-                    " attempts = attempts + 1 WHERE id = ?",
-                    (owner, now + lease_s, row["id"]),
+                    " attempts = attempts + 1, rerun = 0, investigated_names = ? WHERE id = ?",
+                    (owner, now + lease_s, dump(sorted(n[0] for n in names)), row["id"]),
                 )
                 return self._work_item(db, row["id"])
 
@@ -255,8 +281,10 @@ class IncidentStore:
         with self.db.tx() as db:
             cur = db.execute(
                 "UPDATE incidents SET report = ?, top_hypothesis = ?, last_error = NULL,"
-                " status = CASE WHEN resolved_at IS NULL THEN 'open' ELSE 'resolved' END,"
-                " lease_owner = NULL, lease_until = 0"
+                " status = CASE WHEN resolved_at IS NOT NULL THEN 'resolved'"
+                " WHEN rerun = 1 THEN 'investigating' ELSE 'open' END,"
+                # A redone report (new alerts joined) goes out again, as an update.
+                " report_delivered_at = NULL, lease_owner = NULL, lease_until = 0"
                 " WHERE id = ? AND lease_owner = ? AND status = 'investigating'",
                 (dump(report), None if top is None else dump(top), incident_id, owner),
             )

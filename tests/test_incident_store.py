@@ -107,15 +107,25 @@ def test_duplicate_notification_changes_nothing(store):
     assert store.db.conn().execute("SELECT count(*) FROM notifications").fetchone()[0] == 1
 
 
-def test_same_group_joins_its_incident_without_a_new_investigation(store):
+def test_same_group_joins_its_incident_and_a_new_kind_of_alert_redoes_the_report(store):
     first = store.accept(note("a", ("HighErrorRate", "checkout", "firing")), "{}")
     item = store.claim("w1", 60)
     assert store.complete(item["id"], "w1", {"answer": "x", "hypotheses": []})
+    assert store.mark_delivered(first.incident_id)
+    again = note("a", ("HighErrorRate", "checkout", "firing"), starts="2024-05-01T12:00:30Z")
+    store.accept(again, "{}")
+    assert store.claim("w1", 60) is None  # the same kind of alert again: nothing new to say
     more = note("a", ("HighErrorRate", "checkout", "firing"), ("HighLatency", "checkout", "firing"))
     joined = store.accept(more, "{}")
     assert joined.incident_id == first.incident_id and not joined.created
     assert store.get(first.incident_id)["alerts"][1]["name"] == "HighLatency"
-    assert store.claim("w1", 60) is None  # reported already: nothing to investigate again
+    redo = store.claim("w1", 60)  # a new kind of alert: the report is redone once
+    assert redo["id"] == first.incident_id
+    assert {a["name"] for a in redo["alerts"]} == {"HighErrorRate", "HighLatency"}
+    assert store.complete(redo["id"], "w1", {"answer": "y", "hypotheses": []})
+    assert store.mark_delivered(first.incident_id)  # the update goes out, once
+    assert not store.mark_delivered(first.incident_id)
+    assert store.claim("w1", 60) is None
 
 
 def test_resolved_notification_closes_an_open_incident(store, clock):
