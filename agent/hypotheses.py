@@ -56,6 +56,7 @@ class Findings:
     logs: dict[str, dict[str, Any]] = field(default_factory=dict)  # service → {new, eid}
     incidents: list[dict[str, Any]] = field(default_factory=list)
     owners: dict[str, str] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)  # tools that could not be run
 
 
 @dataclass
@@ -371,6 +372,8 @@ def _false_alarm(f: Findings, worst: dict[str, dict[str, Any]]) -> Hypothesis:
     impact = max(bad if worst else 0.0, quality, drift)
     seasonal = any(r.get("seasonal") for r in f.rows if r["signal"] == "request_rate")
     target = f.alerted[0] if f.alerted else (f.alerted_models or ["the alert"])[0]
+    if "scan_signals" in f.failed:  # unread signals are not healthy signals
+        return Hypothesis("none", target, 0.0, [], ["the signals could not be read"])
     why = ["no error, latency, saturation or model quality impact"]
     if seasonal:
         why.append("traffic matches the same time yesterday")

@@ -26,6 +26,7 @@ LIVE_S = 15 * 60  # an alert younger than this is investigated "now"
 REPLAY_SETTLE_S = 5 * 60  # an old alert is judged this long after it started
 MAX_LOG_SERVICES = 4
 PSI_DRIFTED = 0.25  # the usual PSI bar for a shifted distribution
+MIN_ACTIONABLE = 0.15  # below this score no hypothesis earns a remediation
 TOP = 5
 # Which remediation each kind of root cause calls for.
 WRITE_FOR = {"model_version": "rollback_model", "data": "retrain_model"}
@@ -153,6 +154,8 @@ def findings(
     for rec in records:
         data = rec.get("data") if isinstance(rec.get("data"), dict) else {}
         ids = rec.get("evidence", [])
+        if rec["status"] == "error":
+            f.failed.append(rec["name"])
         if rec["status"] != "ok":
             continue
         if rec["name"] == "scan_signals":
@@ -241,7 +244,9 @@ def assess(f: Findings, incidents: list[dict[str, Any]] | None = None) -> Assess
         for h in ranked[len(kept) :]
         if h.kind != "none" or top.kind != "none"
     ][:8]
-    return Assessment(kept, ruled, remediation(top, f), confidence, _raise(top, f))
+    # Too little evidence for any cause (backends down, or nothing moved yet): suggest no action.
+    action = remediation(top, f) if top.score >= MIN_ACTIONABLE else None
+    return Assessment(kept, ruled, action, confidence, _raise(top, f))
 
 
 def remediation(top: Hypothesis, f: Findings) -> dict[str, Any] | None:
@@ -274,7 +279,7 @@ def _ruled_why(h: Hypothesis) -> str:
 
 
 def _raise(top: Hypothesis, f: Findings) -> list[str]:
-    out = []
+    out = [f"a working {name} (it failed)" for name in dict.fromkeys(f.failed)]
     if not f.changes:
         out.append("a change log (deploys, config pushes, model alias moves)")
     if not f.topology:

@@ -40,6 +40,12 @@ def render(state: dict[str, Any], thread_id: str | None) -> str:
         lines.append("No hypothesis could be formed: the evidence tools returned nothing usable.")
         return "\n".join(lines + _failed(state))
     top = hyps[0]
+    if not state.get("action") and top["score"] < 0.15:
+        lines.append(
+            "**Inconclusive: no hypothesis has enough evidence** "
+            f"(best: {_kind(top)} {top['target']}, score {top['score']:.2f}) [{verdict}]"
+        )
+        return "\n".join(lines + _rest(state, hyps[1:], thread_id, verdict, start=2))
     lines.append(
         f"**Most likely cause: {top['target']}: {KIND_TEXT.get(top['kind'], top['kind'])}** "
         f"(score {top['score']:.2f}, confidence {info.get('confidence', 0):.2f}) [{verdict}]"
@@ -89,8 +95,10 @@ def _kind(h: dict[str, Any]) -> str:
 
 def _action_text(state: dict[str, Any], thread_id: str | None) -> str:
     action = state.get("action")
-    if not action:
+    if not action and (state.get("rca") or {}).get("false_alarm"):
         return "Suggested action: none — nothing is broken; consider tuning the alert."
+    if not action:
+        return "Suggested action: none yet — gather what is missing (below) and investigate again."
     args = ", ".join(f"{k}={v}" for k, v in action["args"].items())
     head = f"Suggested action: {action['name']}({args}) — {action['why']}."
     done = [c for c in state.get("tool_calls", []) if c["name"] == action["name"]]

@@ -1,44 +1,56 @@
-"""`make demo`: bring up the sandbox with an incident, wait for the alert, ask opsloop about it."""
+"""`make demo`: the closed loop on the sandbox.
+
+A bad model release → the alert fires through Alertmanager → `opsloop serve` investigates →
+the report names the release → a person approves the rollback → the alert resolves →
+incident memory holds the incident with its resolution.
+"""
 
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
+import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
-import httpx
 from rich.console import Console
 from rich.panel import Panel
+from rich.prompt import Confirm
 from rich.rule import Rule
 
 from agent.config import Settings
-from agent.render import Progress, show_answer
-from agent.session import Assistant
+from agent.render import show_answer
 from sandbox.manager import SandboxError, down, up
 
-QUESTIONS = (
-    "how's fraud-api doing?",
-    "model_online_auc for fraud-detector over the last 15m",
-    "model_serving_info for fraud-detector right now",
-    "which service has the highest error rate in the last 30m",
-)
-ALERT_DEADLINE_S = 120.0
+REPORT_DEADLINE_S = 240.0
+RESOLVE_DEADLINE_S = 180.0
 
 
-def wait_for_alert(alertmanager: str, console: Console) -> dict | None:
-    """Poll Alertmanager until an alert is active; return it (or None after the deadline)."""
-    stop = time.monotonic() + ALERT_DEADLINE_S
-    with console.status("waiting for Prometheus to fire an alert through Alertmanager…"):
+def wait(check: Callable[[], Any], deadline_s: float, console: Console, text: str) -> Any:
+    """Poll `check` under a spinner until it returns something truthy, or None at the deadline."""
+    stop = time.monotonic() + deadline_s
+    with console.status(text):
         while time.monotonic() < stop:
-            try:
-                alerts = httpx.get(f"{alertmanager}/api/v2/alerts", timeout=5).json()
-            except httpx.HTTPError:
-                alerts = []
-            active = [a for a in alerts if a.get("status", {}).get("state") == "active"]
-            if active:
-                return active[0]
-            time.sleep(1)
+            found = check()
+            if found:
+                return found
+            time.sleep(0.5)
     return None
+
+
+def start_server(settings: Settings, sock: socket.socket) -> tuple[Any, Any, threading.Thread]:
+    """Run `opsloop serve` in this process on a bound socket; return (server, store, thread)."""
+    import uvicorn
+
+    from agent.cli_serve import build_server
+
+    app, store, _ = build_server(settings, workers=1)
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    return server, store, thread
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,56 +58,106 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scenario", default="bad-model-release", help="scenario to play")
     parser.add_argument("--down", action="store_true", help="stop the sandbox at the end")
+    parser.add_argument(
+        "--yes", action="store_true", help="approve the suggested action without asking"
+    )
     args = parser.parse_args(argv)
     console = Console(highlight=False)
-    settings = Settings()
-    console.print(Rule("opsloop demo"))
-    if stopped := down(settings.home):  # a previous demo's sandbox: start afresh
+    home = Settings().home
+    console.print(Rule("opsloop demo: the closed loop"))
+    if stopped := down(home):  # a previous demo's sandbox: start afresh
         console.print(f"stopped the previous sandbox ({', '.join(stopped)})")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    webhook = f"http://127.0.0.1:{sock.getsockname()[1]}/alerts/alertmanager"
     try:
         with console.status("starting the sandbox…") as status:
-            state = up(
-                settings.home, args.scenario, progress=lambda text: status.update(text + "…")
-            )
+            state = up(home, args.scenario, webhook=webhook, progress=lambda t: status.update(t))
     except SandboxError as exc:
         console.print(f"[red]{exc}[/]")
         return 2
     console.print(
         f"sandbox up in {state['timings']['total_s']:.1f} s: Prometheus "
-        f"{state['urls']['prometheus']}, Alertmanager {state['urls']['alertmanager']}, "
-        f"{state['series']} series, {state['history_hours']:g} h of history, "
-        f"logs in {state['logs_dir']}"
+        f"{state['urls']['prometheus']}, Alertmanager {state['urls']['alertmanager']}; "
+        f"opsloop serve receives its webhooks at {webhook}"
     )
-    alert = wait_for_alert(state["urls"]["alertmanager"], console)
-    if alert is None:
-        console.print("[yellow]no alert fired within two minutes[/]")
-    else:
-        labels, notes = alert["labels"], alert["annotations"]
-        console.print(
-            Panel(
-                f"[bold]{labels['alertname']}[/] {labels.get('severity', '')}\n"
-                f"{notes.get('summary', '')}\n{notes.get('description', '')}\n"
-                f"runbook: {notes.get('runbook_url', '-')}",
-                title="alert firing",
-                border_style="red",
+    settings = Settings()  # now pointing at the sandbox
+    server, store, thread = start_server(settings, sock)
+    try:
+        return _loop(console, settings, store, args.yes)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        if args.down:
+            down(home)
+            console.print("sandbox stopped.")
+        else:
+            console.print(
+                "The sandbox keeps running. Explore with `opsloop chat`, `opsloop incidents "
+                "list`, `opsloop sandbox status --reveal`; stop it with `opsloop sandbox down`."
             )
-        )
-    assistant = Assistant.from_settings(Settings())  # now pointing at the sandbox
-    for question in QUESTIONS:
-        console.print(Rule(f"opsloop ask {question!r}"))
-        with Progress(console, console.is_terminal) as live:
-            result = assistant.ask(question, on_step=live.on_step)
-        show_answer(console, result)
-    console.print(Rule())
-    if args.down:
-        down(settings.home)
-        console.print("sandbox stopped.")
+
+
+def _loop(console: Console, settings: Settings, store: Any, yes: bool) -> int:
+    def reported() -> dict | None:
+        rows = [r for r in store.list_incidents(10) if r["top_hypothesis"]]
+        return store.get(rows[0]["id"]) if rows else None
+
+    incident = wait(
+        reported,
+        REPORT_DEADLINE_S,
+        console,
+        "waiting for the fault, the alert through Alertmanager, and the investigation…",
+    )
+    if incident is None:
+        console.print("[yellow]no investigated incident within four minutes[/]")
+        return 1
+    report = incident["report"]
+    alerts = ", ".join(sorted({a["name"] for a in incident["alerts"]}))
+    console.print(Rule(f"incident {incident['id']}: {alerts}"))
+    show_answer(console, report)
+    pending = report.get("approval")
+    if not pending:
+        console.print("No write action was suggested; nothing to approve.")
+        return 0
+    console.print(Panel(pending["preview"], title=f"approval: {pending['tool']}"))
+    if yes or not sys.stdin.isatty():
+        approved, reason = True, "make demo: approved by whoever ran the demo"
+        console.print(f"approving as {settings.user} (--yes or no terminal to ask)")
     else:
-        console.print(
-            "The sandbox keeps running. Explore with `opsloop chat`, see the ground truth with "
-            "`opsloop sandbox status --reveal`, stop it with `opsloop sandbox down`."
-        )
-    return 0
+        approved = Confirm.ask("Approve this action?", default=True, console=console)
+        reason = "approved in make demo" if approved else "rejected in make demo"
+    from agent.session import Assistant
+
+    assistant = Assistant.from_settings(settings)
+    decision = {"approved": approved, "by": settings.user, "reason": reason}
+    result = assistant.resume(incident["id"], decision)
+    console.print(Rule("after the decision"))
+    console.print(result["answer"].split("Suggested action:")[-1].strip(), markup=False)
+    if not approved:
+        return 0
+    closed = wait(
+        lambda: (store.get(incident["id"]) or {}).get("status") == "resolved",
+        RESOLVE_DEADLINE_S,
+        console,
+        "waiting for the alert to resolve…",
+    )
+    console.print(
+        "[green]the alert resolved[/]" if closed else "[yellow]the alert has not resolved yet[/]"
+    )
+    remembered = wait(
+        lambda: _remembered(assistant, incident["id"]), 30.0, console, "checking incident memory…"
+    )
+    if remembered:
+        console.print(Rule("incident memory"))
+        console.print(remembered.line(), markup=False)
+        console.print(f"resolution: {remembered.resolution}", markup=False)
+    return 0 if closed else 1
+
+
+def _remembered(assistant: Any, incident_id: str) -> Any:
+    record = assistant.deps.memory.get(incident_id)
+    return record if record and record.outcome == "resolved" else None
 
 
 if __name__ == "__main__":

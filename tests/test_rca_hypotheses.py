@@ -193,3 +193,8 @@ def test_memory_prior_nudges_a_close_call():
     score = {h.target: h.score for h in plain.hypotheses}
     after = {h.target: h.score for h in nudged.hypotheses}
     assert after["fraud-api"] > score["fraud-api"]
+
+
+def test_unreadable_signals_are_never_a_false_alarm():
+    f = findings(alerted=["checkout"], alert_names=["HighErrorRatio"], failed=["scan_signals"])
+    assert all(h.kind != "none" or h.score == 0 for h in rank(f))
