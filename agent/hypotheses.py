@@ -20,6 +20,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from tools.detectors.window import downstream
+
 # How much a move says about a fault: (signal, direction) → weight.
 WEIGHT = {
     ("error_ratio", "up"): 1.0,
@@ -88,27 +90,11 @@ def severity(row: dict[str, Any]) -> float:
     return weight * min(1.0, abs(float(row.get("z", 0.0))) / Z_FULL)
 
 
-def downstream(topology: dict[str, list[str]]) -> dict[str, set[str]]:
-    """Return every service each service reaches through its calls."""
-    reach: dict[str, set[str]] = {}
-
-    def visit(name: str, path: frozenset[str]) -> set[str]:
-        out: set[str] = set()
-        for callee in topology.get(name, []):
-            if callee not in path:
-                out |= {callee} | visit(callee, path | {callee})
-        return out
-
-    for name in topology:
-        reach[name] = visit(name, frozenset({name}))
-    return reach
-
-
 def rank(f: Findings) -> list[Hypothesis]:
     """Return every hypothesis with a score, best first."""
     reach = downstream(f.topology)
     services = _services(f, reach)
-    worst = _worst_rows(f, services)
+    worst = _worst_rows(f)
     out: list[Hypothesis] = []
     out += _service_hypotheses(f, services, worst, reach)
     out += _model_hypotheses(f, reach)
@@ -124,7 +110,7 @@ def _services(f: Findings, reach: dict[str, set[str]]) -> list[str]:
     return sorted(n for n in names if n)
 
 
-def _worst_rows(f: Findings, services: list[str]) -> dict[str, dict[str, Any]]:
+def _worst_rows(f: Findings) -> dict[str, dict[str, Any]]:
     """Return per service its most severe non-model row, and per (service, family) too."""
     worst: dict[str, dict[str, Any]] = {}
     for row in f.rows:

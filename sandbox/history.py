@@ -30,13 +30,23 @@ def grid(
     fine_step: float,
     coarse_hours: float = 0.0,
     coarse_step: float = 60.0,
+    dense_s: float = 0.0,
+    dense_step: float = 1.0,
 ) -> np.ndarray:
-    """Return timestamps ending at `end`: coarse steps first, then `fine_hours` of fine steps."""
-    fine_start = end - fine_hours * 3600
+    """Return timestamps ending at `end`: coarse steps, `fine_hours` of fine steps, then the
+    last `dense_s` seconds at `dense_step` (the live scrape interval).
+
+    The dense tail matters at the seam with live scraping: a rate() window that mixes sparse
+    history with dense live samples is under-extrapolated by Prometheus, so every counter
+    would seem to dip for a few minutes after the sandbox goes live.
+    """
+    fine_end = end - dense_s
+    fine_start = fine_end - fine_hours * 3600
     fine = fine_start + fine_step * np.arange(int(fine_hours * 3600 / fine_step) + 1)
     coarse_start = fine_start - coarse_hours * 3600
     coarse = coarse_start + coarse_step * np.arange(int(coarse_hours * 3600 / coarse_step))
-    return np.concatenate([coarse, fine])
+    dense = fine_end + dense_step * np.arange(1, int(dense_s / dense_step) + 1)
+    return np.concatenate([coarse, fine, dense])
 
 
 def run_history(

@@ -27,6 +27,7 @@ from sandbox.world import SANDBOX
 from tools.changelog import ChangeEvent, ChangeLog
 
 FINE_HOURS, FINE_STEP = 6.0, 15.0
+DENSE_S, DENSE_STEP = 360.0, 1.0  # the last minutes at the live scrape interval (see grid)
 COARSE_HOURS, COARSE_STEP = 26.0, 60.0
 SLO_MARGIN = 0.05  # page when online AUC falls this far below the champion's usual AUC
 Progress = Callable[[str], None]
@@ -274,7 +275,9 @@ def _simulate_history(
         engine.models[m.name].slo_auc = slo[m.name]
     fault = spec.fault
     logs = LogWriter(root / "logs", fault, started, seed + 1)
-    timestamps = grid(started, FINE_HOURS, FINE_STEP, COARSE_HOURS, COARSE_STEP)
+    timestamps = grid(
+        started, FINE_HOURS, FINE_STEP, COARSE_HOURS, COARSE_STEP, DENSE_S, DENSE_STEP
+    )
     recorder = run_history(
         engine,
         timestamps,

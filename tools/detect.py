@@ -12,10 +12,11 @@ from tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
 from tools.detectors.drift import Drift, histogram_drift, sample_drift
 from tools.detectors.forecast import time_to_limit
 from tools.detectors.multivariate import isolation
-from tools.detectors.window import WindowScore, callees_first, label_key, rank
+from tools.detectors.window import WindowScore, callees_first, rank
 from tools.features import FeatureLog
 from tools.metrics import MetricsContext, window
 from tools.promql import matcher, parse_duration, selector
+from tools.rangefetch import aligned_yesterday, fetch
 from tools.series import format_value, label_text
 from tools.signals import SIGNALS, TITLES, Signal, build_signal
 
@@ -51,18 +52,6 @@ class ForecastArgs(BaseModel):
     service: str = Field(description="Service whose pods to project.")
     signal: str = Field("memory", description="memory or cpu.")
     range: str = Field("1h", description="How much recent history the trend is fitted on.")
-
-
-def _fetch(ctx: MetricsContext, promql: str, start: datetime, end: datetime):
-    """Range-query `promql` and return (labels, timestamps, values) per series."""
-    step = max(15.0, (end - start).total_seconds() / 480)
-    out = []
-    for series in ctx.prom.range(promql, start, end, step):
-        points = np.array([[float(t), float(v)] for t, v in series.get("values", [])])
-        if len(points):
-            labels = {k: v for k, v in series.get("metric", {}).items() if k != "__name__"}
-            out.append((labels, points[:, 0], points[:, 1]))
-    return out
 
 
 def _clock(ts: float | None) -> str:
@@ -119,8 +108,8 @@ def detector_tools(
         base_s = parse_duration(baseline)
         scored: list[tuple[WindowScore, str, str, str]] = []
         for promql, title, unit in targets(service, signal, query):
-            series = _fetch(ctx, promql, start - timedelta(seconds=base_s), stop)
-            refs = _yesterday(ctx, promql, start - timedelta(seconds=base_s), stop, series)
+            series = fetch(ctx, promql, start - timedelta(seconds=base_s), stop)
+            refs = aligned_yesterday(ctx, promql, start - timedelta(seconds=base_s), stop, series)
             ranked = rank(series, stop.timestamp(), seconds, refs)
             scored += [(s, title, unit, promql) for s in ranked]
         if not scored:
@@ -250,7 +239,7 @@ def detector_tools(
             return ToolResult.failure(f"no {LIMITS[signal]} for {service}: the limit is unknown")
         unit = built.unit
         lines, values = [], {}
-        for labels, ts, vals in _fetch(ctx, built.promql, start, stop):
+        for labels, ts, vals in fetch(ctx, built.promql, start, stop):
             pod = labels.get("pod", "")
             fc = time_to_limit(ts, vals, limits.get(pod, max(limits.values())))
             if fc is None:
@@ -300,23 +289,6 @@ def detector_tools(
     ]
 
 
-def _yesterday(
-    ctx: MetricsContext, promql: str, start: datetime, stop: datetime, series: list
-) -> dict[tuple, np.ndarray]:
-    """Fetch the same window a day earlier, aligned point by point with today's series."""
-    day = timedelta(days=1)
-    before = {
-        label_key(labels): dict(zip((ts + 86400).tolist(), vals.tolist(), strict=True))
-        for labels, ts, vals in _fetch(ctx, promql, start - day, stop - day)
-    }
-    out = {}
-    for labels, ts, _ in series:
-        past = before.get(label_key(labels))
-        if past:
-            out[label_key(labels)] = np.array([past.get(t, np.nan) for t in ts.tolist()])
-    return out
-
-
 def _minutes(seconds: float | None) -> str:
     if seconds is None:
         return "not reached at this trend"
@@ -336,7 +308,7 @@ def _multivariate(
         built = build_signal(
             name, service, metric_map, service_label=ctx.service_label, window=ctx.rate_window
         )
-        rows = _fetch(ctx, built.promql, start - timedelta(seconds=base_s), stop) if built else []
+        rows = fetch(ctx, built.promql, start - timedelta(seconds=base_s), stop) if built else []
         if len(rows) != 1:
             continue
         _, ts, vals = rows[0]

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import numpy as np
 from pydantic import BaseModel, Field
 
 from tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
 from tools.detectors.window import WindowScore, label_key, score_window
 from tools.metrics import MetricsContext, window
 from tools.promql import parse_duration, selector
+from tools.rangefetch import aligned_yesterday, fetch
 from tools.series import format_value
 from tools.signals import build_signal
 
@@ -92,36 +92,6 @@ def scan_queries(ctx: MetricsContext, rate: str) -> list[ScanQuery]:
     return out
 
 
-def fetch(
-    ctx: MetricsContext, promql: str, start: datetime, stop: datetime, step: float = STEP_S
-) -> list[tuple[dict[str, str], np.ndarray, np.ndarray]]:
-    """Range-query `promql`; return (labels, timestamps, values) per series."""
-    out = []
-    for series in ctx.prom.range(promql, start, stop, step):
-        points = np.array([[float(t), float(v)] for t, v in series.get("values", [])])
-        if len(points):
-            labels = {k: v for k, v in series.get("metric", {}).items() if k != "__name__"}
-            out.append((labels, points[:, 0], points[:, 1]))
-    return out
-
-
-def aligned_yesterday(
-    ctx: MetricsContext, promql: str, start: datetime, stop: datetime, series: list
-) -> dict[tuple, np.ndarray]:
-    """Fetch the same span a day earlier, aligned point by point with today's series."""
-    day = timedelta(days=1)
-    before = {
-        label_key(labels): dict(zip((ts + 86400).tolist(), vals.tolist(), strict=True))
-        for labels, ts, vals in fetch(ctx, promql, start - day, stop - day)
-    }
-    out = {}
-    for labels, ts, _ in series:
-        past = before.get(label_key(labels))
-        if past:
-            out[label_key(labels)] = np.array([past.get(t, np.nan) for t in ts.tolist()])
-    return out
-
-
 def scan_tools(ctx: MetricsContext) -> list[OpsTool]:
     """Build the scan_signals tool bound to the metrics context."""
 
@@ -142,10 +112,10 @@ def scan_tools(ctx: MetricsContext) -> list[OpsTool]:
         wanted = set(ctx.discovery.resolve_service(s) for s in services) if services else None
         rows: list[tuple[ScanQuery, WindowScore]] = []
         for q in scan_queries(ctx, rate):
-            series = fetch(ctx, q.promql, first, stop)
+            series = fetch(ctx, q.promql, first, stop, STEP_S)
             if wanted is not None:
                 series = [s for s in series if s[0].get(ctx.service_label) in wanted]
-            refs = aligned_yesterday(ctx, q.promql, first, stop, series)
+            refs = aligned_yesterday(ctx, q.promql, first, stop, series, STEP_S)
             for labels, ts, values in series:
                 scored = score_window(
                     labels,

@@ -20,18 +20,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from sandbox.scenario import load_scenario
+from sandbox.scenario import builtin_names, load_scenario
 
-FAULTS = (
-    "bad-model-release",
-    "data-drift",
-    "schema-change",
-    "dependency-latency",
-    "memory-leak",
-    "cpu-saturation",
-    "config-error",
-    "false-alarm",
-)
+# Every built-in scenario with a fault (a false alarm counts: its right answer is "no fault").
+FAULTS = tuple(name for name in builtin_names() if name != "healthy")
 MODEL_ACTIONS = {"rollback_model", "retrain_model", "promote_model"}
 ALERT_DEADLINE_S = 180.0
 GATHER_S = 1.0
