@@ -52,7 +52,12 @@ class Assistant:
     ) -> dict[str, Any]:
         """Answer `question`; ask `approver` for any write; return the DESIGN.md JSON."""
         thread_id = thread_id or uuid.uuid4().hex[:12]
-        payload: Any = {"question": question, "user": user or self.deps.settings.user}
+        # The mode is explicit: a follow-up question on an alert's thread is a question.
+        payload: Any = {
+            "question": question,
+            "user": user or self.deps.settings.user,
+            "mode": "question",
+        }
         return self._run(payload, thread_id, approver, on_step)
 
     def investigate(

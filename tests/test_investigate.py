@@ -105,3 +105,12 @@ def test_cli_investigate_json_and_bad_files(settings, tmp_path, monkeypatch):
     assert bad.exit_code == 2 and "alerts must be a non-empty list" in bad.output
     missing = runner.invoke(app, ["investigate", "--alert", str(tmp_path / "nope.json")])
     assert missing.exit_code == 2 and "cannot read" in missing.output
+
+
+def test_a_follow_up_question_on_an_alert_thread_is_a_question(settings):
+    assistant = Assistant(build_deps(settings))
+    assistant.investigate(alerts_of(payload(time.time() - 1800)), thread_id="inc-test5")
+    follow = assistant.ask("p99 latency of checkout over the last 1h", thread_id="inc-test5")
+    assert "hypotheses" not in follow
+    assert [c["name"] for c in follow["tool_calls"]] == ["query_metrics"]
+    assert follow["evals"]["grounded"], follow["answer"]
