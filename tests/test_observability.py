@@ -69,10 +69,6 @@ def test_search_logs_flags_the_scenario_error_template_as_new(config_error):
     assert "NEW" in result.summary and result.evidence[0].query.startswith("local: ")
 
 
-@pytest.mark.xfail(
-    reason="known gap: a knock-on fraud-api signal sometimes outranks checkout (issue 4 left open)",
-    strict=False,
-)
 def test_detect_anomalies_ranks_the_faulty_service_first(config_error):
     tools = build_deps(config_error).tools
     result = poll(

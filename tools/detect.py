@@ -78,7 +78,7 @@ def detector_tools(
 
     def targets(service: str | None, signal: str | None, query: str | None):
         if query:
-            return [(query, "query", "")]
+            return [(query, "query", "", "query")]
         names = [signal] if signal else [s for s in SIGNALS if s not in OVERVIEW_SKIP]
         service = ctx.discovery.resolve_service(service) if service else None
         metric_map = ctx.discovery.metric_map(service)
@@ -88,7 +88,8 @@ def detector_tools(
                 name, service, metric_map, service_label=ctx.service_label, window=ctx.rate_window
             )
             if built:
-                out.append((built.promql, f"{service or 'all services'} {built.title}", built.unit))
+                title = f"{service or 'all services'} {built.title}"
+                out.append((built.promql, title, built.unit, name))
         return out
 
     def detect_anomalies(
@@ -107,23 +108,27 @@ def detector_tools(
         start, stop, seconds = window(range, end, ctx.now())
         base_s = parse_duration(baseline)
         scored: list[tuple[WindowScore, str, str, str]] = []
-        for promql, title, unit in targets(service, signal, query):
+        names: dict[str, str] = {}
+        for promql, title, unit, name in targets(service, signal, query):
             series = fetch(ctx, promql, start - timedelta(seconds=base_s), stop)
             refs = aligned_yesterday(ctx, promql, start - timedelta(seconds=base_s), stop, series)
             ranked = rank(series, stop.timestamp(), seconds, refs)
             scored += [(s, title, unit, promql) for s in ranked]
+            names[promql] = name
         if not scored:
             return ToolResult(
                 status=ToolStatus.NO_DATA,
                 summary="no series with enough history to judge the window.",
             )
-        scored.sort(key=lambda item: -item[0].score)
+        scored.sort(
+            key=lambda item: -item[0].score * rank_weight(names[item[3]], item[0].direction)
+        )
         scored = callees_first(scored, topology, ctx.service_label)
         moved = [item for item in scored if item[0].direction != "flat"]
         lines = [
             f"{len(moved)} of {len(scored)} series left their baseline in the last {range} "
-            f"(baseline: the {baseline} before); strongest first, a called service before "
-            "its callers when both moved:"
+            f"(baseline: the {baseline} before); strongest first (knock-on moves such as fewer "
+            "requests count half), a called service before its callers when both moved:"
         ]
         lines += [
             f"{i}. {_describe(title, s, unit)}"
@@ -287,6 +292,22 @@ def detector_tools(
         ops_tool(check_drift, name="check_drift", args_schema=DriftArgs),
         ops_tool(forecast, name="forecast", args_schema=ForecastArgs),
     ]
+
+
+# Moves that are usually effects, not faults: fewer requests reach a service behind a failing
+# caller, and a service doing less is faster and idler. They rank below a fault's own signal.
+KNOCK_ON = {
+    ("request_rate", "down"),
+    ("request_rate", "up"),
+    ("latency_p99", "down"),
+    ("cpu", "down"),
+    ("memory", "down"),
+}
+
+
+def rank_weight(signal: str, direction: str) -> float:
+    """Return the ranking weight of a move: knock-on effects count half."""
+    return 0.5 if (signal, direction) in KNOCK_ON else 1.0
 
 
 def _minutes(seconds: float | None) -> str:

@@ -12,6 +12,7 @@ from agent.alerts import Alert
 from agent.deps import Deps
 from agent.hypotheses import Hypothesis
 from agent.state import AgentState
+from tools.topology import discover
 
 _ids = itertools.count(1)
 
@@ -57,11 +58,12 @@ def step(state: AgentState, deps: Deps) -> dict[str, Any]:
     s = _scope(state, info)
     if stage == "gather":
         served = rca.served_map(deps.catalog, _all_services(deps))
-        calls = rca.gather_calls(s, deps.settings.topology, served, set(deps.tools), rca.now())
+        topology = _topology(deps)
+        calls = rca.gather_calls(s, topology, served, set(deps.tools), rca.now())
         pending = [
             {"id": f"call_a{next(_ids)}", "name": name, "args": args} for name, args in calls
         ]
-        info.update(stage="gathered", served=served)
+        info.update(stage="gathered", served=served, topology=topology)
         return {
             "rca": info,
             "intent": "investigate",
@@ -106,7 +108,7 @@ def _assess(state: AgentState, deps: Deps, s: rca.Scope, info: dict[str, Any]) -
     f = rca.findings(
         s,
         records,
-        topology=deps.settings.topology,
+        topology=info.get("topology") or {},
         served=info.get("served", {}),
         incidents=state.get("incidents", []),
         owners=owners,
@@ -168,6 +170,14 @@ def _scope(state: AgentState, info: dict[str, Any]) -> rca.Scope:
         title=str(info.get("title", "")),
         severity=str(info.get("severity", "unknown")),
     )
+
+
+def _topology(deps: Deps) -> dict[str, list[str]]:
+    """Return the configured call graph, or the one metric labels show (mesh, traces)."""
+    if deps.settings.topology:
+        return dict(deps.settings.topology)
+    prom = getattr(getattr(deps.catalog, "discovery", None), "prom", None)
+    return discover(prom) if prom is not None else {}
 
 
 def _all_services(deps: Deps) -> list[str]:
