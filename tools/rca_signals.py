@@ -7,6 +7,7 @@ uses a short rate() range and also judges the last few points, where `detect_ano
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from tools.signals import build_signal
 STEP_S = 5.0
 RECENT_POINTS = 3  # the last ~15 s at STEP_S: what a fresh alert has to show
 EVIDENCE_TOP = 12
+PARALLEL_QUERIES = 4
 # Moves that mean trouble; they get evidence records before traffic and "less CPU" moves.
 BAD_MOVES = {
     ("error_ratio", "up"),
@@ -110,12 +112,13 @@ def scan_tools(ctx: MetricsContext) -> list[OpsTool]:
         start, stop, seconds = window(range, end, ctx.now())
         first = start - timedelta(seconds=parse_duration(baseline))
         wanted = set(ctx.discovery.resolve_service(s) for s in services) if services else None
-        rows: list[tuple[ScanQuery, WindowScore]] = []
-        for q in scan_queries(ctx, rate):
+
+        def score(q: ScanQuery) -> list[tuple[ScanQuery, WindowScore]]:
             series = fetch(ctx, q.promql, first, stop, STEP_S)
             if wanted is not None:
                 series = [s for s in series if s[0].get(ctx.service_label) in wanted]
             refs = aligned_yesterday(ctx, q.promql, first, stop, series, STEP_S)
+            out = []
             for labels, ts, values in series:
                 scored = score_window(
                     labels,
@@ -127,7 +130,12 @@ def scan_tools(ctx: MetricsContext) -> list[OpsTool]:
                     recent=RECENT_POINTS,
                 )
                 if scored is not None:
-                    rows.append((q, scored))
+                    out.append((q, scored))
+            return out
+
+        # A dozen range queries, twice (today and yesterday): side by side, not in a row.
+        with ThreadPoolExecutor(max_workers=PARALLEL_QUERIES) as pool:
+            rows = [row for rows_of in pool.map(score, scan_queries(ctx, rate)) for row in rows_of]
         if not rows:
             return ToolResult(
                 status=ToolStatus.NO_DATA,
