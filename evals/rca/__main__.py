@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from evals.rca import FAULTS, run
 
@@ -19,10 +20,13 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=5, help="seeds per fault (1..N)")
     parser.add_argument("--fault", action="append", choices=FAULTS, help="only these faults")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--out", type=Path, help="also write the JSON report to this file")
     args = parser.parse_args()
     faults = tuple(args.fault or FAULTS)
     progress = (lambda _: None) if args.json else (lambda line: print(line, flush=True))
     report = run(faults, tuple(range(1, args.seeds + 1)), progress=progress)
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2, default=str))
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
