@@ -196,14 +196,13 @@ def _monitor_drift(f: Findings) -> None:
     for row in f.rows:
         if row["signal"] != "feature_psi" or not row.get("model") or not row.get("feature"):
             continue
-        if row["direction"] != "up" or float(row.get("current", 0.0)) <= PSI_DRIFTED:
+        level = max(float(row.get("current", 0.0)), float(row.get("peak") or 0.0))
+        if row["direction"] != "up" or level <= PSI_DRIFTED:
             continue
         drift = f.drift.setdefault(row["model"], {"features": [], "psi": {}, "eid": None})
         if row["feature"] not in drift["features"]:
             drift["features"].append(row["feature"])
-        drift["psi"][row["feature"]] = max(
-            float(row["current"]), float(drift["psi"].get(row["feature"], 0.0))
-        )
+        drift["psi"][row["feature"]] = max(level, float(drift["psi"].get(row["feature"], 0.0)))
         drift["eid"] = drift.get("eid") or row.get("eid")
 
 

@@ -198,3 +198,30 @@ def test_memory_prior_nudges_a_close_call():
 def test_unreadable_signals_are_never_a_false_alarm():
     f = findings(alerted=["checkout"], alert_names=["HighErrorRatio"], failed=["scan_signals"])
     assert all(h.kind != "none" or h.score == 0 for h in rank(f))
+
+
+def test_a_psi_just_past_the_bar_counts_as_drift_from_its_recent_peak():
+    from agent.rca import Scope, findings
+
+    scope = Scope(T0, [], ["fraud-api"], ["fraud-detector"], ["FeatureDrift"], "t", "ticket")
+    scan = {
+        "name": "scan_signals",
+        "status": "ok",
+        "args": {},
+        "evidence": ["E1"],
+        "data": {
+            "series": [
+                {
+                    **row("fraud-api", "feature_psi", "up", 40, model="fraud-detector"),
+                    "feature": "txn_velocity",
+                    "current": 0.21,  # the three-point median still under the bar
+                    "peak": 0.31,
+                    "evidence": 0,
+                }
+            ]
+        },
+    }
+    f = findings(scope, [scan], topology=TOPOLOGY, served=SERVED, incidents=[], owners=OWNERS)
+    assert f.drift["fraud-detector"]["features"] == ["txn_velocity"]
+    assert f.drift["fraud-detector"]["eid"] == "E1"
+    assert top(f) == ("data", "fraud-detector")

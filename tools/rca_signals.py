@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
@@ -113,7 +114,7 @@ def scan_tools(ctx: MetricsContext) -> list[OpsTool]:
         first = start - timedelta(seconds=parse_duration(baseline))
         wanted = set(ctx.discovery.resolve_service(s) for s in services) if services else None
 
-        def score(q: ScanQuery) -> list[tuple[ScanQuery, WindowScore]]:
+        def score(q: ScanQuery) -> list[tuple[ScanQuery, WindowScore, float]]:
             series = fetch(ctx, q.promql, first, stop, STEP_S)
             if wanted is not None:
                 series = [s for s in series if s[0].get(ctx.service_label) in wanted]
@@ -130,7 +131,10 @@ def scan_tools(ctx: MetricsContext) -> list[OpsTool]:
                     recent=RECENT_POINTS,
                 )
                 if scored is not None:
-                    out.append((q, scored))
+                    # The highest of the last half minute: a level an alert has just crossed
+                    # (PSI above 0.25) can sit at the edge in a three-point median.
+                    tail = values[-6:][np.isfinite(values[-6:])]
+                    out.append((q, scored, float(tail.max()) if len(tail) else scored.current))
             return out
 
         # A dozen range queries, twice (today and yesterday): side by side, not in a row.
@@ -148,8 +152,8 @@ def scan_tools(ctx: MetricsContext) -> list[OpsTool]:
             f"{stop:%H:%M:%S} UTC (rate over {rate}); strongest first:"
         ]
         evidence, data = [], []
-        for q, s in rows:
-            item = _row(ctx, q, s)
+        for q, s, peak in rows:
+            item = _row(ctx, q, s, peak)
             if s.direction != "flat" and len(evidence) < EVIDENCE_TOP:
                 item["evidence"] = len(evidence)
                 evidence.append(
@@ -180,7 +184,7 @@ def scan_tools(ctx: MetricsContext) -> list[OpsTool]:
     return [ops_tool(scan_signals, name="scan_signals", args_schema=ScanArgs, timeout_s=60)]
 
 
-def _row(ctx: MetricsContext, q: ScanQuery, s: WindowScore) -> dict[str, Any]:
+def _row(ctx: MetricsContext, q: ScanQuery, s: WindowScore, peak: float) -> dict[str, Any]:
     service = s.labels.get(ctx.service_label, "")
     model = s.labels.get("model")
     feature = s.labels.get("feature")
@@ -210,6 +214,7 @@ def _row(ctx: MetricsContext, q: ScanQuery, s: WindowScore) -> dict[str, Any]:
         "onset": s.onset,
         "baseline": s.baseline,
         "current": s.current,
+        "peak": peak,
         "seasonal": s.seasonal,
         "query": q.promql,
         "text": text,
