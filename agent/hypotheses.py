@@ -254,7 +254,8 @@ def _model_hypotheses(f: Findings, reach: dict[str, set[str]]) -> list[Hypothesi
             quality[m] = max(quality[m], 0.6)
     drifted = {m: _drift_strength(f.drift.get(m)) for m in models}
     # Drift in several models at once: look for what feeds them all.
-    shared = _shared_feeders(f, drifted, reach)
+    feeders = _feeder_scores(f, drifted, reach)
+    shared = {m: feeder for feeder, (_, hit, _) in feeders.items() for m in hit}
     out = []
     for m in models:
         d, q = drifted[m], quality[m]
@@ -280,7 +281,7 @@ def _model_hypotheses(f: Findings, reach: dict[str, set[str]]) -> list[Hypothesi
         if feeder:
             data.why.append(f"the same drift shows in other models fed by {feeder}")
         out += [mv, data]
-    for feeder, (strength, models_hit, eids) in _feeder_scores(f, drifted, reach).items():
+    for feeder, (strength, models_hit, eids) in feeders.items():
         w, change = _best_change(f, feeder, _onset(f, f.rows), ("deploy", "config"))
         h = Hypothesis(
             "dependency",
@@ -338,17 +339,6 @@ def _feeder_scores(
 
 def _fresh_change(f: Findings, target: str) -> bool:
     return _best_change(f, target, _onset(f, f.rows), ("deploy", "config"))[0] > 0.5
-
-
-def _shared_feeders(
-    f: Findings, drifted: dict[str, float], reach: dict[str, set[str]]
-) -> dict[str, str]:
-    scores = _feeder_scores(f, drifted, reach)
-    out = {}
-    for feeder, (_, models, _) in scores.items():
-        for m in models:
-            out[m] = feeder
-    return out
 
 
 def _false_alarm(f: Findings, worst: dict[str, dict[str, Any]]) -> Hypothesis:

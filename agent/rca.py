@@ -8,7 +8,6 @@ approval gate like any other write.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -295,8 +294,3 @@ def _raise(top: Hypothesis, f: Findings) -> list[str]:
 def _labels(alert: Alert) -> str:
     keep = {k: v for k, v in alert.labels.items() if k not in ("alertname", "severity")}
     return "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(keep.items())) + "}"
-
-
-def now() -> float:
-    """Return the current Unix time (patched in tests)."""
-    return time.time()

@@ -27,7 +27,8 @@ def start(state: AgentState, deps: Deps) -> dict[str, Any]:
     alerts = alerts_of(state)
     if not alerts:
         return {"error": "an alert turn needs at least one alert", "rca": {"stage": "done"}}
-    s = rca.scope(alerts, deps.catalog, service_label=deps.settings.service_label, now=rca.now())
+    now = deps.now().timestamp()  # the injected clock, as every other node uses
+    s = rca.scope(alerts, deps.catalog, service_label=deps.settings.service_label, now=now)
     notes = [
         f"{name} is not a service Prometheus knows; the alert's labels may be wrong."
         for name in s.unknown
@@ -55,11 +56,11 @@ def step(state: AgentState, deps: Deps) -> dict[str, Any]:
     """Plan the next playbook step: gather evidence, then assess it."""
     info = dict(state.get("rca") or {})
     stage = info.get("stage")
-    s = _scope(state, info)
+    s = _scope(state, info, deps)
     if stage == "gather":
         served = rca.served_map(deps.catalog, _all_services(deps))
         topology = _topology(deps)
-        calls = rca.gather_calls(s, topology, served, set(deps.tools), rca.now())
+        calls = rca.gather_calls(s, topology, served, set(deps.tools), deps.now().timestamp())
         pending = [
             {"id": f"call_a{next(_ids)}", "name": name, "args": args} for name, args in calls
         ]
@@ -160,9 +161,9 @@ def _verdict_evidence(
     }
 
 
-def _scope(state: AgentState, info: dict[str, Any]) -> rca.Scope:
+def _scope(state: AgentState, info: dict[str, Any], deps: Deps) -> rca.Scope:
     return rca.Scope(
-        t0=float(info.get("t0", rca.now())),
+        t0=float(info.get("t0", deps.now().timestamp())),
         alerts=alerts_of(state),
         services=list(info.get("services", [])),
         models=list(info.get("models", [])),
