@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import httpx
@@ -66,6 +67,27 @@ def test_live_scrape_continues_the_history(bad_release):
     [sample] = found
     assert 40 < float(sample["value"][1]) < 400  # gateway's daily range, not a reset spike
     assert prom(state, 'up{job="sandbox"} == 1')
+
+
+def test_the_first_live_sample_carries_the_gap_since_history(bad_release):
+    _, state, _ = bad_release
+    # Raw samples across the seam between backfilled history and live scraping: the requests
+    # of the gap (the time `up` took) belong to the first live sample, spread over the gap.
+    # Scraped a second later instead, they read as a surge and fire TrafficSurge at go-live.
+    query = 'http_requests_total{{service="gateway",code="200"}}[{:.0f}s]'
+    deadline = time.monotonic() + 60
+    while True:
+        series = prom(state, query.format(time.time() - state["started"] + 120))
+        live = [float(t) for one in series for t, _ in one["values"] if float(t) > state["started"]]
+        if (live and max(live) - min(live) >= 20) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert live and max(live) - min(live) >= 20, "under 20 s of live samples after a minute"
+    for one in series:
+        points = [(float(t), float(v)) for t, v in one["values"]]
+        per_s = sorted((v1 - v0) / (t1 - t0) for (t0, v0), (t1, v1) in pairwise(points))
+        typical = per_s[len(per_s) // 2]
+        assert per_s[-1] < 4 * typical, (typical, per_s[-3:])
 
 
 def test_bad_release_alert_reaches_the_webhook_and_rollback_resolves_it(bad_release):
