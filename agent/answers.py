@@ -32,7 +32,20 @@ CREATE VIRTUAL TABLE IF NOT EXISTS answers_fts USING fts5(
 CREATE TRIGGER IF NOT EXISTS answers_ai AFTER INSERT ON answers BEGIN
     INSERT INTO answers_fts(rowid, question, answer) VALUES (new.id, new.question, new.answer);
 END;
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    user TEXT NOT NULL,
+    rating TEXT,
+    root_cause_kind TEXT,
+    root_cause_target TEXT,
+    note TEXT,
+    source TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feedback_thread ON feedback (thread_id);
 """
+RATINGS = ("helpful", "not_helpful")
 
 
 class AnswerStore:
@@ -88,6 +101,45 @@ class AnswerStore:
             }
             for r in rows
         ]
+
+    def add_feedback(
+        self,
+        thread_id: str,
+        user: str,
+        *,
+        rating: str | None = None,
+        root_cause: tuple[str, str] | None = None,
+        note: str = "",
+        source: str = "slack",
+    ) -> int:
+        """Store a person's verdict on a thread's answers; return its id."""
+        if rating is not None and rating not in RATINGS:
+            raise ValueError(f"rating must be one of {', '.join(RATINGS)}, not {rating!r}")
+        kind, target = root_cause or (None, None)
+        with self._lock:
+            cur = self._conn.execute(
+                "INSERT INTO feedback (at, thread_id, user, rating, root_cause_kind,"
+                " root_cause_target, note, source) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    datetime.now(UTC).isoformat(timespec="seconds"),
+                    thread_id,
+                    user,
+                    rating,
+                    kind,
+                    target,
+                    note,
+                    source,
+                ),
+            )
+            return int(cur.lastrowid or 0)
+
+    def feedback(self, thread_id: str | None = None) -> list[dict]:
+        """Return feedback, oldest first (one thread's, or everyone's)."""
+        sql, args = "SELECT * FROM feedback", ()
+        if thread_id is not None:
+            sql, args = sql + " WHERE thread_id = ?", (thread_id,)
+        with self._lock:
+            return [dict(r) for r in self._conn.execute(sql + " ORDER BY id", args).fetchall()]
 
     def recent(self, limit: int = 20) -> list[dict]:
         """Return the latest answer records, newest first."""
