@@ -22,18 +22,18 @@ log = logging.getLogger("agent.serve")
 
 def make_investigator(settings: Settings) -> Investigator:
     """Return the real investigation: the assistant's RCA over the incident's alerts."""
-    return assistant_hooks(settings)[0]
-
-
-def assistant_hooks(settings: Settings) -> tuple[Investigator, ReportHook, ResolvedHook]:
-    """Return (investigate, on_report, on_resolved) bound to one assistant.
-
-    The report goes to the log (Slack once configured); a resolve closes the incident in
-    incident memory, which the investigation itself wrote.
-    """
     from agent.session import Assistant  # heavy (graph, clients): only when serving
 
-    assistant = Assistant.from_settings(settings)
+    return assistant_hooks(Assistant.from_settings(settings))[0]
+
+
+def assistant_hooks(assistant: Any) -> tuple[Investigator, ReportHook, ResolvedHook]:
+    """Return (investigate, on_report, on_resolved) bound to one assistant.
+
+    The report goes to the log; a resolve closes the incident in incident memory, which
+    the investigation itself wrote. Slack, when configured, adds its own hooks (see
+    `build_server`).
+    """
 
     def investigate(incident: dict[str, Any]) -> dict[str, Any]:
         return assistant.investigate(incident["alerts"], thread_id=incident["id"])
@@ -68,15 +68,32 @@ def build_server(
     on_report: ReportHook | None = None,
     on_resolved: ResolvedHook | None = None,
     extra_routes: Sequence[Any] = (),
+    assistant: Any = None,
 ) -> tuple[Any, IncidentStore, WorkerPool]:
-    """Build (app, store, pool); the app's lifespan runs the pool."""
+    """Build (app, store, pool); the app's lifespan runs the pool.
+
+    With a Slack bot token configured, `POST /slack/events` is mounted (HTTP mode, when a
+    signing secret is set) and reports also go to `OPSLOOP_SLACK_CHANNEL`; the Slack app is
+    `app.state.slack`, for Socket Mode.
+    """
     from agent.server import create_app
 
     store = IncidentStore.from_settings(settings, store_path(settings))
     if investigator is None:
-        investigator, default_report, default_resolved = assistant_hooks(settings)
+        if assistant is None:
+            from agent.session import Assistant  # heavy (graph, clients): only when serving
+
+            assistant = Assistant.from_settings(settings)
+        investigator, default_report, default_resolved = assistant_hooks(assistant)
         on_report = on_report or default_report
         on_resolved = on_resolved or default_resolved
+    slack = _slack(settings, assistant, store)
+    routes = list(extra_routes)
+    if slack is not None:
+        if settings.slack_signing_secret is not None:
+            routes += slack.routes()
+        if settings.slack_channel:
+            on_report, on_resolved = _with_slack(slack, on_report, on_resolved)
     pool = WorkerPool(
         store,
         investigator,
@@ -86,8 +103,45 @@ def build_server(
         on_resolved=on_resolved,
     )
     max_body = int(getattr(settings, "webhook_max_body_bytes", 1_048_576))
-    app = create_app(settings, store, pool, max_body_bytes=max_body, extra_routes=extra_routes)
+    app = create_app(settings, store, pool, max_body_bytes=max_body, extra_routes=routes)
+    app.state.slack = slack
     return app, store, pool
+
+
+def _slack(settings: Settings, assistant: Any, store: IncidentStore) -> Any:
+    """Return the Slack app when a bot token and an assistant are there, else None."""
+    if assistant is None or settings.slack_bot_token is None:
+        return None
+    from agent.slack import build_slack
+
+    return build_slack(settings, assistant, store)
+
+
+def _with_slack(
+    slack: Any, on_report: ReportHook | None, on_resolved: ResolvedHook | None
+) -> tuple[ReportHook, ResolvedHook]:
+    """Chain the Slack channel's hooks after the others (each failure logged apart)."""
+    from agent.slack import SlackReporter
+
+    reporter = SlackReporter(slack.client, slack.settings.slack_channel, slack.store)
+
+    def report(incident: dict[str, Any], result: dict[str, Any]) -> None:
+        if on_report is not None:
+            try:
+                on_report(incident, result)
+            except Exception:
+                log.exception("report hook failed for %s", incident["id"])
+        reporter.on_report(incident, result)
+
+    def resolved(incident: dict[str, Any]) -> None:
+        if on_resolved is not None:
+            try:
+                on_resolved(incident)
+            except Exception:
+                log.exception("resolve hook failed for %s", incident["id"])
+        reporter.on_resolved(incident)
+
+    return report, resolved
 
 
 def serve(
@@ -105,7 +159,9 @@ def serve(
     """Receive Alertmanager and Grafana webhooks and investigate each incident.
 
     Endpoints: POST /alerts/alertmanager, POST /alerts/grafana, GET /incidents,
-    GET /incidents/ID, GET /healthz, GET /metrics.
+    GET /incidents/ID, GET /healthz, GET /metrics, and POST /slack/events when
+    OPSLOOP_SLACK_BOT_TOKEN and OPSLOOP_SLACK_SIGNING_SECRET are set (Socket Mode with
+    OPSLOOP_SLACK_APP_TOKEN instead). Reports go to OPSLOOP_SLACK_CHANNEL.
     """
     import uvicorn
 
@@ -136,10 +192,32 @@ def serve(
     )
     if not settings.webhook_token:
         out.print("[yellow]warning:[/] OPSLOOP_WEBHOOK_TOKEN is unset: /alerts/* accept anyone")
+    socket = _start_socket_mode(app.state.slack, settings)
     try:
         server.run(sockets=[sock])
     finally:
+        if socket is not None:
+            socket.close()
         store.close()
+
+
+def _start_socket_mode(slack: Any, settings: Settings) -> Any:
+    """Connect to Slack in Socket Mode when an app token is set; say which modes are on."""
+    if slack is None:
+        return None
+    modes = ["HTTP at /slack/events"] if settings.slack_signing_secret is not None else []
+    socket = None
+    if settings.slack_app_token is not None:
+        try:
+            socket = slack.socket_mode()
+            socket.connect()
+            modes.append("Socket Mode")
+        except Exception as exc:  # HTTP intake still works; say what to fix
+            out.print(f"[yellow]warning:[/] Slack Socket Mode did not connect: {exc}")
+            socket = None
+    channel = settings.slack_channel or "no channel (set OPSLOOP_SLACK_CHANNEL for reports)"
+    out.print(f"Slack: {', '.join(modes) or 'no mode (set a signing or app token)'}; {channel}")
+    return socket
 
 
 def _log_to_stderr() -> None:
