@@ -17,6 +17,7 @@ from agent.cli_investigate import investigate
 from agent.cli_memory import memory_app
 from agent.cli_rca import app as rca_app
 from agent.cli_serve import incidents_app, serve
+from agent.cli_slack import slack_app
 from agent.config import ConfigError, Settings, config_file
 
 app = typer.Typer(
@@ -41,6 +42,7 @@ app.command()(investigate)
 app.command("serve")(serve)
 app.add_typer(incidents_app, name="incidents", no_args_is_help=True)
 app.add_typer(rca_app, name="rca", no_args_is_help=True)
+app.add_typer(slack_app, name="slack", no_args_is_help=True)
 
 
 def _assistant(settings: Settings) -> Any:
