@@ -13,6 +13,7 @@ import typer
 from agent import __version__
 from agent.cli_audit import audit_app, jobs_app
 from agent.cli_common import EXIT_APPROVAL, EXIT_FAILED, JsonFlag, err, fail, load_settings, out
+from agent.cli_eval import eval_app
 from agent.cli_investigate import investigate
 from agent.cli_memory import memory_app
 from agent.cli_rca import app as rca_app
@@ -43,6 +44,7 @@ app.command("serve")(serve)
 app.add_typer(incidents_app, name="incidents", no_args_is_help=True)
 app.add_typer(rca_app, name="rca", no_args_is_help=True)
 app.add_typer(slack_app, name="slack", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
 
 
 def _assistant(settings: Settings) -> Any:
