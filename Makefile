@@ -35,8 +35,16 @@ system-deps:
 demo: venv system-deps
 	$(BIN)/python -m sandbox.demo
 
+# After the tests, the eval gate: routing, memory and answers against evals/thresholds.yaml
+# (EVAL_GATE=0 skips it, e.g. when running a few tests with PYTEST_ARGS).
+EVAL_GATE ?= 1
+
 test: venv system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@if [ "$(EVAL_GATE)" != 0 ]; then \
+	  home=$$(mktemp -d) && trap 'rm -rf "$$home"' EXIT && \
+	  OPSLOOP_HOME=$$home $(BIN)/opsloop eval --suite ci; \
+	fi
 
 bench: venv system-deps
 	$(BIN)/python -m bench.foundation
