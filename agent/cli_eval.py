@@ -48,6 +48,9 @@ def run_eval(
     ] = "ci",
     repeat: Annotated[int, typer.Option("--repeat", min=1, max=20, help="Runs per suite.")] = 1,
     seeds: Annotated[int, typer.Option("--seeds", min=1, help="rca: seeds per fault.")] = 5,
+    judge_mode: Annotated[
+        str, typer.Option("--judge-mode", help="LLM judge: strict or loose (needs an LLM).")
+    ] = "strict",
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not log the run.")] = False,
     mlflow_uri: Annotated[
         str | None, typer.Option("--tracking-uri", help="MLflow tracking URI for the runs.")
@@ -69,8 +72,10 @@ def run_eval(
         names = expand(suite)
     except ValueError as exc:
         raise fail(str(exc)) from None
-    judge = _judge(settings)
-    params = _params(settings) | {"judge": "llm" if judge else "none"}
+    if judge_mode not in ("strict", "loose"):
+        raise fail(f"--judge-mode must be strict or loose, not {judge_mode!r}")
+    judge = _judge(settings, judge_mode)
+    params = _params(settings) | {"judge": judge_mode if judge else "none"}
     progress = (lambda _: None) if as_json else (lambda line: err.print(line, markup=False))
     reports, failures = {}, []
     for name in names:
@@ -100,13 +105,13 @@ def _log(uri: str, name: str, report: dict[str, Any], params: dict[str, Any]) ->
     return log_run(uri, name, report, params)
 
 
-def _judge(settings: Any) -> Any:
+def _judge(settings: Any, mode: str) -> Any:
     """Return the LLM judge when an LLM endpoint is configured, else None."""
     if not settings.llm_enabled:
         return None
     from evals.judge import Judge
 
-    return Judge.from_settings(settings)
+    return Judge.from_settings(settings, mode)
 
 
 def _show(reports: dict[str, dict[str, Any]]) -> None:
