@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from agent import __version__
+from agent.cli_answers import answers_app
 from agent.cli_audit import audit_app, jobs_app
 from agent.cli_common import EXIT_APPROVAL, EXIT_FAILED, JsonFlag, err, fail, load_settings, out
 from agent.cli_eval import eval_app
@@ -45,6 +46,7 @@ app.add_typer(incidents_app, name="incidents", no_args_is_help=True)
 app.add_typer(rca_app, name="rca", no_args_is_help=True)
 app.add_typer(slack_app, name="slack", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+app.add_typer(answers_app, name="answers")
 
 
 def _assistant(settings: Settings) -> Any:

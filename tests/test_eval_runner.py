@@ -195,3 +195,21 @@ def test_scripted_answers_cite_the_evidence_they_repeat():
         ]
     )
     assert said == "checkout p99: last 483 ms [E1] [E2]"
+
+
+def test_answers_list_shows_stored_answers_with_their_feedback(settings, monkeypatch):
+    from agent.factory import build_deps
+    from agent.session import Assistant
+
+    monkeypatch.setenv("OPSLOOP_PROMETHEUS_URL", settings.prometheus_url)
+    assistant = Assistant(build_deps(settings))
+    result = assistant.ask("what is the p99 latency of checkout over the last hour?")
+    assistant.deps.answers.add_feedback(result["thread_id"], "UALICE", rating="helpful")
+    listed = runner.invoke(app, ["answers", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    [row] = json.loads(listed.stdout)
+    assert row["thread_id"] == result["thread_id"] and row["prompt_hashes"]
+    assert row["feedback"][0]["rating"] == "helpful"
+    table = runner.invoke(app, ["answers", "list"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0 and "p99 latency of checkout" in table.stdout
+    assert runner.invoke(app, ["answers", "list", "--unverified", "--json"]).stdout.strip() == "[]"
