@@ -105,7 +105,19 @@ def build_server(
     max_body = int(getattr(settings, "webhook_max_body_bytes", 1_048_576))
     app = create_app(settings, store, pool, max_body_bytes=max_body, extra_routes=routes)
     app.state.slack = slack
+    app.state.telemetry = _self_monitoring(app.state.registry, assistant)
     return app, store, pool
+
+
+def _self_monitoring(registry: Any, assistant: Any) -> Any:
+    """Export every answer the assistant gives here (alerts, Slack) on the app's /metrics."""
+    from agent.telemetry import Telemetry
+
+    deps = getattr(assistant, "deps", None)  # None when only an investigator was given
+    telemetry = Telemetry(registry, tools=deps.tools if deps is not None else ())
+    if deps is not None:
+        deps.observers.append(telemetry.observe)
+    return telemetry
 
 
 def _slack(settings: Settings, assistant: Any, store: IncidentStore) -> Any:

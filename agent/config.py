@@ -7,11 +7,12 @@ import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, SettingsConfigDict
+from typing_extensions import TypedDict  # pydantic validates typing.TypedDict only on 3.12+
 
 CONFIG_FILE_ENV = "OPSLOOP_CONFIG"
 MASK = "********"
@@ -28,6 +29,13 @@ def current_user() -> str:
         return getpass.getuser()
     except Exception:  # no passwd entry in some containers
         return "unknown"
+
+
+class LlmPrice(TypedDict):
+    """What a model costs, in USD per million tokens."""
+
+    input_per_mtok: Annotated[float, Field(ge=0)]
+    output_per_mtok: Annotated[float, Field(ge=0)]
 
 
 class Settings(BaseSettings):
@@ -93,6 +101,18 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(1024, gt=0, description="Completion token cap.")
     llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
     llm_max_retries: int = Field(2, ge=0, description="Retries on transient LLM errors.")
+    llm_prices: dict[str, LlmPrice] = Field(
+        default_factory=dict,
+        description="Model → {input_per_mtok, output_per_mtok} in USD per 1M tokens (JSON in env).",
+    )
+
+    # Self-monitoring: answers exported as OTLP traces (metrics are on `opsloop serve`'s /metrics)
+    otlp_endpoint: str | None = Field(
+        None, description="OTLP/HTTP collector base URL, e.g. http://collector:4318 (unset: off)."
+    )
+    otlp_headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra headers for the collector, e.g. auth (JSON)."
+    )
 
     # Slack and HTTP intake
     slack_bot_token: SecretStr | None = Field(None, description="Slack bot token (xoxb-…).")
@@ -173,6 +193,7 @@ class Settings(BaseSettings):
         "memory_url",
         "logs_url",
         "retrain_url",
+        "otlp_endpoint",
         mode="before",
     )
     @classmethod

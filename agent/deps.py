@@ -33,6 +33,9 @@ class Deps:
     memory: Any = None  # agent.memory.IncidentMemory (opened on first use), or None
     # Who may approve writes; the default (no roles) lets nobody, which fails closed.
     policy: Policy = field(default_factory=lambda: Policy(PolicySpec()))
+    # Called with every stored answer record (self-monitoring: metrics, traces); an
+    # observer's failure is logged and never touches the answer.
+    observers: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
 
     def is_write(self, name: str) -> bool:
         """Return True if `name` is a known write tool."""

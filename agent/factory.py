@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,7 +40,7 @@ def secret_values(settings: Settings) -> tuple[str, ...]:
         for name in type(settings).model_fields
         if hasattr(getattr(settings, name), "get_secret_value")
     ]
-    values += list(settings.prometheus_headers.values())
+    values += list(settings.prometheus_headers.values()) + list(settings.otlp_headers.values())
     return tuple(v for v in values if v)
 
 
@@ -88,7 +89,20 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
         secrets=secrets,
         policy=Policy.from_config(settings.policy),
         memory=memory,
+        observers=answer_observers(settings),
     )
+
+
+def answer_observers(settings: Settings) -> list[Callable[[dict[str, Any]], None]]:
+    """Return the exporters every answer record goes to: OTLP traces when configured.
+
+    (`opsloop serve` adds its Prometheus metrics; see `agent.cli_serve.build_server`.)
+    """
+    if not settings.otlp_endpoint:
+        return []
+    from agent.otlp import OtlpExporter
+
+    return [OtlpExporter.from_settings(settings).observe]
 
 
 class LazyMemory:

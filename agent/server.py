@@ -285,6 +285,7 @@ def create_app(
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
     app.state.store, app.state.pool, app.state.metrics = store, pool, metrics
+    app.state.registry = metrics.registry  # what /metrics serves; others may register on it
     return app
 
 

@@ -17,6 +17,7 @@ from agent.deps import Deps
 from agent.factory import build_deps
 from agent.graph import build_graph
 from agent.nodes.execute import public_call
+from agent.usage import priced
 
 Approver = Callable[[dict[str, Any]], dict[str, Any]]
 StepCallback = Callable[[str, dict[str, Any]], None]
@@ -133,6 +134,8 @@ class Assistant:
                 "input_tokens": int(usage.get("input_tokens", 0)),
                 "output_tokens": int(usage.get("output_tokens", 0)),
                 "latency_s": float(usage.get("latency_s", 0.0)),
+                # USD from the llm_prices table; null when the model has no price there.
+                "cost_usd": usage["cost_usd"] if "cost_usd" in usage else self._cost(usage),
             },
             "thread_id": thread_id,
             "brain": state.get("brain", "deterministic"),
@@ -148,6 +151,10 @@ class Assistant:
             if state.get("mode") != "alert":  # a report already says what awaits approval
                 result["answer"] = f"Approval needed to run {pending['tool']}: {pending['preview']}"
         return result
+
+    def _cost(self, usage: dict[str, Any]) -> float | None:
+        """Price a turn the self-check has not finished (one paused for approval)."""
+        return priced(usage, self.deps)["cost_usd"]
 
 
 def _alert_fields(state: dict[str, Any]) -> dict[str, Any]:

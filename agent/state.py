@@ -41,6 +41,7 @@ class AgentState(InputState, total=False):
     evals: dict[str, Any]
     usage: dict[str, Any]
     started_at: float
+    recorded: dict[str, float]  # running totals of this turn's last answer record (agent.usage)
     # Alert mode (the RCA playbook): scope, stage, and the verdict.
     rca: dict[str, Any]  # {"stage": gather|assessed|reported|approval|done, "t0", ...}
     hypotheses: list[dict[str, Any]]

@@ -39,7 +39,8 @@ def test_ask_json_contract(prometheus, monkeypatch):
     assert set(data["evidence"][0]) == {"id", "tool", "query", "summary", "link"}
     assert isinstance(data["evals"]["grounded"], bool)
     assert isinstance(data["evals"]["groundedness"], float)
-    assert set(data["usage"]) == {"input_tokens", "output_tokens", "latency_s"}
+    assert set(data["usage"]) == {"input_tokens", "output_tokens", "latency_s", "cost_usd"}
+    assert data["usage"]["cost_usd"] == 0.0  # the deterministic brain
 
 
 def test_ask_human_output_has_answer_evidence_and_footer(prometheus, monkeypatch):

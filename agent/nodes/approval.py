@@ -14,7 +14,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
 
 from agent.deps import Deps
-from agent.nodes.execute import execute_call, record
+from agent.nodes.execute import record, timed_call
 from agent.state import AgentState
 from tools.actor import acting_as
 from tools.base import ToolResult, ToolStatus
@@ -119,9 +119,10 @@ def act_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[str,
     call = _write_call(state, deps)
     request = (state.get("decision") or {}).get("request", {})
     decision, by, reason = _decide(state, deps, call)
+    timing = None
     if decision == "approved":
         with acting_as(by):
-            result = execute_call(call, deps)
+            result, timing = timed_call(call, deps)
     elif decision == "refused":
         result = ToolResult.failure(f"{call['name']} refused: {reason}.")
     else:
@@ -131,7 +132,7 @@ def act_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[str,
             error=reason,
         )
     evidence = list(state.get("evidence", []))
-    rec, new_evidence, message = record(call, result, len(evidence), deps)
+    rec, new_evidence, message = record(call, result, len(evidence), deps, timing)
     rec["approval"] = {"approved": decision == "approved", "by": by, "reason": reason}
     if decision != "refused":  # the request node already audited a refusal
         deps.audit.append(
@@ -156,4 +157,18 @@ def act_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[str,
         "messages": [message],
         "pending": pending,
         "decision": None,
+        "usage": _with_wait(state, request, decision),
     }
+
+
+def _with_wait(state: AgentState, request: dict[str, Any], decision: str) -> dict[str, Any]:
+    """Add the time the request waited for a person to the turn's usage.
+
+    Latency counts that wait; the self-monitoring duration leaves it out (`agent.usage`).
+    """
+    usage = dict(state.get("usage", {}))
+    asked = request.get("requested_at")
+    if decision != "refused" and isinstance(asked, int | float):
+        waited = max(0.0, time.time() - float(asked))
+        usage["approval_wait_s"] = round(float(usage.get("approval_wait_s", 0.0)) + waited, 3)
+    return usage

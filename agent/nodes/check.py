@@ -13,6 +13,7 @@ from agent.deps import Deps
 from agent.nodes.recall import incident_note
 from agent.selfcheck import check_answer
 from agent.state import AgentState
+from agent.usage import priced
 from tools.errors import OpsError
 
 UNVERIFIED = "⚠ Unverified"
@@ -56,6 +57,7 @@ def check_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[st
         return {"repair": result.problems(), "repaired": True, "evals": evals}
     usage = dict(state.get("usage", {}))
     usage["latency_s"] = round(time.time() - state.get("started_at", time.time()), 3)
+    usage |= priced(usage, deps)
     if not result.grounded:
         answer += (
             f"\n\n{UNVERIFIED}: "

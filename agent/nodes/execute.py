@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -63,10 +64,24 @@ def execute_call(call: dict[str, Any], deps: Deps) -> ToolResult:
     return run_tool(tool, call["args"], deps.settings.tool_timeout, deps.settings.tool_output_chars)
 
 
+def timed_call(call: dict[str, Any], deps: Deps) -> tuple[ToolResult, tuple[float, float]]:
+    """Run `execute_call`; return the result with (wall-clock start, seconds taken)."""
+    started, clock = time.time(), time.perf_counter()
+    result = execute_call(call, deps)
+    return result, (started, round(time.perf_counter() - clock, 6))
+
+
 def record(
-    call: dict[str, Any], result: ToolResult, evidence_count: int, deps: Deps
+    call: dict[str, Any],
+    result: ToolResult,
+    evidence_count: int,
+    deps: Deps,
+    timing: tuple[float, float] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], ToolMessage]:
-    """Number the result's evidence and build the call record and the model-facing message."""
+    """Number the result's evidence and build the call record and the model-facing message.
+
+    `timing` (start, seconds) is kept on the record when the call ran, for trace spans.
+    """
     evidence = []
     for offset, ev in enumerate(result.evidence, start=1):
         item = plain(ev.model_dump())
@@ -82,6 +97,8 @@ def record(
         "evidence": [e["id"] for e in evidence],
         "data": plain(result.data),
     }
+    if timing is not None:
+        rec["started_at"], rec["duration_s"] = timing
     cites = "; ".join(f"[{e['id']}] {e['summary'][:120]}" for e in evidence)
     content = f"status: {result.status.value}\n{result.summary}"
     if cites:
@@ -107,6 +124,11 @@ def _to_json(value: Any) -> Any:
     if isinstance(value, set | tuple):
         return list(value)
     return str(value)
+
+
+def timing_of(rec: dict[str, Any]) -> dict[str, float]:
+    """Return a call record's start and duration, when it ran."""
+    return {k: rec[k] for k in ("started_at", "duration_s") if k in rec}
 
 
 def public_call(rec: dict[str, Any]) -> dict[str, Any]:

@@ -35,6 +35,7 @@ def intake_node(state: AgentState, deps: Deps) -> dict[str, Any]:
         "usage": {"input_tokens": 0, "output_tokens": 0, "llm_calls": 0},
         "steps": 0,
         "started_at": time.time(),
+        "recorded": {},
         "turn_evidence_from": len(state.get("evidence", [])),
     }
     if update["mode"] == "alert":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
@@ -95,8 +96,9 @@ def llm_step(state: AgentState, deps: Deps) -> dict[str, Any]:
         SystemMessage(content=redact(system_prompt(state, deps), deps.secrets)),
         *history(state.get("messages", []), deps),
     ]
+    started = time.time()
     reply = model.invoke(messages)
-    usage = add_usage(state.get("usage", {}), reply)
+    usage = add_usage(state.get("usage", {}), reply, started)
     if not isinstance(reply, AIMessage):
         raise TypeError(f"the model returned {type(reply).__name__}")
     pending = [
@@ -160,13 +162,24 @@ def history(messages: list[BaseMessage], deps: Deps) -> list[BaseMessage]:
     return out
 
 
-def add_usage(usage: dict[str, Any], reply: Any) -> dict[str, Any]:
-    """Add one reply's token usage to the turn's totals."""
+def add_usage(usage: dict[str, Any], reply: Any, started: float) -> dict[str, Any]:
+    """Add one reply's token usage to the turn's totals; `started` is when it was asked for.
+
+    Each call is also listed (start, duration, tokens), for the trace exporter's chat spans.
+    """
     meta = getattr(reply, "usage_metadata", None) or {}
+    call = {
+        "started_at": started,
+        "duration_s": round(max(0.0, time.time() - started), 6),
+        "input_tokens": int(meta.get("input_tokens", 0)),
+        "output_tokens": int(meta.get("output_tokens", 0)),
+    }
     return {
-        "input_tokens": usage.get("input_tokens", 0) + int(meta.get("input_tokens", 0)),
-        "output_tokens": usage.get("output_tokens", 0) + int(meta.get("output_tokens", 0)),
+        **usage,
+        "input_tokens": usage.get("input_tokens", 0) + call["input_tokens"],
+        "output_tokens": usage.get("output_tokens", 0) + call["output_tokens"],
         "llm_calls": usage.get("llm_calls", 0) + 1,
+        "chat_calls": [*usage.get("chat_calls", []), call],
     }
 
 

@@ -10,9 +10,10 @@ from langchain_core.runnables import RunnableConfig
 
 import prompts
 from agent.deps import Deps
-from agent.nodes.execute import public_call
+from agent.nodes.execute import public_call, timing_of
 from agent.nodes.recall import INCIDENT_INTENTS, INCIDENT_TOOLS
 from agent.state import AgentState
+from agent.usage import counters
 from tools.redact import redact
 
 log = logging.getLogger(__name__)
@@ -21,27 +22,41 @@ RESOLVING = {"rollback_model": "model_version", "promote_model": "model_version"
 
 
 def remember_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[str, Any]:
-    """Append this turn's answer record to the answer store."""
+    """Append this turn's answer record to the answer store, then tell the observers."""
     start = state.get("turn_evidence_from", 0)
-    deps.answers.add(
-        {
-            "thread_id": config.get("configurable", {}).get("thread_id", ""),
-            "user": state.get("user"),
-            "question": state.get("question", ""),
-            "answer": state.get("answer", ""),
-            "brain": state.get("brain", "deterministic"),
-            "prompt_hashes": prompts.prompt_hashes(),
-            "tool_calls": [public_call(c) for c in state.get("tool_calls", [])],
-            "evidence": [
-                {k: e.get(k) for k in ("id", "tool", "query", "summary", "link")}
-                for e in state.get("evidence", [])[start:]
-            ],
-            "evals": state.get("evals", {}),
-            "usage": state.get("usage", {}),
-        }
-    )
+    record = {
+        "thread_id": config.get("configurable", {}).get("thread_id", ""),
+        "user": state.get("user"),
+        "question": state.get("question", ""),
+        "answer": state.get("answer", ""),
+        "brain": state.get("brain", "deterministic"),
+        "mode": state.get("mode", "question"),
+        "prompt_hashes": prompts.prompt_hashes(),
+        "tool_calls": [{**public_call(c), **timing_of(c)} for c in state.get("tool_calls", [])],
+        "evidence": [
+            {k: e.get(k) for k in ("id", "tool", "query", "summary", "link")}
+            for e in state.get("evidence", [])[start:]
+        ],
+        "evals": state.get("evals", {}),
+        "usage": state.get("usage", {}),
+        "started_at": state.get("started_at"),
+        "ended_at": time.time(),
+        # An alert turn records again after its approved action: observers count the rest.
+        "previous": state.get("recorded") or {},
+    }
+    deps.answers.add(record)
+    _notify(record, deps)
     _remember_incident(state, config, deps)
-    return {}
+    return {"recorded": counters(record)}
+
+
+def _notify(record: dict[str, Any], deps: Deps) -> None:
+    """Hand the record to each observer; a failing one is logged, the answer goes on."""
+    for observe in deps.observers:
+        try:
+            observe(record)
+        except Exception:
+            log.exception("answer observer %r failed", observe)
 
 
 def _remember_incident(state: AgentState, config: RunnableConfig, deps: Deps) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
@@ -71,8 +72,9 @@ def _narrate(state: AgentState, deps: Deps, text: str) -> tuple[str, dict]:
         SystemMessage(content=prompts.render("narrate")),
         HumanMessage(content=redact(text, deps.secrets)),
     ]
+    started = time.time()
     reply = deps.llm.invoke(messages)
-    return text_of(reply), add_usage(state.get("usage", {}), reply)
+    return text_of(reply), add_usage(state.get("usage", {}), reply, started)
 
 
 def _with_notes(text: str, notes: list[str]) -> str:
@@ -86,8 +88,9 @@ def _llm_repair(state: AgentState, deps: Deps, problems: list[str]) -> tuple[str
         *history(state.get("messages", []), deps),
         HumanMessage(content=prompts.render("repair", problems=problems)),
     ]
+    started = time.time()
     reply = deps.llm.invoke(messages)
-    return text_of(reply), add_usage(state.get("usage", {}), reply)
+    return text_of(reply), add_usage(state.get("usage", {}), reply, started)
 
 
 def _drop_unverified(answer: str, state: AgentState) -> str:

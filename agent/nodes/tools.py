@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from agent.deps import Deps
-from agent.nodes.execute import execute_call, record
+from agent.nodes.execute import record, timed_call
 from agent.state import AgentState
 
 # Read calls of one step run side by side (an investigation makes a dozen); results are
@@ -28,10 +28,11 @@ def tools_node(state: AgentState, deps: Deps) -> dict[str, Any]:
         else:
             reads.append(call)
     futures = [
-        _CALLS.submit(contextvars.copy_context().run, execute_call, call, deps) for call in reads
+        _CALLS.submit(contextvars.copy_context().run, timed_call, call, deps) for call in reads
     ]
     for call, future in zip(reads, futures, strict=True):
-        rec, new_evidence, message = record(call, future.result(), len(evidence), deps)
+        result, timing = future.result()
+        rec, new_evidence, message = record(call, result, len(evidence), deps, timing)
         calls.append(rec)
         evidence.extend(new_evidence)
         messages.append(message)
