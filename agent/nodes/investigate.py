@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import itertools
+import json
+import logging
+import time
 from typing import Any
 
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
+import prompts
 from agent import rca
 from agent.alerts import Alert
 from agent.deps import Deps
 from agent.hypotheses import Hypothesis
 from agent.state import AgentState
+from tools.redact import redact
 from tools.topology import discover
 
 _ids = itertools.count(1)
+log = logging.getLogger(__name__)
+MAX_FOLLOWUPS = 3  # read calls the LLM may add to the playbook's evidence
 
 
 def alerts_of(state: AgentState) -> list[Alert]:
@@ -72,6 +79,11 @@ def step(state: AgentState, deps: Deps) -> dict[str, Any]:
             "messages": [_ai(pending)] if pending else [],
         }
     if stage == "gathered":
+        update = _assess(state, deps, s, info)
+        if state.get("brain") == "llm" and deps.llm is not None:
+            update |= _followups(state, deps, update)
+        return update
+    if stage == "followup":  # the LLM's extra evidence is in: rank again with it
         return _assess(state, deps, s, info)
     if stage == "approval":
         info["stage"] = "done"
@@ -136,6 +148,58 @@ def _assess(state: AgentState, deps: Deps, s: rca.Scope, info: dict[str, Any]) -
         "evidence": evidence,
         "pending": [],
     }
+
+
+def _followups(state: AgentState, deps: Deps, update: dict[str, Any]) -> dict[str, Any]:
+    """Let the LLM ask for up to MAX_FOLLOWUPS more read calls before the report.
+
+    Only read tools are offered and accepted; repeats and unknown names are dropped. A
+    failing endpoint changes nothing: the report goes out on the playbook's evidence.
+    """
+    from agent.nodes.plan import add_usage  # plan imports this module
+
+    reads = {n: t for n, t in deps.tools.items() if not deps.is_write(n)}
+    ran = [{"name": c["name"], "args": c.get("args", {})} for c in state.get("tool_calls", [])]
+    brief = {
+        "alert": update["rca"].get("title"),
+        "hypotheses": [
+            {k: h[k] for k in ("kind", "target", "score")} for h in update["hypotheses"][:5]
+        ],
+        "ruled_out": update.get("ruled_out", [])[:5],
+        "already_ran": ran,
+    }
+    messages = [
+        SystemMessage(content=prompts.render("followup", max_calls=MAX_FOLLOWUPS)),
+        HumanMessage(content=redact(json.dumps(brief, default=str), deps.secrets)),
+    ]
+    started = time.time()
+    try:
+        assert deps.llm is not None
+        reply = deps.llm.bind_tools(list(reads.values())).invoke(messages)
+    except Exception as exc:  # the playbook's evidence stands on its own
+        log.info("follow-up tools not asked: the LLM failed (%s)", type(exc).__name__)
+        return {}
+    usage = add_usage(state.get("usage", {}), reply, started)
+    seen = {(c["name"], json.dumps(c["args"], sort_keys=True, default=str)) for c in ran}
+    calls, notes = [], []
+    for tc in getattr(reply, "tool_calls", None) or []:
+        key = (tc["name"], json.dumps(tc.get("args") or {}, sort_keys=True, default=str))
+        if tc["name"] not in reads:
+            notes.append(f"The LLM asked for {tc['name']}, which is not a read tool; ignored.")
+        elif key not in seen and len(calls) < MAX_FOLLOWUPS:
+            seen.add(key)
+            calls.append({"id": f"call_f{next(_ids)}", "name": tc["name"],
+                          "args": dict(tc.get("args") or {})})  # fmt: skip
+    out: dict[str, Any] = {"usage": usage}
+    if notes:
+        out["notes"] = [*state.get("notes", []), *notes]
+    if calls:
+        out |= {
+            "rca": {**update["rca"], "stage": "followup"},
+            "pending": calls,
+            "messages": [_ai(calls)],
+        }
+    return out
 
 
 def _verdict_evidence(
