@@ -24,11 +24,9 @@ def llm_identity(llm: Any, settings: Any) -> tuple[str, str]:
     """Return (gen_ai.provider.name, gen_ai.request.model) for a chat model, or NO_LLM."""
     if llm is None:
         return NO_LLM
-    own = getattr(llm, "model_name", None) or getattr(llm, "model", None)
+    model = getattr(llm, "model_name", None) or getattr(llm, "model", None) or settings.llm_model
     if not settings.llm_enabled:  # a model injected in code (tests, evals): its own type
-        kind = str(getattr(llm, "_llm_type", "_OTHER"))
-        return kind, str(own or kind)
-    model = own or settings.llm_model
+        return str(getattr(llm, "_llm_type", "_OTHER")), str(model)
     host = (urlsplit(settings.llm_base_url or "").hostname or "").lower()
     # OTel: an OpenAI-compatible endpoint is "openai" to the best of the client's knowledge.
     provider = "azure.ai.openai" if host.endswith(".openai.azure.com") else "openai"
