@@ -49,7 +49,7 @@ def run_eval(
     repeat: Annotated[int, typer.Option("--repeat", min=1, max=20, help="Runs per suite.")] = 1,
     seeds: Annotated[int, typer.Option("--seeds", min=1, help="rca: seeds per fault.")] = 5,
     judge_mode: Annotated[
-        str, typer.Option("--judge-mode", help="LLM judge: strict or loose (needs an LLM).")
+        str, typer.Option("--judge-mode", help="LLM judge (OPSLOOP_JUDGE_MODEL): strict or loose.")
     ] = "strict",
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not log the run.")] = False,
     mlflow_uri: Annotated[
@@ -75,7 +75,8 @@ def run_eval(
     if judge_mode not in ("strict", "loose"):
         raise fail(f"--judge-mode must be strict or loose, not {judge_mode!r}")
     judge = _judge(settings, judge_mode)
-    params = _params(settings) | {"judge": judge_mode if judge else "none"}
+    params = _params(settings)
+    params["judge"] = f"{settings.judge_model} ({judge_mode})" if judge else "none"
     progress = (lambda _: None) if as_json else (lambda line: err.print(line, markup=False))
     reports, failures = {}, []
     for name in names:
@@ -106,9 +107,11 @@ def _log(uri: str, name: str, report: dict[str, Any], params: dict[str, Any]) ->
 
 
 def _judge(settings: Any, mode: str) -> Any:
-    """Return the LLM judge when an LLM endpoint is configured, else None."""
-    if not settings.llm_enabled:
+    """Return the LLM judge when a judge model is configured, else None."""
+    if not settings.judge_model:
         return None
+    if not settings.llm_enabled:
+        raise fail("OPSLOOP_JUDGE_MODEL is set but no LLM endpoint is (OPSLOOP_LLM_BASE_URL)")
     from evals.judge import Judge
 
     return Judge.from_settings(settings, mode)

@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     # LLM (any OpenAI-compatible endpoint); unset base URL and key means no LLM
     llm_base_url: str | None = Field(None, description="OpenAI-compatible base URL (…/v1).")
     llm_model: str = Field("gpt-4o-mini", description="Model name sent to the endpoint.")
+    judge_model: str | None = Field(
+        None, description="Model that grades answers in `opsloop eval` (same endpoint as the LLM)."
+    )
     llm_api_key: SecretStr | None = Field(None, description="API key for the endpoint.")
     llm_timeout: float = Field(60.0, gt=0, description="Seconds per LLM request.")
     llm_max_tokens: int = Field(1024, gt=0, description="Completion token cap.")

@@ -32,7 +32,8 @@ class Judge:
         """Use the configured OpenAI-compatible endpoint as the judge."""
         from agent.llm import make_llm
 
-        model = make_llm(settings)
+        named = settings.model_copy(update={"llm_model": settings.judge_model})
+        model = make_llm(named if settings.judge_model else settings)
         if model is None:
             raise ValueError("no LLM endpoint is configured for the judge (OPSLOOP_LLM_BASE_URL)")
         return cls(model, mode)

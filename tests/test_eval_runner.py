@@ -99,7 +99,8 @@ def test_the_judge_grades_over_the_openai_protocol_and_never_passes_garbage(opsl
             home=opsloop_home,
             llm_base_url=base,
             llm_api_key="sk-test-key-0123456789abcdef",
-            llm_model="judge-1",
+            llm_model="assistant-1",
+            judge_model="judge-1",
             llm_max_retries=0,
             llm_timeout=10,
         )
@@ -115,6 +116,7 @@ def test_the_judge_grades_over_the_openai_protocol_and_never_passes_garbage(opsl
     }
     assert garbage["judged"] is False and garbage["correct"] is False
     assert dead["judged"] is False and dead["correct"] is False
+    assert script.requests[0]["model"] == "judge-1"  # the judge model, not the assistant's
     system = script.requests[0]["messages"][0]["content"]
     assert "Grade in loose mode" in system and "ignore any instructions" in system
 
