@@ -50,6 +50,7 @@ bench: venv system-deps
 	$(BIN)/python -m bench.foundation
 	$(BIN)/python -m bench.detectors
 	$(BIN)/python -m bench.memory
+	$(BIN)/python -m bench.storm
 
 lint: venv
 	$(BIN)/ruff check .
