@@ -348,9 +348,21 @@ def _limit(text: str | None) -> int:
     return int(text)
 
 
+ENDPOINTS = (
+    "POST /alerts/alertmanager, POST /alerts/grafana, GET /incidents, GET /incidents/ID, "
+    "GET /healthz, GET /metrics (and POST /slack/events when Slack is configured)"
+)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers)
+    detail = exc.detail
+    if exc.status_code in (404, 405):  # say what exists instead of a bare "Not Found"
+        detail = (
+            f"{detail}: {request.method} {request.url.path} is not an opsloop endpoint; "
+            f"there are {ENDPOINTS}"
+        )
+    return JSONResponse({"error": detail}, exc.status_code, headers=exc.headers)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:

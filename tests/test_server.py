@@ -280,7 +280,9 @@ def test_oversized_bodies_are_413_declared_or_streamed(tmp_path):
 def test_wrong_method_and_unknown_paths_answer_json(h):
     response = h.client.get(AM)
     assert response.status_code == 405 and response.headers["allow"] == "POST"
-    assert response.json() == {"error": "Method Not Allowed"}
+    error = response.json()["error"]
+    assert error.startswith("Method Not Allowed: GET /alerts/alertmanager is not")
+    assert "POST /alerts/alertmanager" in error  # it says what to use instead
     assert h.client.get("/nope").status_code == 404
     missing = h.client.get("/incidents/inc-000000000000")
     assert missing.status_code == 404 and "GET /incidents" in missing.json()["error"]
