@@ -2,7 +2,7 @@
 
 Used to drive the real `openai` client (through langchain-openai) end to end without a
 network. Each scripted reply is {"content": str}, {"tool_calls": [(name, args), ...]},
-{"status": 500} or {"raw": "<body>"} for a malformed answer.
+{"status": 500} or {"raw": "<body>"} for a malformed answer; "delay": seconds makes it hang.
 """
 
 from __future__ import annotations
@@ -86,6 +86,8 @@ def _handler(script: OpenAIScript) -> type[BaseHTTPRequestHandler]:
             request = json.loads(self.rfile.read(length) or b"{}")
             request["_auth"] = self.headers.get("Authorization")
             reply = script.next_reply(request)
+            if "delay" in reply:  # a hanging endpoint: answer after the client gave up
+                time.sleep(reply["delay"])
             if "status" in reply:
                 self._send(
                     reply["status"],
@@ -98,11 +100,14 @@ def _handler(script: OpenAIScript) -> type[BaseHTTPRequestHandler]:
 
         def _send(self, code: int, body: Any, raw: str | None = None) -> None:
             data = (raw if raw is not None else json.dumps(body)).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout)
+                pass
 
     return Handler
 
