@@ -93,3 +93,30 @@ def test_a_model_inventing_services_and_garbage_arguments_gets_told_and_nothing_
     told = " ".join(str(m.content) for m in model.calls[-1] if m.type == "tool")
     assert "payments-svc-that-does-not-exist" in told and "drop_database" in told
     assert result["answer"]
+
+
+def test_a_locked_mlflow_database_is_a_clear_error_not_a_crash(settings, tmp_path):
+    import sqlite3
+
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    client.create_registered_model("fraud-detector")
+    version = client.create_model_version("fraud-detector", source=str(tmp_path), run_id=None)
+    client.set_registered_model_alias("fraud-detector", "champion", version.version)
+    cfg = settings.model_copy(update={"mlflow_tracking_uri": uri})
+    assistant = Assistant(build_deps(cfg))
+    lock = sqlite3.connect(tmp_path / "mlflow.db", isolation_level=None, timeout=1)
+    lock.execute("BEGIN EXCLUSIVE")  # another writer holds the registry
+    try:
+        locked = assistant.ask("which version of fraud-detector is serving")
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    [call] = [c for c in locked["tool_calls"] if c["name"] == "model_status"]
+    assert call["status"] == "error"
+    assert "database is locked" in locked["answer"]
+    assert "OPSLOOP_MLFLOW_TRACKING_URI" in locked["answer"]  # and what to check
+    again = assistant.ask("which version of fraud-detector is serving")
+    assert "v1" in again["answer"] or "version 1" in again["answer"]
