@@ -33,6 +33,9 @@ WEIGHT = {
     ("request_rate", "up"): 0.25,
     ("request_rate", "down"): 0.25,
 }
+# Saturation matters near the limit: a rise to 16 % of a CPU limit is load, not a fault.
+SATURATION = ("cpu_util", "memory_util")
+HEADROOM_NONE, HEADROOM_FULL = 0.3, 0.7  # share of the limit where a rise starts to count
 FAMILY = {"error_ratio": "errors", "latency_p99": "latency"}
 MODEL_SIGNALS = ("model_auc", "feature_psi")  # about a model, not the service serving it
 Z_FULL = 10.0  # a robust z this large counts as fully anomalous
@@ -87,7 +90,20 @@ def severity(row: dict[str, Any]) -> float:
     if row.get("direction") in (None, "flat"):
         return 0.0
     weight = WEIGHT.get((row["signal"], row["direction"]), 0.05)
-    return weight * min(1.0, abs(float(row.get("z", 0.0))) / Z_FULL)
+    return weight * min(1.0, abs(float(row.get("z", 0.0))) / Z_FULL) * headroom(row)
+
+
+def headroom(row: dict[str, Any]) -> float:
+    """Return how much a saturation rise counts given how near the limit it got (0.05..1).
+
+    Traffic that grows raises CPU and memory too; far from the limit that is load, not a
+    fault. A row without a level (a plain z) counts fully.
+    """
+    levels = [float(v) for v in (row.get("current"), row.get("peak")) if v is not None]
+    if row["signal"] not in SATURATION or row.get("direction") != "up" or not levels:
+        return 1.0
+    share = (max(levels) - HEADROOM_NONE) / (HEADROOM_FULL - HEADROOM_NONE)
+    return min(1.0, max(0.05, share))
 
 
 def rank(f: Findings) -> list[Hypothesis]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.hypotheses import Findings, change_weight, rank
+import pytest
+
+from agent.hypotheses import Findings, change_weight, headroom, rank
 from agent.rca import assess
 
 T0 = 1_800_000_000.0
@@ -225,3 +227,20 @@ def test_a_psi_just_past_the_bar_counts_as_drift_from_its_recent_peak():
     assert f.drift["fraud-detector"]["features"] == ["txn_velocity"]
     assert f.drift["fraud-detector"]["eid"] == "E1"
     assert top(f) == ("data", "fraud-detector")
+
+
+def test_a_saturation_rise_far_from_the_limit_is_load_not_a_fault():
+    # A seasonal traffic peak: every service busier, recommender's CPU up to 16 % of its limit.
+    rows = [
+        row("gateway", "request_rate", "up", 6),
+        row("recommender", "request_rate", "up", 6.5),
+        row("recommender", "cpu_util", "up", 5.4, current=0.158, peak=0.16),
+    ]
+    f = findings(alerted=["gateway"], alert_names=["TrafficSurge"], rows=rows)
+    assert top(f) == ("none", "gateway")
+    # The same rise to 95 % of the limit is saturation.
+    rows[-1] = row("recommender", "cpu_util", "up", 5.4, current=0.95, peak=0.97)
+    busy = findings(alerted=["recommender"], alert_names=["CPUSaturation"], rows=rows)
+    assert top(busy) == ("infra", "recommender")
+    assert headroom({"signal": "cpu_util", "direction": "up", "current": 0.5}) == pytest.approx(0.5)
+    assert headroom({"signal": "cpu_util", "direction": "up"}) == 1.0  # no level: as before
