@@ -7,7 +7,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 from typing import Any
@@ -24,6 +24,7 @@ from agent.scripted import ScriptedChatModel, tool_call
 from agent.session import Assistant
 from agent.telemetry import DURATION_BUCKETS, TOKEN_BUCKETS, Telemetry
 from agent.usage import cost_usd, part_of, priced
+from tests.test_server import wait_for
 
 P99 = (
     "histogram_quantile(0.99, sum by (le) "
@@ -31,16 +32,6 @@ P99 = (
 )
 PRICES = {"gpt-4o-mini": {"input_per_mtok": 0.15, "output_per_mtok": 0.6}}
 QUESTION = "p99 of checkout over the last hour? secret-question-words"
-
-
-def wait_for(check: Callable[[], Any], deadline_s: float = 10.0, what: str = "condition") -> Any:
-    """Poll `check` until it returns something truthy, or fail after the deadline."""
-    stop = time.monotonic() + deadline_s
-    while time.monotonic() < stop:
-        if result := check():
-            return result
-        time.sleep(0.01)
-    raise AssertionError(f"timed out after {deadline_s}s waiting for {what}")
 
 
 def last_figure(messages) -> str:
@@ -415,7 +406,7 @@ def test_each_answer_is_exported_as_an_otlp_json_trace(settings, collector):
     )
     assistant, _ = llm_assistant(settings)
     result = assistant.ask(QUESTION)
-    wait_for(lambda: collector.requests, what="a trace at the collector")
+    wait_for(lambda: collector.requests, 10.0, "a trace at the collector")
     request = collector.requests[0]
     assert request["path"] == "/v1/traces"
     assert request["headers"]["Content-Type"] == "application/json"
@@ -485,7 +476,7 @@ def test_a_dead_collector_neither_breaks_nor_slows_answers(settings, caplog):
     with caplog.at_level(logging.WARNING, logger="agent.otlp"):
         first = assistant.ask("p99 latency of checkout over the last hour")
         second = assistant.ask("p99 latency of checkout over the last hour")
-        wait_for(lambda: exporter.failed >= 2, what="both answers to fail to export")
+        wait_for(lambda: exporter.failed >= 2, 10.0, "both answers to fail to export")
     assert first["evals"]["grounded"] and second["evals"]["grounded"]
     warned = [r for r in caplog.records if r.name == "agent.otlp"]
     assert len(warned) == 1 and "cannot export" in warned[0].getMessage()  # logged once
@@ -512,4 +503,4 @@ def test_a_hanging_collector_does_not_hold_the_answer(settings):
         assert exporter.dropped >= 2
     finally:
         hang.close()  # the pending connection is reset: the stuck export fails now
-    wait_for(lambda: exporter.failed >= 1, what="the stuck export to fail")
+    wait_for(lambda: exporter.failed >= 1, 10.0, "the stuck export to fail")
