@@ -1,6 +1,7 @@
 # opsloop — `make demo` runs the sandbox demo, `make test` runs every test.
 # Both create .venv, install the Python dependencies, and install Prometheus and
-# Alertmanager with apt-get when they are missing (Debian/Ubuntu as root).
+# Alertmanager (and the PostgreSQL server the scale-out tests start) with apt-get when they
+# are missing (Debian/Ubuntu as root).
 
 SHELL := /bin/bash
 PYTHON ?= python3

@@ -243,18 +243,24 @@ def _log_to_stderr() -> None:
 
 
 incidents_app = typer.Typer(
-    name="incidents", help="Incidents opened from alerts (read from the local store)."
+    name="incidents",
+    help="Incidents opened from alerts (from OPSLOOP_DATABASE_URL, else the local store).",
 )
 
 
 def _store() -> IncidentStore | None:
     settings = load_settings()
     path = store_path(settings)
-    if not path.exists():  # nothing received yet; do not create a file just to list it
+    shared = settings.database_url
+    if not shared and not path.exists():  # nothing received yet; create no file to list it
         return None
     try:
         return IncidentStore.from_settings(settings, path)
     except Exception as exc:
+        if shared:  # the error names the (masked) URL
+            raise fail(
+                f"cannot open the incident store: {exc}; check OPSLOOP_DATABASE_URL"
+            ) from None
         raise fail(f"cannot open the incident store {path}: {exc}") from None
 
 

@@ -129,6 +129,11 @@ class Settings(BaseSettings):
     webhook_max_body_bytes: int = Field(
         1_048_576, gt=0, description="Largest webhook body accepted (bytes)."
     )
+    database_url: str | None = Field(
+        None,
+        description="PostgreSQL URL shared by `opsloop serve` replicas (incident queue, graph"
+        " checkpoints, Slack state); default SQLite files in $OPSLOOP_HOME/state.",
+    )
     incident_store_path: Path | None = Field(
         None, description="Incident store; default $OPSLOOP_HOME/state/incidents.sqlite."
     )

@@ -1,8 +1,9 @@
-"""SQLite plumbing for the incident store: schema, per-thread connections, row shapes.
+"""Plumbing for the incident store: schemas, per-thread SQLite connections, row shapes.
 
-Safe for several threads (one connection each) and several processes on one file: WAL lets
-readers run beside the writer, every write is one `BEGIN IMMEDIATE` transaction, and
-`busy_timeout` makes contenders wait instead of failing.
+SQLite is safe for several threads (one connection each) and several processes on one file:
+WAL lets readers run beside the writer, every write is one `BEGIN IMMEDIATE` transaction, and
+`busy_timeout` makes contenders wait instead of failing. Replicas on several hosts share
+PostgreSQL instead (`agent.pgdb`), with the same tables.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from agent.alerts import Alert
+
+# What a store raises when it cannot be reached or is locked: the caller answers 503.
+STORE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    sqlite3.OperationalError,
+    psycopg.OperationalError,  # PostgreSQL down, pool exhausted (PoolTimeout), ...
+)
 
 _SCHEMA = """
 BEGIN IMMEDIATE;
@@ -74,11 +83,72 @@ CREATE TABLE IF NOT EXISTS incident_alerts (
 COMMIT;
 """
 
+# The same tables in PostgreSQL. `rowid` is spelt out: SQLite has it implicitly, and the
+# queries order by it to break ties in insertion order.
+PG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS notifications (
+    id BIGSERIAL PRIMARY KEY,
+    dedup_key TEXT NOT NULL UNIQUE,
+    received_at DOUBLE PRECISION NOT NULL,
+    source TEXT NOT NULL,
+    group_key TEXT NOT NULL,
+    status TEXT NOT NULL,
+    incident_id TEXT,
+    raw TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS incidents (
+    rowid BIGSERIAL UNIQUE,
+    id TEXT PRIMARY KEY,
+    group_key TEXT NOT NULL,
+    status TEXT NOT NULL,
+    opened_at DOUBLE PRECISION NOT NULL,
+    resolved_at DOUBLE PRECISION,
+    report TEXT,
+    top_hypothesis TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    lease_until DOUBLE PRECISION NOT NULL DEFAULT 0,
+    retry_at DOUBLE PRECISION NOT NULL DEFAULT 0,
+    last_error TEXT,
+    report_delivered_at DOUBLE PRECISION,
+    resolved_notified_at DOUBLE PRECISION,
+    investigated_names TEXT NOT NULL DEFAULT '[]',
+    rerun INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS incidents_by_status ON incidents (status, opened_at);
+CREATE TABLE IF NOT EXISTS incident_groups (
+    rowid BIGSERIAL UNIQUE,
+    incident_id TEXT NOT NULL REFERENCES incidents (id),
+    group_key TEXT NOT NULL,
+    joined_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (incident_id, group_key)
+);
+CREATE INDEX IF NOT EXISTS incident_groups_by_key ON incident_groups (group_key);
+CREATE TABLE IF NOT EXISTS incident_alerts (
+    rowid BIGSERIAL UNIQUE,
+    incident_id TEXT NOT NULL REFERENCES incidents (id),
+    fingerprint TEXT NOT NULL,
+    alertname TEXT NOT NULL,
+    service TEXT,
+    labels TEXT NOT NULL,
+    annotations TEXT NOT NULL,
+    generator_url TEXT,
+    status TEXT NOT NULL,
+    starts_at DOUBLE PRECISION NOT NULL,
+    ends_at DOUBLE PRECISION,
+    PRIMARY KEY (incident_id, fingerprint)
+);
+"""
+
 
 class Database:
     """One SQLite file; each thread gets its own connection."""
 
-    def __init__(self, path: Path | str, busy_timeout_s: float = 30.0) -> None:
+    skip_locked = ""  # BEGIN IMMEDIATE already makes a claim exclusive
+
+    def __init__(
+        self, path: Path | str, busy_timeout_s: float = 30.0, schema: str = _SCHEMA
+    ) -> None:
         self.path = Path(path)
         self.busy_timeout_s = busy_timeout_s
         self._local = threading.local()
@@ -87,7 +157,7 @@ class Database:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = self.conn()
         db.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file once set
-        db.executescript(_SCHEMA)
+        db.executescript(schema)
 
     def conn(self) -> sqlite3.Connection:
         """Return this thread's connection, opening it on first use."""
@@ -109,8 +179,11 @@ class Database:
         return conn
 
     @contextmanager
-    def tx(self, write: bool = True) -> Iterator[sqlite3.Connection]:
-        """Run a transaction: IMMEDIATE for writes, a consistent snapshot for reads."""
+    def tx(self, write: bool = True, exclusive: bool = False) -> Iterator[sqlite3.Connection]:
+        """Run a transaction: IMMEDIATE for writes, a consistent snapshot for reads.
+
+        Every write transaction is exclusive in SQLite; `exclusive` matters for PostgreSQL.
+        """
         # IMMEDIATE takes the write lock up front, so a transaction never fails half-way with
         # SQLITE_BUSY when a read would have to upgrade to a write.
         db = self.conn()
@@ -129,6 +202,22 @@ class Database:
             self._local = threading.local()
         for conn in conns:
             conn.close()
+
+
+def open_database(
+    target: Path | str,
+    *,
+    busy_timeout_s: float = 30.0,
+    sqlite_schema: str = _SCHEMA,
+    pg_schema: str = PG_SCHEMA,
+    name: str = "incidents",
+) -> Any:
+    """Open a SQLite file, or PostgreSQL when `target` is a postgresql:// URL."""
+    from agent.pgdb import PostgresDatabase, is_postgres
+
+    if is_postgres(target):
+        return PostgresDatabase(str(target), pg_schema, name=name, timeout_s=busy_timeout_s)
+    return Database(target, busy_timeout_s, sqlite_schema)
 
 
 def iso(seconds: float | None) -> str | None:

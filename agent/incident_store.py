@@ -3,13 +3,13 @@
 A notification is stored and routed (dedup, join its group's incident, correlate with a
 neighbouring service's incident, or open a new one) in one transaction before the webhook is
 answered. Workers lease incidents to investigate; a dead worker's lease expires and another
-process picks the incident up.
+process picks the incident up. The store is a SQLite file, or PostgreSQL shared by several
+`opsloop serve` replicas (claims then lock the row they take, `FOR UPDATE SKIP LOCKED`).
 """
 
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from agent.alerts import Alert, Notification
-from agent.incident_db import Database, alert_public, alert_row, dump, iso, load, summary
+from agent.incident_db import alert_public, alert_row, dump, iso, load, open_database, summary
 
+Tx = Any  # inside a transaction: a sqlite3.Connection, or an agent.pgdb.Session
 STATUSES = ("investigating", "open", "resolved")
 MAX_BACKOFF_S = 600.0
 
@@ -74,18 +75,19 @@ class IncidentStore:
         busy_timeout_s: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.path = Path(path)
         self.topology = topology or {}
         self.correlate_window_s = correlate_window_s
         self.service_label = service_label
         self.max_attempts = max(1, max_attempts)
         self.retry_backoff_s = retry_backoff_s
         self.clock = clock
-        self.db = Database(path, busy_timeout_s)
+        self.db = open_database(path, busy_timeout_s=busy_timeout_s)  # file or postgresql://
 
     @classmethod
     def from_settings(cls, settings: Any, path: Path | str | None = None) -> IncidentStore:
-        """Open the store named by `settings` (default $OPSLOOP_HOME/state/incidents.sqlite)."""
+        """Open the store named by `settings`: OPSLOOP_DATABASE_URL, else a SQLite file
+        (default $OPSLOOP_HOME/state/incidents.sqlite)."""
+        path = getattr(settings, "database_url", None) or path
         path = path or getattr(settings, "incident_store_path", None)
         return cls(
             path or settings.state_dir / "incidents.sqlite",
@@ -106,7 +108,9 @@ class IncidentStore:
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         key = notification.dedup_key()
         now = self.clock()
-        with self.db.tx() as db:
+        # Exclusive: routing reads other incidents (group, correlation), so two replicas
+        # must not route at once or both would open an incident for one group.
+        with self.db.tx(exclusive=True) as db:
             seen = db.execute(
                 "SELECT incident_id FROM notifications WHERE dedup_key = ?", (key,)
             ).fetchone()
@@ -121,9 +125,7 @@ class IncidentStore:
             )  # fmt: skip
         return Accepted(incident_id, duplicate=False, created=created)
 
-    def _route(
-        self, db: sqlite3.Connection, note: Notification, now: float
-    ) -> tuple[str | None, bool]:
+    def _route(self, db: Tx, note: Notification, now: float) -> tuple[str | None, bool]:
         incident_id = self._active_for_group(db, note.group_key)
         created = False
         if incident_id is None:
@@ -143,7 +145,8 @@ class IncidentStore:
                     (incident_id, note.group_key, now),
                 )
             db.execute(
-                "INSERT OR IGNORE INTO incident_groups VALUES (?, ?, ?)",
+                "INSERT INTO incident_groups (incident_id, group_key, joined_at)"
+                " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (incident_id, note.group_key, now),
             )
         self._upsert_alerts(db, incident_id, note.alerts)
@@ -152,7 +155,7 @@ class IncidentStore:
             self._maybe_rerun(db, incident_id, note.firing)
         return incident_id, created
 
-    def _maybe_rerun(self, db: sqlite3.Connection, incident_id: str, alerts: list[Alert]) -> None:
+    def _maybe_rerun(self, db: Tx, incident_id: str, alerts: list[Alert]) -> None:
         """Investigate again when an alert of a kind the report has not seen joins.
 
         The first alert to fire is not always the telling one (a traffic alert, then the
@@ -172,7 +175,7 @@ class IncidentStore:
             (incident_id,),
         )
 
-    def _active_for_group(self, db: sqlite3.Connection, group_key: str) -> str | None:
+    def _active_for_group(self, db: Tx, group_key: str) -> str | None:
         row = db.execute(
             "SELECT i.id FROM incidents i JOIN incident_groups g ON g.incident_id = i.id"
             " WHERE g.group_key = ? AND i.status != 'resolved'"
@@ -181,7 +184,7 @@ class IncidentStore:
         ).fetchone()
         return row["id"] if row else None
 
-    def _correlate(self, db: sqlite3.Connection, alerts: list[Alert], now: float) -> str | None:
+    def _correlate(self, db: Tx, alerts: list[Alert], now: float) -> str | None:
         """Return the recent unresolved incident nearest in the topology to `alerts`, if any."""
         services = {s for a in alerts if (s := a.service(self.service_label))}
         if not services:
@@ -200,7 +203,7 @@ class IncidentStore:
                 best = (distance, rank, row["id"])
         return best[2] if best else None
 
-    def _upsert_alerts(self, db: sqlite3.Connection, incident_id: str, alerts: list[Alert]) -> None:
+    def _upsert_alerts(self, db: Tx, incident_id: str, alerts: list[Alert]) -> None:
         db.executemany(
             "INSERT INTO incident_alerts (incident_id, fingerprint, alertname, service, labels,"
             " annotations, generator_url, status, starts_at, ends_at)"
@@ -212,7 +215,7 @@ class IncidentStore:
             [alert_row(incident_id, a, self.service_label) for a in alerts],
         )
 
-    def _settle(self, db: sqlite3.Connection, incident_id: str, now: float) -> None:
+    def _settle(self, db: Tx, incident_id: str, now: float) -> None:
         """Resolve the incident when no alert fires; reopen its resolution when one does.
 
         While investigating, only resolved_at is recorded: the RCA still runs (a self-healed
@@ -241,7 +244,7 @@ class IncidentStore:
                 row = db.execute(
                     "SELECT id, attempts FROM incidents WHERE status = 'investigating'"
                     " AND (report IS NULL OR rerun = 1) AND lease_until < ? AND retry_at <= ?"
-                    " ORDER BY opened_at, rowid LIMIT 1",
+                    " ORDER BY opened_at, rowid LIMIT 1" + self.db.skip_locked,
                     (now, now),
                 ).fetchone()
                 if row is None:
@@ -311,7 +314,7 @@ class IncidentStore:
             )
             return "retry"
 
-    def _give_up(self, db: sqlite3.Connection, incident_id: str, error: str) -> None:
+    def _give_up(self, db: Tx, incident_id: str, error: str) -> None:
         attempts = db.execute(
             "SELECT attempts FROM incidents WHERE id = ?", (incident_id,)
         ).fetchone()[0]
@@ -424,7 +427,7 @@ class IncidentStore:
             "report_delivered_at": iso(row["report_delivered_at"]),
         }
 
-    def _work_item(self, db: sqlite3.Connection, incident_id: str) -> dict[str, Any]:
+    def _work_item(self, db: Tx, incident_id: str) -> dict[str, Any]:
         """Return the dict an investigator receives."""
         row = db.execute("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
         groups = db.execute(

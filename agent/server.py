@@ -7,7 +7,6 @@ import binascii
 import hmac
 import json
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -28,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from agent.alerts import AlertError, Notification, parse_alertmanager, parse_grafana
+from agent.incident_db import STORE_UNAVAILABLE
 from agent.incident_store import STATUSES, IncidentStore
 from agent.worker import WorkerPool
 
@@ -210,7 +210,7 @@ def create_app(
             raise
         try:
             accepted = await run_in_threadpool(store.accept, notification, body)
-        except sqlite3.OperationalError:
+        except STORE_UNAVAILABLE:
             metrics.rejected.labels("unavailable").inc()
             raise  # → 503: Alertmanager retries, nothing was half-stored
         pool.wake()
@@ -297,7 +297,7 @@ def _guard(handler: Handler) -> Handler:
             return await handler(request)
         except Reject as exc:
             return JSONResponse({"error": exc.message}, exc.status, headers=exc.headers)
-        except sqlite3.OperationalError as exc:  # locked past busy_timeout, disk full, ...
+        except STORE_UNAVAILABLE as exc:  # locked past busy_timeout, database down, ...
             log.error("incident store unavailable on %s: %s", request.url.path, exc)
             error = f"incident store unavailable ({exc}); retry later"
             return JSONResponse({"error": error}, 503, headers={"Retry-After": "5"})

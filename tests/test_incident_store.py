@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -71,25 +70,32 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where the store lives: every test runs on a SQLite file and on a real PostgreSQL."""
+    if request.param == "postgres":
+        return request.getfixturevalue("pg_url")
+    return str(tmp_path / "incidents.sqlite")
+
+
 @pytest.fixture
-def store(tmp_path: Path, clock: Clock) -> IncidentStore:
-    s = IncidentStore(tmp_path / "incidents.sqlite", topology=TOPOLOGY, clock=clock,
-                      max_attempts=3, retry_backoff_s=10)  # fmt: skip
+def store(target: str, clock: Clock) -> IncidentStore:
+    s = IncidentStore(target, topology=TOPOLOGY, clock=clock, max_attempts=3, retry_backoff_s=10)
     yield s
     s.close()
 
 
-def test_accept_persists_in_one_commit_and_lists_in_the_contract_shape(store, tmp_path):
+def test_accept_persists_in_one_commit_and_lists_in_the_contract_shape(store, target):
     accepted = store.accept(note("a", ("HighErrorRate", "checkout", "firing")), b'{"raw": 1}')
     assert accepted.created and not accepted.duplicate
     assert accepted.incident_id.startswith("inc-") and len(accepted.incident_id) == 16
 
     # Another connection (as another process would) sees it already committed.
-    db = sqlite3.connect(tmp_path / "incidents.sqlite")
-    assert db.execute("SELECT source, status, raw FROM notifications").fetchall() == [
-        ("alertmanager", "firing", '{"raw": 1}')
-    ]
-    [row] = IncidentStore(tmp_path / "incidents.sqlite").list_incidents()
+    other = IncidentStore(target)
+    rows = other.db.conn().execute("SELECT source, status, raw FROM notifications").fetchall()
+    assert [tuple(r) for r in rows] == [("alertmanager", "firing", '{"raw": 1}')]
+    [row] = other.list_incidents()
+    other.close()
     assert set(row) == LIST_KEYS
     assert row["id"] == accepted.incident_id
     assert row["status"] == "investigating"
@@ -296,8 +302,8 @@ def _process_intake(path: str, worker: int, barrier: Any) -> None:
             store.complete(item["id"], f"p{worker}", {"answer": "ok", "hypotheses": []})
 
 
-def test_several_processes_share_one_file(tmp_path):
-    path = str(tmp_path / "shared.sqlite")
+def test_several_processes_share_one_store(target):
+    path = target
     IncidentStore(path).close()  # schema and WAL first, as `opsloop serve` would
     ctx = multiprocessing.get_context("fork")
     barrier = ctx.Barrier(3)
