@@ -120,7 +120,15 @@ def approve(
         "by": settings.user,
         "reason": reason or ("rejected" if reject else "approved"),
     }
-    _finish(assistant.resume(thread_id, decision), as_json)
+    interrupt_id = snapshot.interrupts[0].id
+    if not assistant.deps.audit.claim_decision(thread_id, interrupt_id, settings.user):
+        raise fail(f"thread {thread_id} is being decided by someone else (Slack or another CLI)")
+    try:
+        result = assistant.resume(thread_id, decision)
+    except BaseException:
+        assistant.deps.audit.release_decision(thread_id, interrupt_id)
+        raise
+    _finish(result, as_json)
 
 
 @app.command()

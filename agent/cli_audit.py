@@ -29,9 +29,7 @@ def audit_list(
     from agent.audit import AuditLog
 
     settings = load_settings()
-    entries = AuditLog(settings.state_dir / "audit.sqlite").entries(
-        limit=limit * 4 if action else limit
-    )
+    entries = AuditLog.from_settings(settings).entries(limit=limit * 4 if action else limit)
     if action:
         entries = [e for e in entries if e["action"] == action][:limit]
     if as_json:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
+from agent.checkpoints import open_checkpointer
 from agent.config import Settings
 from agent.deps import Deps
 from agent.factory import build_deps
@@ -25,13 +24,17 @@ _CITED = re.compile(r"\[(E\d+)\]")
 
 
 class Assistant:
-    """One opsloop assistant: a compiled graph over a SQLite checkpointer."""
+    """One opsloop assistant: a compiled graph over a SQLite (or PostgreSQL) checkpointer."""
 
-    def __init__(self, deps: Deps, checkpoint_path: Path | None = None) -> None:
+    def __init__(self, deps: Deps, checkpoint_path: Path | str | None = None) -> None:
         self.deps = deps
-        path = checkpoint_path or deps.settings.state_dir / "checkpoints.sqlite"
-        self._conn = sqlite3.connect(path, check_same_thread=False)
-        self.graph = build_graph(deps, SqliteSaver(self._conn))
+        target = (
+            checkpoint_path
+            or getattr(deps.settings, "database_url", None)
+            or deps.settings.state_dir / "checkpoints.sqlite"
+        )
+        saver, self._close = open_checkpointer(target)
+        self.graph = build_graph(deps, saver)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> Assistant:
@@ -40,7 +43,7 @@ class Assistant:
 
     def close(self) -> None:
         """Release the checkpoint database."""
-        self._conn.close()
+        self._close()
 
     def ask(
         self,

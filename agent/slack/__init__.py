@@ -15,5 +15,7 @@ def build_slack(settings: Any, assistant: Any, incidents: Any = None) -> SlackOp
     """Return the Slack app for `settings`, or None when no bot token is configured."""
     if settings.slack_bot_token is None:
         return None
-    store = SlackStore(settings.state_dir / "slack.sqlite")
+    store = SlackStore(
+        getattr(settings, "database_url", None) or settings.state_dir / "slack.sqlite"
+    )
     return SlackOps(settings, assistant, store, incidents)

@@ -138,6 +138,10 @@ def decide(ops: SlackOps, body: dict[str, Any], action: dict[str, Any], approved
                 "request still waits for someone with the role.",
             )
             return
+        interrupt_id = snapshot.interrupts[0].id
+        if not deps.audit.claim_decision(thread, interrupt_id, user):  # e.g. on another replica
+            _tell(ops, body, "This request was already decided (or has expired); nothing ran.")
+            return
         word = "Approved" if approved else "Rejected"
         channel, message_ts = _channel(body), (body.get("message") or {}).get("ts", "")
         ops.client.chat_update(
@@ -146,9 +150,13 @@ def decide(ops: SlackOps, body: dict[str, Any], action: dict[str, Any], approved
             text=f"{word} by <@{user}>",
             blocks=blocks.working_blocks("", "act" if approved else "respond"),
         )
-        result = ops.assistant.resume(
-            thread, {"approved": approved, "by": user, "reason": f"{word.lower()} in Slack"}
-        )
+        try:
+            result = ops.assistant.resume(
+                thread, {"approved": approved, "by": user, "reason": f"{word.lower()} in Slack"}
+            )
+        except Exception:
+            deps.audit.release_decision(thread, interrupt_id)
+            raise
     note = f"{':white_check_mark:' if approved else ':x:'} {word} by <@{user}>"
     render = ops.report_renderer(thread, message_ts)
     ops.client.chat_update(
