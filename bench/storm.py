@@ -1,12 +1,15 @@
 """Alert storm: thousands of Alertmanager notifications into `opsloop serve` over loopback.
 
-    python -m bench.storm [--notifications N] [--groups G] [--senders S] [--json]
+    python -m bench.storm [--notifications N] [--groups G] [--senders S] [--postgres] [--json]
 
 A real `opsloop serve` app (uvicorn, the SQLite queue, the worker pool) runs in a child
 process; its investigator only records each call, so the figures are the intake's, not the
-RCA's. The storm mixes new firing groups, Alertmanager's repeats (same payload: duplicates),
-groups gaining an alert (same alertname, another instance), and resolves, with services
-paired in a topology so that groups on connected services merge into one incident.
+RCA's. With --postgres the same storm also goes to a server whose queue is in a PostgreSQL
+the bench starts (Debian's binaries, bench/engines.py), as replicas would share it.
+
+The storm mixes new firing groups, Alertmanager's repeats (same payload: duplicates), groups
+gaining an alert (same alertname, another instance), and resolves, with services paired in a
+topology so that groups on connected services merge into one incident.
 
 Checks, after the queue drains: every firing group belongs to exactly one incident per
 firing episode, every incident was investigated exactly once, nothing accepted was lost.
@@ -21,7 +24,6 @@ import json
 import os
 import random
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -108,7 +110,7 @@ def topology(groups: int) -> dict[str, list[str]]:
 # -- the server child ---------------------------------------------------------------------------
 
 
-def child(home: Path, port: int, baseline: bool, topo: str) -> None:
+def child(home: Path, port: int, baseline: bool, topo: str, database_url: str | None) -> None:
     """Run the server (or the baseline) until killed; log investigations to a file."""
     import uvicorn
 
@@ -138,7 +140,9 @@ def child(home: Path, port: int, baseline: bool, topo: str) -> None:
             log.write(incident["id"] + "\n")
             return {"answer": "storm", "hypotheses": [], "actions": [], "false_alarm": True}
 
-        settings = Settings(home=home, topology=json.loads(topo), correlate_window_s=3600)
+        settings = Settings(
+            home=home, topology=json.loads(topo), correlate_window_s=3600, database_url=database_url
+        )
         app, _store, _pool = build_server(settings, workers=4, investigator=investigate)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
@@ -156,8 +160,17 @@ def _peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
-def run_one(notes: list[dict[str, Any]], senders: int, baseline: bool, topo: dict) -> dict:
-    """Start a server child, send the storm, wait for the queue to drain; return figures."""
+def run_one(
+    notes: list[dict[str, Any]],
+    senders: int,
+    baseline: bool,
+    topo: dict,
+    database_url: str | None = None,
+) -> dict:
+    """Start a server child, send the storm, wait for the queue to drain; return figures.
+
+    The queue is a SQLite file in a temp home, or the (empty) PostgreSQL `database_url`.
+    """
     with tempfile.TemporaryDirectory(prefix="opsloop-storm-") as tmp:
         home, port = Path(tmp), _free_port()
         root = str(Path(__file__).resolve().parents[1])  # bench/ is not an installed package
@@ -165,7 +178,8 @@ def run_one(notes: list[dict[str, Any]], senders: int, baseline: bool, topo: dic
         env = {**os.environ, "OPSLOOP_HOME": tmp, "PYTHONPATH": path}
         code = (
             "import sys; from pathlib import Path; from bench.storm import child; "
-            f"child(Path({tmp!r}), {port}, {baseline!r}, {json.dumps(json.dumps(topo))})"
+            f"child(Path({tmp!r}), {port}, {baseline!r}, {json.dumps(json.dumps(topo))},"
+            f" {database_url!r})"
         )
         proc = subprocess.Popen([sys.executable, "-c", code], env=env)
         url = f"http://127.0.0.1:{port}"
@@ -204,7 +218,7 @@ def run_one(notes: list[dict[str, Any]], senders: int, baseline: bool, topo: dic
                 "drain_s": round(drained, 3),
             }
             if not baseline:
-                figures["check"] = check(home, notes)
+                figures["check"] = check(home, notes, database_url)
             return figures
         finally:
             proc.terminate()
@@ -242,16 +256,19 @@ def _drain(client: httpx.Client) -> float:
     raise TimeoutError(f"the queue did not drain within {DRAIN_DEADLINE_S:.0f} s")
 
 
-def check(home: Path, notes: list[dict[str, Any]]) -> dict[str, Any]:
+def check(home: Path, notes: list[dict[str, Any]], database_url: str | None = None) -> dict:
     """Verify nothing was lost and every incident was investigated exactly once."""
-    db = sqlite3.connect(home / "state" / "incidents.sqlite")
+    from agent.incident_db import open_database
+
+    store = open_database(database_url or home / "state" / "incidents.sqlite")
+    db = store.conn()
     accepted = db.execute("SELECT count(*) FROM notifications").fetchone()[0]
     incidents = [r[0] for r in db.execute("SELECT id FROM incidents")]
     unfinished = db.execute(
         "SELECT count(*) FROM incidents WHERE status = 'investigating'"
     ).fetchone()[0]
     grouped = {r[0] for r in db.execute("SELECT group_key FROM incident_groups")}
-    db.close()
+    store.close()
     calls = (home / "investigated.log").read_text().split()
     distinct = {json.dumps(n, sort_keys=True) for n in notes}
     firing_groups = {n["groupKey"] for n in notes if n["status"] == "firing"}
@@ -282,37 +299,51 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--groups", type=int, default=2_000)
     parser.add_argument("--senders", type=int, default=16, help="concurrent HTTP senders")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--postgres", action="store_true", help="also run it with the queue in PostgreSQL"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     notes = storm(args.notifications, args.groups, args.seed)
     topo = topology(args.groups)
     base = run_one(notes, args.senders, True, topo)
-    real = run_one(notes, args.senders, False, topo)
-    report = {
-        "opsloop": real,
-        "baseline": base,
-        "ratio": {
+    runs = {"opsloop": run_one(notes, args.senders, False, topo)}
+    if args.postgres:
+        from bench.engines import postgres_server
+
+        with postgres_server() as pg:
+            runs["opsloop_postgres"] = run_one(notes, args.senders, False, topo, pg.database())
+    report: dict[str, Any] = {**runs, "baseline": base}
+    for name, real in runs.items():
+        report["ratio" if name == "opsloop" else f"ratio_{name.split('_', 1)[1]}"] = {
             "throughput": round(real["throughput_per_s"] / base["throughput_per_s"], 3),
             "p50": round(real["p50_ms"] / base["p50_ms"], 2),
             "p99": round(real["p99_ms"] / base["p99_ms"], 2),
             "peak_rss": round(real["peak_rss_mb"] / base["peak_rss_mb"], 2),
-        },
-    }
+        }
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        print(f"{'':12} {'opsloop serve':>14} {'baseline':>10} {'ratio':>7}")
-        rows = (
-            ("throughput/s", "throughput_per_s", "throughput"),
-            ("p50 ms", "p50_ms", "p50"),
-            ("p99 ms", "p99_ms", "p99"),
-            ("peak RSS MB", "peak_rss_mb", "peak_rss"),
-        )
-        for name, key, ratio in rows:
-            print(f"{name:12} {real[key]:>14} {base[key]:>10} {report['ratio'][ratio]:>7}")
-        print(f"drain after the storm: {real['drain_s']} s; statuses {real['statuses']}")
-        print(f"checks: {json.dumps(real['check'])}")
-    return 0 if real["check"]["ok"] else 1
+        _print_table(runs, base)
+    return 0 if all(r["check"]["ok"] for r in runs.values()) else 1
+
+
+def _print_table(runs: dict[str, dict[str, Any]], base: dict[str, Any]) -> None:
+    names = {"opsloop": "serve (SQLite)", "opsloop_postgres": "serve (PostgreSQL)"}
+    header = "".join(f"{names[n]:>20}{'ratio':>7}" for n in runs)
+    print(f"{'':13}{header}{'baseline':>10}")
+    rows = (
+        ("throughput/s", "throughput_per_s"),
+        ("p50 ms", "p50_ms"),
+        ("p99 ms", "p99_ms"),
+        ("peak RSS MB", "peak_rss_mb"),
+    )
+    for label, key in rows:
+        cells = "".join(f"{r[key]:>20}{r[key] / base[key]:>7.2f}" for r in runs.values())
+        print(f"{label:13}{cells}{base[key]:>10}")
+    for name, real in runs.items():
+        print(f"{names[name]}: drain {real['drain_s']} s; statuses {real['statuses']}")
+        print(f"  checks: {json.dumps(real['check'])}")
 
 
 if __name__ == "__main__":

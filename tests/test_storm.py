@@ -21,6 +21,14 @@ def test_a_storm_loses_nothing_and_investigates_each_incident_once():
     assert check["incidents"] < check["firing_groups"]  # connected groups merged
 
 
+def test_a_storm_into_a_postgres_queue_loses_nothing_either(pg_url):
+    notes = storm(400, 80, seed=4)
+    figures = run_one(notes, senders=8, baseline=False, topo=topology(80), database_url=pg_url)
+    assert figures["statuses"] == {200: 400}
+    assert figures["check"]["ok"], figures["check"]
+    assert figures["check"]["duplicates_dropped"] > 0
+
+
 def test_the_storm_generator_is_deterministic():
     assert storm(300, 50, seed=1) == storm(300, 50, seed=1)
     assert storm(300, 50, seed=1) != storm(300, 50, seed=2)
