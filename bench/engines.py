@@ -12,7 +12,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,14 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-
-def free_port() -> int:
-    """Return a free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from sandbox.procs import Managed, free_port, stop_process
 
 
 def pg_binary(name: str) -> str:
@@ -101,14 +93,8 @@ class PgServer:
 
     def stop(self) -> None:
         """Stop the server ("fast" shutdown: ends sessions without waiting for them)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        if self.proc is not None:
+            stop_process(self.proc, 20, signal.SIGINT)
 
 
 def _run_as() -> dict[str, Any]:
@@ -150,34 +136,18 @@ def chroma_server(deadline_s: float = 60.0) -> Iterator[str]:
     root = Path(tempfile.mkdtemp(prefix="opsloop-chroma-"))
     port = free_port()
     chroma = Path(sys.executable).with_name("chroma")
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "CHROMA_TELEMETRY": "False"}
-    log = root / "server.log"
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [str(chroma), "run", "--path", str(root / "data"), "--host", "127.0.0.1",
-             "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root,
-        )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
+    server = Managed(
+        "chroma",
+        [str(chroma), "run", "--path", str(root / "data"), "--host", "127.0.0.1",
+         "--port", str(port)],
+        root / "server.log",
+        f"{url}/api/v2/heartbeat",
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False", "CHROMA_TELEMETRY": "False"},
+    )  # fmt: skip
     try:
-        end = time.monotonic() + deadline_s
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"chroma exited {proc.returncode}: {log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > end:
-                raise RuntimeError(f"chroma did not come up: {log.read_text()[-2000:]}")
-            time.sleep(0.1)
+        server.start(deadline_s)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        server.stop(20)
         shutil.rmtree(root, ignore_errors=True)

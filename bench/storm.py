@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from sandbox.procs import free_port, stop_process
 
 DRAIN_DEADLINE_S = 600.0
 
@@ -147,12 +148,6 @@ def child(home: Path, port: int, baseline: bool, topo: str, database_url: str | 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -172,7 +167,7 @@ def run_one(
     The queue is a SQLite file in a temp home, or the (empty) PostgreSQL `database_url`.
     """
     with tempfile.TemporaryDirectory(prefix="opsloop-storm-") as tmp:
-        home, port = Path(tmp), _free_port()
+        home, port = Path(tmp), free_port()
         root = str(Path(__file__).resolve().parents[1])  # bench/ is not an installed package
         path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
         env = {**os.environ, "OPSLOOP_HOME": tmp, "PYTHONPATH": path}
@@ -221,12 +216,7 @@ def run_one(
                 figures["check"] = check(home, notes, database_url)
             return figures
         finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            stop_process(proc, 15)
 
 
 def _wait_up(url: str, proc: subprocess.Popen) -> None:

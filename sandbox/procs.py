@@ -78,6 +78,7 @@ class Managed:
     argv: Sequence[str]
     log_path: Path
     ready_url: str
+    env: dict[str, str] | None = None  # None: this process's environment
     proc: subprocess.Popen | None = field(default=None, repr=False)
 
     def start(self, deadline_s: float = 30.0) -> Managed:
@@ -89,6 +90,7 @@ class Managed:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            env=self.env,
             start_new_session=True,  # so Ctrl-C in a terminal does not kill it half-way
         )
         log.close()
@@ -111,14 +113,22 @@ class Managed:
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Terminate the process, killing it if it does not exit in time."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout_s)
+        if self.proc is not None:
+            stop_process(self.proc, timeout_s)
+
+
+def stop_process(
+    proc: subprocess.Popen, timeout_s: float = 10.0, sig: int = signal.SIGTERM
+) -> None:
+    """Send `sig` to a child and wait for it, killing it if it does not exit in time."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout_s)
 
 
 def stop_pid(pid: int, timeout_s: float = 10.0) -> bool:
