@@ -34,7 +34,7 @@ system-deps:
 	@PYTHON=$(PYTHON) bash scripts/system-deps.sh
 
 demo: venv system-deps
-	$(BIN)/python -m sandbox.demo
+	$(BIN)/python -m opsloop.sandbox.demo
 
 # After the tests, the eval gate: routing, memory and answers against evals/thresholds.yaml
 # (EVAL_GATE=0 skips it, e.g. when running a few tests with PYTEST_ARGS).

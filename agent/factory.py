@@ -7,30 +7,30 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from agent.answers import AnswerStore
-from agent.audit import AuditLog
-from agent.config import ConfigError, Settings
-from agent.deps import Deps
-from agent.llm import make_llm
-from agent.planner.catalog import LiveCatalog
-from agent.policy import Policy
-from tools.base import OpsTool
-from tools.changelog import ChangeLog
-from tools.detect import detector_tools
-from tools.discovery import Discovery
-from tools.features import FeatureLog
-from tools.incidents import incident_tools
-from tools.jobs import JobStore
-from tools.logs import make_backend
-from tools.logs.search import LogsContext, grafana_logs_link, logs_tools
-from tools.metrics import MetricsContext, metrics_tools
-from tools.mlflow_registry import Registry
-from tools.orchestrators import make_orchestrator
-from tools.prometheus import PromClient
-from tools.rca_signals import scan_tools
-from tools.registry import RegistryContext, registry_tools
-from tools.retrain import RetrainContext, retrain_tools
-from tools.rollback import rollback_tools
+from opsloop.agent.approvals.audit import AuditLog
+from opsloop.agent.approvals.policy import Policy
+from opsloop.agent.config import ConfigError, Settings
+from opsloop.agent.graph.deps import Deps
+from opsloop.agent.llm.client import make_llm
+from opsloop.agent.planner.catalog import LiveCatalog
+from opsloop.agent.stores.answers import AnswerStore
+from opsloop.tools.backends.changelog import ChangeLog
+from opsloop.tools.backends.features import FeatureLog
+from opsloop.tools.backends.jobs import JobStore
+from opsloop.tools.backends.logs import make_backend
+from opsloop.tools.backends.mlflow_registry import Registry
+from opsloop.tools.backends.orchestrators import make_orchestrator
+from opsloop.tools.backends.prometheus.client import PromClient
+from opsloop.tools.backends.prometheus.discovery import Discovery
+from opsloop.tools.base import OpsTool
+from opsloop.tools.toolsets.detect import detector_tools
+from opsloop.tools.toolsets.incidents import incident_tools
+from opsloop.tools.toolsets.logs import LogsContext, grafana_logs_link, logs_tools
+from opsloop.tools.toolsets.metrics import MetricsContext, metrics_tools
+from opsloop.tools.toolsets.registry import RegistryContext, registry_tools
+from opsloop.tools.toolsets.retrain import RetrainContext, retrain_tools
+from opsloop.tools.toolsets.rollback import rollback_tools
+from opsloop.tools.toolsets.scan import scan_tools
 
 
 def secret_values(settings: Settings) -> tuple[str, ...]:
@@ -96,11 +96,11 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
 def answer_observers(settings: Settings) -> list[Callable[[dict[str, Any]], None]]:
     """Return the exporters every answer record goes to: OTLP traces when configured.
 
-    (`opsloop serve` adds its Prometheus metrics; see `agent.cli_serve.build_server`.)
+    (`opsloop serve` adds its Prometheus metrics; see `opsloop.agent.cli.serve.build_server`.)
     """
     if not settings.otlp_endpoint:
         return []
-    from agent.otlp import OtlpExporter
+    from opsloop.agent.telemetry.traces import OtlpExporter
 
     return [OtlpExporter.from_settings(settings).observe]
 
@@ -120,8 +120,8 @@ class LazyMemory:
 
 def open_memory(settings: Settings) -> Any:
     """Open the configured incident memory (local Chroma store or a Chroma server)."""
-    from agent.embeddings import make_embedding
-    from agent.memory import IncidentMemory
+    from opsloop.agent.stores.embeddings import make_embedding
+    from opsloop.agent.stores.memory import IncidentMemory
 
     embedding = make_embedding(
         settings.memory_embedding,

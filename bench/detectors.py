@@ -31,9 +31,8 @@ import tracemalloc
 from typing import Any
 
 import numpy as np
+from opsloop.tools.analysis.detectors.streaming import Params, score_matrix
 from sklearn.ensemble import IsolationForest
-
-from tools.detectors.streaming import Params, score_matrix
 
 POINTS = 1440
 EVENT_SPAN = 30  # minutes of an anomaly that count as its onset
@@ -134,8 +133,8 @@ def iforest_causal(timestamps: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 def nab_comparison() -> dict[str, Any]:
     """Standard-profile NAB scores of ours and the causal IsolationForest, same scorer."""
-    from evals.nab import DEFAULT_DATA, detect, evaluate, load_corpus
-    from tools.detectors.streaming import score_series
+    from opsloop.evals.nab import DEFAULT_DATA, detect, evaluate, load_corpus
+    from opsloop.tools.analysis.detectors.streaming import score_series
 
     files = load_corpus(DEFAULT_DATA)
     result = {}

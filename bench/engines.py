@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.procs import Managed, free_port, stop_process
+from opsloop.sandbox.procs import Managed, free_port, stop_process
 
 
 def pg_binary(name: str) -> str:

@@ -19,14 +19,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from agent.config import Settings
-from agent.planner.deterministic import plan_question
-from agent.session import Assistant
-from evals.routing import CATALOG, NOW, load_cases
-from sandbox.history import start_prometheus_with_history
+from opsloop.agent.assistant import Assistant
+from opsloop.agent.config import Settings
+from opsloop.agent.planner.deterministic import plan_question
+from opsloop.evals.routing import CATALOG, NOW, load_cases
+from opsloop.sandbox.history import start_prometheus_with_history
+from opsloop.tools.backends.prometheus.client import PromClient
+from opsloop.tools.backends.prometheus.signals import build_signal
+
 from tests.openai_server import openai_server, prompt_token_estimate
-from tools.prometheus import PromClient
-from tools.signals import build_signal
 
 LLM_SERVICES = ("checkout", "fraud-api", "gateway", "recommender")
 LLM_SIGNALS = ("latency_p99", "error_ratio", "request_rate", "memory")
@@ -70,8 +71,8 @@ def answer_latency(assistant: Assistant) -> dict[str, Any]:
 
 def llm_prompt_tokens(prom_url: str, home: Path) -> dict[str, Any]:
     """Prompt tokens per answer on the LLM path, against a raw-JSON baseline."""
-    from agent.planner.catalog import LiveCatalog
-    from tools.discovery import Discovery
+    from opsloop.agent.planner.catalog import LiveCatalog
+    from opsloop.tools.backends.prometheus.discovery import Discovery
 
     prom = PromClient(prom_url)
     catalog = LiveCatalog(Discovery(prom))

@@ -85,8 +85,8 @@ def synthetic(i: int, rng: np.random.Generator) -> dict[str, Any]:
 
 def build(path: Path, n: int, seed: int = 7, batch: int = 2000) -> dict[str, float]:
     """Fill a persistent store with n incidents; return timings."""
-    from agent.embeddings import HashingEmbedding
-    from agent.memory import Incident, IncidentMemory
+    from opsloop.agent.stores.embeddings import HashingEmbedding
+    from opsloop.agent.stores.memory import Incident, IncidentMemory
 
     memory = IncidentMemory.open(path)
     rng = np.random.default_rng(seed)
@@ -115,8 +115,8 @@ def build(path: Path, n: int, seed: int = 7, batch: int = 2000) -> dict[str, flo
 
 def measure(path: Path, queries: int, seed: int = 11) -> dict[str, Any]:
     """Open the store from disk and time memory.search against bare collection.query."""
-    from agent.embeddings import HashingEmbedding
-    from agent.memory import IncidentMemory
+    from opsloop.agent.stores.embeddings import HashingEmbedding
+    from opsloop.agent.stores.memory import IncidentMemory
 
     rss_before = _rss_mb()
     memory = IncidentMemory.open(path)

@@ -17,8 +17,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sandbox.manager import down, up
-from sandbox.scenario import builtin_names, load_scenario
+from opsloop.sandbox.manager import down, up
+from opsloop.sandbox.scenario import builtin_names, load_scenario
+
 from tests.webhook import webhook_receiver
 
 DEADLINE_S = 120.0

@@ -33,8 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-from sandbox.procs import free_port, stop_process
+from opsloop.sandbox.procs import free_port, stop_process
 
 DRAIN_DEADLINE_S = 600.0
 
@@ -132,8 +131,8 @@ def child(home: Path, port: int, baseline: bool, topo: str, database_url: str | 
             routes=[Route("/alerts/alertmanager", ok, methods=["POST"]), Route("/healthz", health)]
         )
     else:
-        from agent.cli_serve import build_server
-        from agent.config import Settings
+        from opsloop.agent.cli.serve import build_server
+        from opsloop.agent.config import Settings
 
         log = (home / "investigated.log").open("a", buffering=1)
 
@@ -248,7 +247,7 @@ def _drain(client: httpx.Client) -> float:
 
 def check(home: Path, notes: list[dict[str, Any]], database_url: str | None = None) -> dict:
     """Verify nothing was lost and every incident was investigated exactly once."""
-    from agent.incident_db import open_database
+    from opsloop.agent.db.sqlite import open_database
 
     store = open_database(database_url or home / "state" / "incidents.sqlite")
     db = store.conn()

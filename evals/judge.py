@@ -14,7 +14,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
-import prompts
+from opsloop import prompts
 
 MODES = ("strict", "loose")
 _OBJECT = re.compile(r"\{.*\}", re.S)
@@ -30,7 +30,7 @@ class Judge:
     @classmethod
     def from_settings(cls, settings: Any, mode: str = "strict") -> Judge:
         """Use the configured OpenAI-compatible endpoint as the judge."""
-        from agent.llm import make_llm
+        from opsloop.agent.llm.client import make_llm
 
         named = settings.model_copy(update={"llm_model": settings.judge_model})
         model = make_llm(named if settings.judge_model else settings)

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.selfcheck import figures
+from opsloop.agent.grounding.selfcheck import figures
 
 MODES = ("strict", "unordered", "superset", "subset")
 

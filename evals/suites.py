@@ -26,7 +26,7 @@ def lower_is_better(metric: str) -> bool:
 
 
 def run_routing(progress: Progress, **_: Any) -> dict[str, Any]:
-    from evals.routing import DATASETS, run
+    from opsloop.evals.routing import DATASETS, run
 
     metrics: dict[str, float] = {}
     cases: list[dict[str, Any]] = []
@@ -40,7 +40,7 @@ def run_routing(progress: Progress, **_: Any) -> dict[str, Any]:
 
 
 def run_memory(progress: Progress, **_: Any) -> dict[str, Any]:
-    from evals.memory import run
+    from opsloop.evals.memory import run
 
     report = run()
     metrics = {
@@ -54,14 +54,14 @@ def run_memory(progress: Progress, **_: Any) -> dict[str, Any]:
 
 
 def run_answers(progress: Progress, judge: Any = None, **_: Any) -> dict[str, Any]:
-    from evals.answers import run
+    from opsloop.evals.answers import run
 
     report = run(progress=progress, judge=judge)
     return {"metrics": report["metrics"], "cases": report["cases"]}
 
 
 def run_rca(progress: Progress, seeds: int = 5, **_: Any) -> dict[str, Any]:
-    from evals.rca import run
+    from opsloop.evals.rca import run
 
     report = run(seeds=tuple(range(1, seeds + 1)), progress=progress)
     metrics = {f"{k}": float(v) for k, v in report["overall"].items()}
@@ -104,7 +104,7 @@ def repeat(suite: str, times: int, progress: Progress, **options: Any) -> dict[s
 
 def thresholds() -> dict[str, dict[str, float]]:
     """Read `evals/thresholds.yaml`: suite → metric → bound (`min` or `max`)."""
-    text = resources.files("evals").joinpath("thresholds.yaml").read_text()
+    text = resources.files(__package__).joinpath("thresholds.yaml").read_text()
     return yaml.safe_load(text) or {}
 
 

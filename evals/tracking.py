@@ -8,7 +8,7 @@ import json
 import os
 from typing import Any
 
-from evals.suites import lower_is_better
+from opsloop.evals.suites import lower_is_better
 
 EXPERIMENT = "opsloop-evals"
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")

@@ -15,14 +15,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from opsloop.agent.cli.render import show_answer
+from opsloop.agent.config import Settings
+from opsloop.sandbox.manager import SandboxError, down, up
 from rich.console import Console
 from rich.panel import Panel
 from rich.prompt import Confirm
 from rich.rule import Rule
-
-from agent.config import Settings
-from agent.render import show_answer
-from sandbox.manager import SandboxError, down, up
 
 REPORT_DEADLINE_S = 240.0
 RESOLVE_DEADLINE_S = 180.0
@@ -43,8 +42,7 @@ def wait(check: Callable[[], Any], deadline_s: float, console: Console, text: st
 def start_server(settings: Settings, sock: socket.socket) -> tuple[Any, Any, threading.Thread]:
     """Run `opsloop serve` in this process on a bound socket; return (server, store, thread)."""
     import uvicorn
-
-    from agent.cli_serve import build_server
+    from opsloop.agent.cli.serve import build_server
 
     app, store, _ = build_server(settings, workers=1)
     server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))
@@ -127,7 +125,7 @@ def _loop(console: Console, settings: Settings, store: Any, yes: bool) -> int:
     else:
         approved = Confirm.ask("Approve this action?", default=True, console=console)
         reason = "approved in make demo" if approved else "rejected in make demo"
-    from agent.session import Assistant
+    from opsloop.agent.assistant import Assistant
 
     assistant = Assistant.from_settings(settings)
     decision = {"approved": approved, "by": settings.user, "reason": reason}

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
-from sandbox.faults import Effects
-from sandbox.world import (
+from opsloop.sandbox.faults import Effects
+from opsloop.sandbox.world import (
     INFERENCE_BUCKETS,
     LATENCY_BUCKETS,
     LATENCY_SIGMA,

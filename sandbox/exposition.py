@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sandbox.engine import Sample
-from tools.promql import escape_value
+from opsloop.sandbox.engine import Sample
+from opsloop.tools.backends.prometheus.promql import escape_value
 
 
 def render(samples: Iterable[Sample]) -> str:

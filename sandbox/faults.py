@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sandbox.scenario import Fault
-from sandbox.world import World
+from opsloop.sandbox.scenario import Fault
+from opsloop.sandbox.world import World
 
 # Scores an upstream unit change corrupts (0–1 fractions served as percentages), per model;
 # feature-store serves both models, so both drift at once.

@@ -8,13 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-
-from sandbox.engine import Engine, Quality
-from sandbox.faults import Effects
-from sandbox.logs import LogWriter
-from sandbox.openmetrics import Recorder
-from sandbox.procs import Managed, backfill, free_port, prometheus
-from sandbox.world import SANDBOX, SCORE_BUCKETS
+from opsloop.sandbox.engine import Engine, Quality
+from opsloop.sandbox.faults import Effects
+from opsloop.sandbox.logs import LogWriter
+from opsloop.sandbox.openmetrics import Recorder
+from opsloop.sandbox.procs import Managed, backfill, free_port, prometheus
+from opsloop.sandbox.world import SANDBOX, SCORE_BUCKETS
 
 PROMETHEUS_CONFIG = """\
 global:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
-from sandbox.quality import RegistryQuality
-from tools.features import TIME_COLUMN
+from opsloop.sandbox.quality import RegistryQuality
+from opsloop.tools.backends.features import TIME_COLUMN
 
 REFERENCE_ROWS = 4000
 ROWS_PER_TICK = 20
@@ -24,7 +23,7 @@ class InferenceLog:
 
     def write_reference(self, model: str, seed: int) -> Path:
         """Save a training-distribution sample for `model` (what drift is measured against)."""
-        from sandbox.ml.data import batch
+        from opsloop.sandbox.ml.data import batch
 
         frame, _ = batch(model, REFERENCE_ROWS, np.random.default_rng([seed, 1]))
         path = self.directory / f"{model}.reference.csv"
@@ -35,7 +34,7 @@ class InferenceLog:
         self, t: float, model: str, version: str, drift: float, scale: dict[str, float]
     ) -> None:
         """Log one tick of scored requests with the current data shift."""
-        from sandbox.ml.data import Shift, batch
+        from opsloop.sandbox.ml.data import Shift, batch
 
         frame, _ = batch(model, ROWS_PER_TICK, self.rng, Shift(drift=drift, scale=scale))
         scores = self.quality.load(model, version).predict_proba(frame)[:, 1]

@@ -7,10 +7,9 @@ import time
 from pathlib import Path
 
 import httpx
-
-from sandbox import configs
-from sandbox.procs import Managed, find_binary
-from sandbox.simulator import LIVE_FILE
+from opsloop.sandbox import configs
+from opsloop.sandbox.procs import Managed, find_binary
+from opsloop.sandbox.simulator import LIVE_FILE
 
 
 def start_processes(
@@ -29,7 +28,7 @@ def start_processes(
     try:
         started["simulator"] = Managed(
             "simulator",
-            [sys.executable, "-m", "sandbox.simulator", "--dir", str(root)],
+            [sys.executable, "-m", "opsloop.sandbox.simulator", "--dir", str(root)],
             root / "simulator.log",
             f"http://127.0.0.1:{ports['exporter']}/healthz",
         ).start(deadline_s=60)

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
-
-from sandbox.engine import Engine
-from sandbox.faults import intensity
-from sandbox.scenario import Fault
+from opsloop.sandbox.engine import Engine
+from opsloop.sandbox.faults import intensity
+from opsloop.sandbox.scenario import Fault
 
 REQUEST_SAMPLE = 0.005  # share of requests that leave an access-log line
 PATHS = {

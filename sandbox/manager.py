@@ -13,18 +13,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agent.config import current_user
-from sandbox.engine import Engine
-from sandbox.faults import change_event, effects_at
-from sandbox.history import backfill_recording, grid, run_history
-from sandbox.inference import InferenceLog
-from sandbox.launch import start_processes
-from sandbox.logs import LogWriter
-from sandbox.procs import find_binary, free_port, port_in_use, stop_pid
-from sandbox.quality import RegistryQuality
-from sandbox.scenario import Scenario, load_scenario
-from sandbox.world import SANDBOX
-from tools.changelog import ChangeEvent, ChangeLog
+from opsloop.agent.config import current_user
+from opsloop.sandbox.engine import Engine
+from opsloop.sandbox.faults import change_event, effects_at
+from opsloop.sandbox.history import backfill_recording, grid, run_history
+from opsloop.sandbox.inference import InferenceLog
+from opsloop.sandbox.launch import start_processes
+from opsloop.sandbox.logs import LogWriter
+from opsloop.sandbox.procs import find_binary, free_port, port_in_use, stop_pid
+from opsloop.sandbox.quality import RegistryQuality
+from opsloop.sandbox.scenario import Scenario, load_scenario
+from opsloop.sandbox.world import SANDBOX
+from opsloop.tools.backends.changelog import ChangeEvent, ChangeLog
 
 FINE_HOURS, FINE_STEP = 6.0, 15.0
 DENSE_S, DENSE_STEP = 360.0, 1.0  # the last minutes at the live scrape interval (see grid)
@@ -178,7 +178,7 @@ def up(
             "retrain_command": [
                 sys.executable,
                 "-m",
-                "sandbox.ml.retrain",
+                "opsloop.sandbox.ml.retrain",
                 "--model",
                 "{model}",
                 "--window",
@@ -225,7 +225,7 @@ def _seed_world(
     root: Path, tracking_uri: str, changelog: ChangeLog, spec: Scenario, started: float, seed: int
 ) -> tuple[list, dict[str, str]]:
     """Train and register the models, and write the change log up to now."""
-    from sandbox.ml.registry import move_alias, seed_registry
+    from opsloop.sandbox.ml.registry import move_alias, seed_registry
 
     (root / "mlflow").mkdir()
     # MLflow narrates every registration on stderr; keep that in a log, not the terminal.

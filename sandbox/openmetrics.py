@@ -6,9 +6,8 @@ from collections.abc import Iterable
 from typing import TextIO
 
 import numpy as np
-
-from sandbox.engine import Sample
-from sandbox.exposition import labels, number
+from opsloop.sandbox.engine import Sample
+from opsloop.sandbox.exposition import labels, number
 
 _Key = tuple[str, str, tuple[tuple[str, str], ...]]  # (family, sample name, labels)
 

@@ -7,10 +7,9 @@ import time
 import zlib
 
 import numpy as np
-
-from sandbox.engine import Quality
-from sandbox.world import SCORE_BUCKETS
-from tools.stats import psi
+from opsloop.sandbox.engine import Quality
+from opsloop.sandbox.world import SCORE_BUCKETS
+from opsloop.tools.analysis.stats import psi
 
 BATCH_ROWS = 4000
 
@@ -40,9 +39,8 @@ class RegistryQuality:
     def _measure(
         self, model: str, version: str, drift: float, scale: tuple[tuple[str, float], ...]
     ) -> Quality:
+        from opsloop.sandbox.ml.data import FEATURES, Shift, batch
         from sklearn.metrics import roc_auc_score
-
-        from sandbox.ml.data import FEATURES, Shift, batch
 
         estimator = self.load(model, version)
         rng = np.random.default_rng([self.seed, int(drift * 100), zlib.crc32(repr(scale).encode())])
@@ -69,7 +67,7 @@ class RegistryQuality:
 
     def _reference_of(self, model: str) -> dict[str, np.ndarray]:
         if model not in self._reference:
-            from sandbox.ml.data import FEATURES, batch
+            from opsloop.sandbox.ml.data import FEATURES, batch
 
             frame, _ = batch(model, BATCH_ROWS, np.random.default_rng([self.seed, 1]))
             self._reference[model] = {f: frame[f].to_numpy() for f in FEATURES[model]}

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from opsloop.sandbox.world import SANDBOX
+from opsloop.tools.backends.prometheus.promql import parse_duration
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
-
-from sandbox.world import SANDBOX
-from tools.promql import parse_duration
 
 FaultType = Literal[
     "bad-model-release",
@@ -110,7 +109,7 @@ class Scenario(BaseModel):
 
 def builtin_names() -> list[str]:
     """Return the names of the scenarios shipped with opsloop."""
-    folder = resources.files("sandbox").joinpath("scenarios")
+    folder = resources.files(__package__).joinpath("scenarios")
     return sorted(
         p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
     )
@@ -125,7 +124,7 @@ def load_scenario(name_or_path: str) -> Scenario:
         except OSError as exc:
             raise ScenarioError(f"cannot read scenario file {path}: {exc.strerror}") from exc
     elif name_or_path in builtin_names():
-        text = resources.files("sandbox").joinpath(f"scenarios/{name_or_path}.yaml").read_text()
+        text = resources.files(__package__).joinpath(f"scenarios/{name_or_path}.yaml").read_text()
     else:
         raise ScenarioError(
             f"unknown scenario '{name_or_path}'. Built-in: {', '.join(builtin_names())}; "

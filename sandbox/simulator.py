@@ -1,6 +1,6 @@
 """The live half of the sandbox: a process that advances the world every second and exports it.
 
-    python -m sandbox.simulator --dir $OPSLOOP_HOME/sandbox
+    python -m opsloop.sandbox.simulator --dir $OPSLOOP_HOME/sandbox
 
 It continues the engine state left by the history, serves /metrics for Prometheus, appends
 logs, follows the registry's `champion` alias, and plays the scenario's fault at its onset.
@@ -20,15 +20,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from sandbox.engine import Engine
-from sandbox.exposition import render
-from sandbox.faults import Effects, change_event, effects_at
-from sandbox.inference import InferenceLog
-from sandbox.logs import LogWriter
-from sandbox.quality import RegistryQuality
-from sandbox.scenario import Scenario
-from sandbox.world import SANDBOX
-from tools.changelog import ChangeEvent, ChangeLog
+from opsloop.sandbox.engine import Engine
+from opsloop.sandbox.exposition import render
+from opsloop.sandbox.faults import Effects, change_event, effects_at
+from opsloop.sandbox.inference import InferenceLog
+from opsloop.sandbox.logs import LogWriter
+from opsloop.sandbox.quality import RegistryQuality
+from opsloop.sandbox.scenario import Scenario
+from opsloop.sandbox.world import SANDBOX
+from opsloop.tools.backends.changelog import ChangeEvent, ChangeLog
 
 TICK_S = 1.0
 LIVE_FILE = "live_at"
@@ -123,7 +123,7 @@ class Simulator:
             return
         self.onset_done = True
         if fault.type == "bad-model-release":
-            from sandbox.ml.registry import move_alias
+            from opsloop.sandbox.ml.registry import move_alias
 
             move_alias(
                 self.config["tracking_uri"],

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from agent.config import Settings
+from opsloop.agent.config import Settings
 
 # History runs past "now" so instant queries keep finding samples for the whole session.
 HISTORY_HOURS = 3.0
@@ -32,7 +31,7 @@ def opsloop_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start a real Prometheus over promtool-backfilled history; yield its URL."""
-    from sandbox.history import start_prometheus_with_history
+    from opsloop.sandbox.history import start_prometheus_with_history
 
     workdir = tmp_path_factory.mktemp("prometheus")
     proc, url = start_prometheus_with_history(

@@ -5,8 +5,12 @@ from __future__ import annotations
 import copy
 
 import pytest
-
-from agent.alerts import AlertError, parse_alertmanager, parse_grafana, parse_notification
+from opsloop.agent.rca.alerts import (
+    AlertError,
+    parse_alertmanager,
+    parse_grafana,
+    parse_notification,
+)
 
 AM = {
     "version": "4",

@@ -3,14 +3,13 @@
 import sqlite3
 
 import pytest
+from opsloop.agent.approvals.policy import Policy
+from opsloop.agent.assistant import Assistant
+from opsloop.agent.config import ConfigError
+from opsloop.agent.factory import build_deps
+from opsloop.agent.llm.scripted import ScriptedChatModel, tool_call
+from opsloop.tools.base import ToolResult, ToolStatus, ops_tool
 from pydantic import BaseModel
-
-from agent.config import ConfigError
-from agent.factory import build_deps
-from agent.policy import Policy
-from agent.scripted import ScriptedChatModel, tool_call
-from agent.session import Assistant
-from tools.base import ToolResult, ToolStatus, ops_tool
 
 
 class RestartArgs(BaseModel):

@@ -4,11 +4,10 @@ import re
 from datetime import UTC, datetime
 
 import httpx
-
-from agent.selfcheck import figures
-from agent.session import Assistant
-from tools.metrics import step_for
-from tools.series import format_value
+from opsloop.agent.assistant import Assistant
+from opsloop.agent.grounding.selfcheck import figures
+from opsloop.tools.analysis.series import format_value
+from opsloop.tools.toolsets.metrics import step_for
 
 P99_SHAPE = re.compile(
     r"^histogram_quantile\(0\.99, sum by \(le\) \(rate\(http_request_duration_seconds_bucket"

@@ -6,10 +6,9 @@ import subprocess
 import sys
 
 import pytest
+from opsloop.agent.cli.main import app
+from opsloop.sandbox.procs import free_port
 from typer.testing import CliRunner
-
-from agent.cli import app
-from sandbox.procs import free_port
 
 runner = CliRunner()
 
@@ -17,7 +16,7 @@ runner = CliRunner()
 def opsloop(*args: str, env: dict | None = None, stdin: str | None = None):
     """Run the real console entry point in a subprocess."""
     return subprocess.run(
-        [sys.executable, "-m", "agent.cli", *args],
+        [sys.executable, "-m", "opsloop", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
@@ -171,7 +170,7 @@ def test_detect_on_a_missing_file_is_one_line():
 
 
 def test_an_internal_error_is_one_line_and_a_crash_log(monkeypatch, capsys, opsloop_home):
-    import agent.cli as cli
+    import opsloop.agent.cli.main as cli
 
     def broken() -> None:
         raise RuntimeError("boom")

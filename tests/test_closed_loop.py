@@ -17,12 +17,11 @@ from typing import Any
 
 import pytest
 import uvicorn
+from opsloop.agent.cli.main import app
+from opsloop.agent.cli.serve import build_server
+from opsloop.agent.config import Settings
+from opsloop.sandbox.manager import down, up
 from typer.testing import CliRunner
-
-from agent.cli import app
-from agent.cli_serve import build_server
-from agent.config import Settings
-from sandbox.manager import down, up
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +81,7 @@ def test_bad_release_is_diagnosed_rolled_back_on_approval_and_remembered(opsloop
             180,
             "the alert to resolve after the rollback",
         )
-        from agent.factory import open_memory
+        from opsloop.agent.factory import open_memory
 
         memory = open_memory(settings)
         record = poll(

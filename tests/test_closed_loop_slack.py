@@ -17,11 +17,11 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 import uvicorn
+from opsloop.agent.cli.serve import build_server
+from opsloop.agent.config import Settings, current_user
+from opsloop.agent.slack import blocks
+from opsloop.sandbox.manager import down, up
 
-from agent.cli_serve import build_server
-from agent.config import Settings, current_user
-from agent.slack import blocks
-from sandbox.manager import down, up
 from tests.slack_server import block_action, fake_slack, sign
 from tests.test_closed_loop import poll
 from tests.test_slack import CHANNEL, SECRET, _has_action, _text
@@ -100,7 +100,7 @@ def test_bad_release_report_in_slack_is_rolled_back_by_button(opsloop_home):
             assert not _has_action(resolved, blocks.APPROVE)  # decided: no buttons again
             slack.wait_for("chat.postMessage", lambda p: "Resolved at" in p.get("text", ""), 30)
 
-            from agent.audit import AuditLog
+            from opsloop.agent.approvals.audit import AuditLog
 
             entries = AuditLog(settings.state_dir / "audit.sqlite").entries()
             decisions = {(e["action"], e["decision"], e.get("approver")) for e in entries}

@@ -1,6 +1,6 @@
 """Template answers: one line per figure, series told apart by the labels that differ."""
 
-from agent.compose import compose
+from opsloop.agent.grounding.compose import compose
 
 
 def call(data, args=None, name="query_metrics"):

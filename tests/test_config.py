@@ -4,8 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from agent.config import MASK, Settings, mask_url, sandbox_state_file
+from opsloop.agent.config import MASK, Settings, mask_url, sandbox_state_file
 
 
 def test_environment_overrides_defaults(monkeypatch):

@@ -38,7 +38,7 @@ def _port() -> int:
 def start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
     """Start `opsloop serve` and wait until it answers /healthz."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agent.cli", "serve", "--port", str(port), "--workers", "1"],
+        [sys.executable, "-m", "opsloop", "serve", "--port", str(port), "--workers", "1"],
         env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from evals.nab import DEFAULT_DATA
-from tools.detectors.streaming import (
+from opsloop.evals.nab import DEFAULT_DATA
+from opsloop.tools.analysis.detectors.streaming import (
     StreamingDetector,
     read_nab_csv,
     score_matrix,
@@ -125,8 +124,8 @@ def test_read_nab_csv(tmp_path: Path) -> None:
 @pytest.mark.skipif(not NAB.exists(), reason="NAB data not present")
 @pytest.mark.parametrize("name", ["art_daily_jumpsup", "art_daily_nojump", "art_daily_flatmiddle"])
 def test_nab_artificial_windows_stand_out(name: str) -> None:
-    from evals.nab import load_corpus
-    from evals.nab.scorer import probation_length
+    from opsloop.evals.nab import load_corpus
+    from opsloop.evals.nab.scorer import probation_length
 
     (nab_file,) = [f for f in load_corpus(NAB) if f.name.endswith(f"/{name}.csv")]
     s = score_series(nab_file.timestamps, nab_file.values)

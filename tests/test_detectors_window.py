@@ -3,11 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
-
-from tools.detectors.drift import histogram_drift, sample_drift
-from tools.detectors.forecast import time_to_limit
-from tools.detectors.multivariate import isolation
-from tools.detectors.window import WindowScore, callees_first, rank, score_window
+from opsloop.tools.analysis.detectors.drift import histogram_drift, sample_drift
+from opsloop.tools.analysis.detectors.forecast import time_to_limit
+from opsloop.tools.analysis.detectors.multivariate import isolation
+from opsloop.tools.analysis.detectors.window import WindowScore, callees_first, rank, score_window
 
 T0 = 1_800_000_000.0
 rng = np.random.default_rng(1)

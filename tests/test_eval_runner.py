@@ -6,14 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
+from opsloop.agent.cli.main import app
+from opsloop.agent.config import Settings
+from opsloop.evals import scorers
+from opsloop.evals.judge import Judge
+from opsloop.evals.suites import gate, lower_is_better
+from opsloop.evals.tracking import compare, log_run
 from typer.testing import CliRunner
 
-from agent.cli import app
-from agent.config import Settings
-from evals import scorers
-from evals.judge import Judge
-from evals.suites import gate, lower_is_better
-from evals.tracking import compare, log_run
 from tests.openai_server import openai_server
 
 runner = CliRunner()
@@ -151,7 +151,7 @@ def test_eval_cli_runs_a_suite_logs_it_and_gates_on_thresholds(tmp_path, monkeyp
     assert report["params"]["planner"] == "deterministic"
     assert set(report["params"]) >= {"prompt.system", "prompt.narrate", "model"}
     strict = {"routing": {"accuracy_questions": {"min": 1.01}}}
-    monkeypatch.setattr("evals.suites.thresholds", lambda: strict)
+    monkeypatch.setattr("opsloop.evals.suites.thresholds", lambda: strict)
     failed = runner.invoke(app, ["eval", "--suite", "routing", "--no-mlflow"])
     assert failed.exit_code == 1 and "below threshold" in failed.output
     unknown = runner.invoke(app, ["eval", "--suite", "nope"])
@@ -159,8 +159,8 @@ def test_eval_cli_runs_a_suite_logs_it_and_gates_on_thresholds(tmp_path, monkeyp
 
 
 def test_the_answers_dataset_covers_every_tool_and_both_brains(settings):
-    from agent.factory import build_deps
-    from evals.answers import load
+    from opsloop.agent.factory import build_deps
+    from opsloop.evals.answers import load
 
     data = load()
     cases = data["cases"]
@@ -184,8 +184,7 @@ def test_the_answers_dataset_covers_every_tool_and_both_brains(settings):
 
 def test_scripted_answers_cite_the_evidence_they_repeat():
     from langchain_core.messages import ToolMessage
-
-    from evals.answers import _answer_from_tools
+    from opsloop.evals.answers import _answer_from_tools
 
     said = _answer_from_tools(
         [
@@ -200,8 +199,8 @@ def test_scripted_answers_cite_the_evidence_they_repeat():
 
 
 def test_answers_list_shows_stored_answers_with_their_feedback(settings, monkeypatch):
-    from agent.factory import build_deps
-    from agent.session import Assistant
+    from opsloop.agent.assistant import Assistant
+    from opsloop.agent.factory import build_deps
 
     monkeypatch.setenv("OPSLOOP_PROMETHEUS_URL", settings.prometheus_url)
     assistant = Assistant(build_deps(settings))

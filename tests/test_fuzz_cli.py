@@ -11,9 +11,8 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from opsloop.agent.cli.main import app
 from typer.testing import CliRunner
-
-from agent.cli import app
 
 runner = CliRunner()
 FUZZ = settings(

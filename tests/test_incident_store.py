@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from agent.alerts import Notification, parse_alertmanager
-from agent.incident_store import IncidentStore, hops
+from opsloop.agent.rca.alerts import Notification, parse_alertmanager
+from opsloop.agent.server.incidents import IncidentStore, hops
 
 TOPOLOGY = {"gateway": ["checkout"], "checkout": ["fraud-api"], "fraud-api": ["feature-store"]}
 LIST_KEYS = {"id", "group_key", "status", "alerts", "opened_at", "resolved_at", "top_hypothesis"}

@@ -6,12 +6,11 @@ import json
 import time
 from datetime import UTC, datetime
 
+from opsloop.agent.assistant import Assistant
+from opsloop.agent.cli.main import app
+from opsloop.agent.factory import build_deps
+from opsloop.agent.llm.scripted import ScriptedChatModel, tool_call
 from typer.testing import CliRunner
-
-from agent.cli import app
-from agent.factory import build_deps
-from agent.scripted import ScriptedChatModel, tool_call
-from agent.session import Assistant
 
 KINDS = {"model_version", "service", "dependency", "data", "infra"}  # DESIGN.md's list
 
@@ -39,7 +38,7 @@ def payload(starts_at: float, service: str = "checkout") -> dict:
 
 
 def alerts_of(body: dict) -> list[dict]:
-    from agent.alerts import parse_alertmanager
+    from opsloop.agent.rca.alerts import parse_alertmanager
 
     return [a.public() for a in parse_alertmanager(body).alerts]
 

@@ -1,8 +1,8 @@
 """The LLM brain driven by a scripted chat model: tool calls, citations, repair, fallback."""
 
-from agent.factory import build_deps
-from agent.scripted import ScriptedChatModel, tool_call
-from agent.session import Assistant
+from opsloop.agent.assistant import Assistant
+from opsloop.agent.factory import build_deps
+from opsloop.agent.llm.scripted import ScriptedChatModel, tool_call
 
 P99 = (
     "histogram_quantile(0.99, sum by (le) "

@@ -14,11 +14,10 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-
-from tools.errors import BackendUnavailable, QueryError
-from tools.logs.base import LogQuery
-from tools.logs.local import LocalLogStore, fts_phrase
-from tools.logs.remote import ElasticBackend, LokiBackend
+from opsloop.tools.backends.logs.base import LogQuery
+from opsloop.tools.backends.logs.local import LocalLogStore, fts_phrase
+from opsloop.tools.backends.logs.remote import ElasticBackend, LokiBackend
+from opsloop.tools.errors import BackendUnavailable, QueryError
 
 T0 = 1_800_000_000.0
 
@@ -204,7 +203,7 @@ def test_backend_errors_are_clear(code, error):
 
 
 def test_unreachable_backend_names_the_url():
-    from sandbox.procs import free_port
+    from opsloop.sandbox.procs import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(BackendUnavailable, match=url):

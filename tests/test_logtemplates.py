@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-
-from evals.logparse import grouping_accuracy, run
-from evals.logparse.__main__ import main as eval_main
-from tools.logtemplates import TemplateMiner, mask, mine, strip_header, tokenize
+from opsloop.evals.logparse import grouping_accuracy, run
+from opsloop.evals.logparse.__main__ import main as eval_main
+from opsloop.tools.analysis.logtemplates import TemplateMiner, mask, mine, strip_header, tokenize
 
 # The same two message shapes, written by seven different loggers.
 MIXED = [

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from opsloop.agent.cli.main import app
+from opsloop.agent.stores.embeddings import HashingEmbedding, embed, make_embedding
+from opsloop.agent.stores.memory import Incident, IncidentMemory, parse_postmortem
+from opsloop.evals.memory import run as run_eval
 from typer.testing import CliRunner
-
-from agent.cli import app
-from agent.embeddings import HashingEmbedding, embed, make_embedding
-from agent.memory import Incident, IncidentMemory, parse_postmortem
-from evals.memory import run as run_eval
 
 POSTMORTEM = """---
 id: PM-7
@@ -129,8 +128,8 @@ def test_memory_eval_meets_the_bar():
 
 
 def test_incident_questions_are_remembered_and_recalled(settings):
-    from agent.factory import build_deps
-    from agent.session import Assistant
+    from opsloop.agent.assistant import Assistant
+    from opsloop.agent.factory import build_deps
 
     assistant = Assistant(build_deps(settings))
     first = assistant.ask("any errors in checkout logs in the last hour?")

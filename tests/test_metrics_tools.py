@@ -4,13 +4,12 @@ import math
 
 import httpx
 import pytest
-
-from sandbox.procs import free_port
-from tools.base import ToolStatus
-from tools.discovery import Discovery
-from tools.errors import BackendUnavailable, QueryError, UnknownEntity
-from tools.metrics import MetricsContext, metrics_tools
-from tools.prometheus import PromClient
+from opsloop.sandbox.procs import free_port
+from opsloop.tools.backends.prometheus.client import PromClient
+from opsloop.tools.backends.prometheus.discovery import Discovery
+from opsloop.tools.base import ToolStatus
+from opsloop.tools.errors import BackendUnavailable, QueryError, UnknownEntity
+from opsloop.tools.toolsets.metrics import MetricsContext, metrics_tools
 
 P99 = (
     "histogram_quantile(0.99, sum by (le) "

@@ -14,13 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
-
-from agent.config import Settings, current_user
-from agent.factory import build_deps
-from agent.session import Assistant
-from sandbox.manager import down, up
-from tools.changelog import ChangeLog
-from tools.mlflow_registry import Registry
+from opsloop.agent.assistant import Assistant
+from opsloop.agent.config import Settings, current_user
+from opsloop.agent.factory import build_deps
+from opsloop.sandbox.manager import down, up
+from opsloop.tools.backends.changelog import ChangeLog
+from opsloop.tools.backends.mlflow_registry import Registry
 
 pytestmark = pytest.mark.integration
 MODEL = "fraud-detector"
@@ -223,7 +222,7 @@ def test_promotion_that_passes_the_gate_needs_approval(world, assistant):
 
 
 def test_llm_brain_write_goes_through_the_same_gate(world, tmp_path):
-    from agent.scripted import ScriptedChatModel, tool_call
+    from opsloop.agent.llm.scripted import ScriptedChatModel, tool_call
 
     settings = Settings(home=tmp_path / "llm", user="bob", **world["settings"])
     model = ScriptedChatModel().enqueue(

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from evals.nab import DEFAULT_DATA, NabFile, evaluate, load_corpus
-from evals.nab.scorer import (
+from opsloop.evals.nab import DEFAULT_DATA, NabFile, evaluate, load_corpus
+from opsloop.evals.nab.scorer import (
     PROFILES,
     file_rows,
     normalised,

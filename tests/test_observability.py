@@ -7,12 +7,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-from agent.config import Settings
-from agent.factory import build_deps
-from agent.session import Assistant
-from sandbox.manager import down, up
-from tools.base import ToolResult
+from opsloop.agent.assistant import Assistant
+from opsloop.agent.config import Settings
+from opsloop.agent.factory import build_deps
+from opsloop.sandbox.manager import down, up
+from opsloop.tools.base import ToolResult
 
 pytestmark = pytest.mark.integration
 

@@ -4,8 +4,9 @@ No remote endpoint is reachable from CI, so a loopback server speaking the chat-
 protocol (tool calls, usage) stands in for OpenAI, vLLM, Ollama or llama.cpp.
 """
 
-from agent.config import Settings
-from agent.session import Assistant
+from opsloop.agent.assistant import Assistant
+from opsloop.agent.config import Settings
+
 from tests.openai_server import openai_server
 
 P99 = (

@@ -14,8 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-
-from tools.orchestrators import (
+from opsloop.tools.backends.orchestrators import (
     AirflowTrigger,
     ArgoTrigger,
     KubeflowTrigger,

@@ -2,8 +2,8 @@
 
 from datetime import UTC
 
-from agent.planner.deterministic import plan_question
-from evals.routing import CATALOG, NOW
+from opsloop.agent.planner.deterministic import plan_question
+from opsloop.evals.routing import CATALOG, NOW
 
 
 def plan(q: str, available=None):

@@ -1,8 +1,7 @@
 """PromQL building: escaping stops injection, names are validated, durations round-trip."""
 
 import pytest
-
-from tools.promql import (
+from opsloop.tools.backends.prometheus.promql import (
     escape_value,
     format_duration,
     matcher,
@@ -10,7 +9,7 @@ from tools.promql import (
     regex_literal,
     selector,
 )
-from tools.signals import SIGNALS, MetricMap, build_signal
+from opsloop.tools.backends.prometheus.signals import SIGNALS, MetricMap, build_signal
 
 FULL = MetricMap(
     requests="http_requests_total",

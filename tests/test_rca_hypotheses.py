@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from agent.hypotheses import Findings, change_weight, headroom, rank
-from agent.rca import assess
+from opsloop.agent.rca.hypotheses import Findings, change_weight, headroom, rank
+from opsloop.agent.rca.playbook import assess
 
 T0 = 1_800_000_000.0
 TOPOLOGY = {
@@ -203,7 +202,7 @@ def test_unreadable_signals_are_never_a_false_alarm():
 
 
 def test_a_psi_just_past_the_bar_counts_as_drift_from_its_recent_peak():
-    from agent.rca import Scope, findings
+    from opsloop.agent.rca.playbook import Scope, findings
 
     scope = Scope(T0, [], ["fraud-api"], ["fraud-detector"], ["FeatureDrift"], "t", "ticket")
     scan = {

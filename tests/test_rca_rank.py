@@ -8,13 +8,11 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
-
-from agent.cli_rca import app
-from evals.rca_offline import run
-from evals.rca_offline.__main__ import main as eval_main
-from evals.rca_offline.generator import generate_case
-from tools.rca_rank import (
+from opsloop.agent.cli.rca import app
+from opsloop.evals.rca_offline import run
+from opsloop.evals.rca_offline.__main__ import main as eval_main
+from opsloop.evals.rca_offline.generator import generate_case
+from opsloop.tools.analysis.rca_rank import (
     clean_wide,
     counter_mask,
     is_metric_column,
@@ -23,6 +21,7 @@ from tools.rca_rank import (
     rank_services,
     split_column,
 )
+from typer.testing import CliRunner
 
 runner = CliRunner()
 ROWS, SPLIT, T0 = 200, 150, 1_700_000_000.0

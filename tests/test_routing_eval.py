@@ -1,8 +1,7 @@
 """The routing eval meets its target on every shipped question set."""
 
 import pytest
-
-from evals.routing import DATASETS, load_cases, run
+from opsloop.evals.routing import DATASETS, load_cases, run
 
 
 def test_routing_questions_cover_every_tool():

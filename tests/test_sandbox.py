@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from opsloop.sandbox.manager import SandboxError, down, status, up
 
-from sandbox.manager import SandboxError, down, status, up
 from tests.webhook import firing, resolved, webhook_receiver
 
 pytestmark = pytest.mark.integration
@@ -99,8 +99,8 @@ def test_bad_release_alert_reaches_the_webhook_and_rollback_resolves_it(bad_rele
     [serving] = prom(state, 'model_serving_info{model="fraud-detector"}')
     assert serving["metric"]["version"] == "4"
 
-    from sandbox.ml.registry import move_alias
-    from tools.changelog import ChangeLog
+    from opsloop.sandbox.ml.registry import move_alias
+    from opsloop.tools.backends.changelog import ChangeLog
 
     changelog = ChangeLog(Path(state["directory"]) / "changes.sqlite")
     previous = move_alias(
@@ -145,7 +145,7 @@ def test_second_up_while_running_is_refused(bad_release):
 
 
 def test_settings_point_at_the_running_sandbox(bad_release, monkeypatch):
-    from agent.config import Settings
+    from opsloop.agent.config import Settings
 
     home, state, _ = bad_release
     monkeypatch.setenv("OPSLOOP_HOME", str(home))

@@ -5,13 +5,12 @@ import subprocess
 
 import numpy as np
 import pytest
-
-from sandbox.engine import Engine
-from sandbox.exposition import render
-from sandbox.faults import Effects, effects_at, intensity
-from sandbox.history import constant_quality
-from sandbox.scenario import Fault, ScenarioError, load_scenario
-from sandbox.world import SANDBOX
+from opsloop.sandbox.engine import Engine
+from opsloop.sandbox.exposition import render
+from opsloop.sandbox.faults import Effects, effects_at, intensity
+from opsloop.sandbox.history import constant_quality
+from opsloop.sandbox.scenario import Fault, ScenarioError, load_scenario
+from opsloop.sandbox.world import SANDBOX
 
 T0 = 1_795_000_000.0
 CHAMPIONS = {"fraud-detector": "3", "recsys-ranker": "3"}
@@ -153,7 +152,7 @@ def test_unknown_scenario_lists_the_built_ins():
 
 
 def test_every_builtin_scenario_loads():
-    from sandbox.scenario import builtin_names
+    from opsloop.sandbox.scenario import builtin_names
 
     names = builtin_names()
     assert {

@@ -9,10 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.metrics import roc_auc_score
-
-from sandbox.ml.data import FEATURES, Shift, batch, reference_sample
-from sandbox.ml.registry import (
+from opsloop.sandbox.ml.data import FEATURES, Shift, batch, reference_sample
+from opsloop.sandbox.ml.registry import (
     CHAMPION,
     DAY,
     SeededModel,
@@ -21,8 +19,15 @@ from sandbox.ml.registry import (
     move_alias,
     seed_registry,
 )
-from sandbox.ml.train import MIN_AUC, TrainSpec, main, train_and_register, using_tracking_uri
-from tools.changelog import ChangeLog
+from opsloop.sandbox.ml.train import (
+    MIN_AUC,
+    TrainSpec,
+    main,
+    train_and_register,
+    using_tracking_uri,
+)
+from opsloop.tools.backends.changelog import ChangeLog
+from sklearn.metrics import roc_auc_score
 
 # MLflow's own SQLAlchemy usage; nothing this project can act on.
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy")

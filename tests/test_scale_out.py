@@ -25,9 +25,9 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from opsloop.agent.stores.memory import IncidentMemory
 from psycopg.rows import dict_row
 
-from agent.memory import IncidentMemory
 from bench.engines import chroma_server, free_port
 from bench.storm import storm
 from tests.slack_server import fake_slack

@@ -1,6 +1,6 @@
 """The self-check traces every figure, name and citation to evidence."""
 
-from agent.selfcheck import check_answer, figures
+from opsloop.agent.grounding.selfcheck import check_answer, figures
 
 EVIDENCE = [
     {

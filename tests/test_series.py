@@ -2,7 +2,13 @@
 
 import math
 
-from tools.series import format_change, format_value, sparkline, summarise_matrix, unit_for_query
+from opsloop.tools.analysis.series import (
+    format_change,
+    format_value,
+    sparkline,
+    summarise_matrix,
+    unit_for_query,
+)
 
 
 def test_summarise_splits_current_and_previous_window():

@@ -16,15 +16,15 @@ from typing import Any
 
 import httpx
 import pytest
+from opsloop.agent.config import Settings
+from opsloop.agent.rca.alerts import parse_alertmanager
+from opsloop.agent.server.app import create_app
+from opsloop.agent.server.incidents import IncidentStore
+from opsloop.agent.server.worker import WorkerPool
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from agent.alerts import parse_alertmanager
-from agent.config import Settings
-from agent.incident_store import IncidentStore
-from agent.server import create_app
-from agent.worker import WorkerPool
 from tests.test_incident_store import LIST_KEYS, TOPOLOGY, am_payload
 
 AM = "/alerts/alertmanager"
@@ -476,7 +476,7 @@ runner = CliRunner()
 
 
 def test_incidents_cli_lists_and_shows():
-    from agent.cli_serve import incidents_app
+    from opsloop.agent.cli.serve import incidents_app
 
     assert runner.invoke(incidents_app, ["list", "--json"]).stdout.strip() == "[]"
     store = IncidentStore(Settings().state_dir / "incidents.sqlite")  # where serve keeps it
@@ -502,8 +502,7 @@ def test_incidents_cli_lists_and_shows():
 
 def test_serve_command_help_and_investigator_wiring(monkeypatch):
     import typer
-
-    from agent.cli_serve import make_investigator, serve
+    from opsloop.agent.cli.serve import make_investigator, serve
 
     app = typer.Typer()
     app.command("serve")(serve)
@@ -523,7 +522,7 @@ def test_serve_command_help_and_investigator_wiring(monkeypatch):
             return {"answer": "ok"}
 
     monkeypatch.setitem(
-        sys.modules, "agent.session", types.SimpleNamespace(Assistant=FakeAssistant)
+        sys.modules, "opsloop.agent.assistant", types.SimpleNamespace(Assistant=FakeAssistant)
     )
     investigate = make_investigator(Settings())
     assert investigate({"id": "inc-1", "alerts": [{"name": "A"}]}) == {"answer": "ok"}

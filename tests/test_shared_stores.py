@@ -12,18 +12,18 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from opsloop.agent.approvals.audit import AuditLog
+from opsloop.agent.assistant import Assistant
+from opsloop.agent.config import Settings
+from opsloop.agent.factory import build_deps
+from opsloop.agent.llm.scripted import ScriptedChatModel, tool_call
+from opsloop.agent.server.app import create_app
+from opsloop.agent.server.incidents import IncidentStore
+from opsloop.agent.server.worker import WorkerPool
+from opsloop.agent.slack.store import SlackStore
+from opsloop.agent.stores.memory import Incident, IncidentMemory
 from starlette.testclient import TestClient
 
-from agent.audit import AuditLog
-from agent.config import Settings
-from agent.factory import build_deps
-from agent.incident_store import IncidentStore
-from agent.memory import Incident, IncidentMemory
-from agent.scripted import ScriptedChatModel, tool_call
-from agent.server import create_app
-from agent.session import Assistant
-from agent.slack.store import SlackStore
-from agent.worker import WorkerPool
 from bench.engines import chroma_server, free_port, postgres_server
 from tests.test_approval import POLICY, restart_tool
 from tests.test_incident_store import note
@@ -169,9 +169,8 @@ def test_postgres_down_is_a_503_and_intake_resumes_when_it_is_back(tmp_path):
 
 
 def test_incidents_cli_reads_the_shared_database_and_names_a_bad_url(pg_url, monkeypatch):
+    from opsloop.agent.cli.main import app
     from typer.testing import CliRunner
-
-    from agent.cli import app
 
     store = IncidentStore(pg_url)
     opened = store.accept(note("cli", ("A", "checkout", "firing")), "{}").incident_id
@@ -190,8 +189,9 @@ def test_incidents_cli_reads_the_shared_database_and_names_a_bad_url(pg_url, mon
 
 
 def test_approve_clicked_on_two_replicas_at_once_runs_the_action_once(settings, pg_url):
-    from agent.slack import SlackOps, blocks
-    from agent.slack.actions import decide
+    from opsloop.agent.slack import SlackOps, blocks
+    from opsloop.agent.slack.actions import decide
+
     from tests.slack_server import block_action, fake_slack
     from tests.test_slack import CHANNEL, slack_settings
 

@@ -15,14 +15,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from opsloop.agent.assistant import Assistant
+from opsloop.agent.config import Settings
+from opsloop.agent.factory import build_deps
+from opsloop.agent.llm.scripted import ScriptedChatModel, tool_call
+from opsloop.agent.slack import SlackOps, SlackStore, blocks
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from agent.config import Settings
-from agent.factory import build_deps
-from agent.scripted import ScriptedChatModel, tool_call
-from agent.session import Assistant
-from agent.slack import SlackOps, SlackStore, blocks
 from tests.slack_server import BOT_USER, FakeSlack, block_action, event, fake_slack, sign
 from tests.test_approval import restart_tool
 
@@ -354,7 +354,7 @@ def test_untrusted_text_cannot_ping_or_fake_links():
 
 
 def test_the_manifest_asks_for_what_the_handlers_use():
-    from agent.cli_slack import manifest
+    from opsloop.agent.cli.slack import manifest
 
     http = manifest("https://ops.example.org")
     scopes = set(http["oauth_config"]["scopes"]["bot"])

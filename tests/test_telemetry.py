@@ -13,17 +13,17 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from opsloop.agent.assistant import Assistant
+from opsloop.agent.cli.serve import build_server
+from opsloop.agent.config import Settings
+from opsloop.agent.factory import build_deps
+from opsloop.agent.llm.scripted import ScriptedChatModel, tool_call
+from opsloop.agent.llm.usage import cost_usd, part_of, priced
+from opsloop.agent.telemetry.metrics import DURATION_BUCKETS, TOKEN_BUCKETS, Telemetry
+from opsloop.agent.telemetry.traces import OtlpExporter, answer_spans, traces_url
 from prometheus_client import CollectorRegistry, generate_latest
 from starlette.testclient import TestClient
 
-from agent.cli_serve import build_server
-from agent.config import Settings
-from agent.factory import build_deps
-from agent.otlp import OtlpExporter, answer_spans, traces_url
-from agent.scripted import ScriptedChatModel, tool_call
-from agent.session import Assistant
-from agent.telemetry import DURATION_BUCKETS, TOKEN_BUCKETS, Telemetry
-from agent.usage import cost_usd, part_of, priced
 from tests.test_server import wait_for
 
 P99 = (
@@ -57,14 +57,14 @@ def fake_deps(llm: Any, prices: dict | None = None) -> Any:
 
 
 def test_cost_for_priced_unpriced_and_deterministic(caplog, monkeypatch):
-    monkeypatch.setattr("agent.usage._unpriced", set())
+    monkeypatch.setattr("opsloop.agent.llm.usage._unpriced", set())
     usage = {"input_tokens": 1000, "output_tokens": 500, "llm_calls": 2}
     assert cost_usd(1000, 500, "gpt-4o-mini", PRICES) == pytest.approx(0.00045)
 
     priced_usage = priced(usage, fake_deps(ScriptedChatModel(), PRICES))
     assert priced_usage == {"provider": "scripted", "model": "gpt-4o-mini", "cost_usd": 0.00045}
 
-    with caplog.at_level(logging.WARNING, logger="agent.usage"):
+    with caplog.at_level(logging.WARNING, logger="opsloop.agent.llm.usage"):
         unpriced = priced(usage, fake_deps(ScriptedChatModel(), {"gpt-4o": PRICES["gpt-4o-mini"]}))
         priced(usage, fake_deps(ScriptedChatModel(), {}))
     assert unpriced["cost_usd"] is None  # never a guessed price
@@ -78,8 +78,8 @@ def test_cost_for_priced_unpriced_and_deterministic(caplog, monkeypatch):
 
 
 def test_provider_names_follow_the_configured_endpoint():
-    from agent.llm import make_llm
-    from agent.usage import llm_identity
+    from opsloop.agent.llm.client import make_llm
+    from opsloop.agent.llm.usage import llm_identity
 
     openai = Settings(llm_api_key="sk-x", llm_model="gpt-4o")
     assert llm_identity(make_llm(openai), openai) == ("openai", "gpt-4o")
@@ -247,7 +247,7 @@ def test_a_second_record_of_the_same_turn_counts_only_what_is_new():
     telemetry = Telemetry(registry)
     first = llm_record()
     telemetry.observe(first)
-    from agent.usage import counters
+    from opsloop.agent.llm.usage import counters
 
     usage = {
         **first["usage"],
@@ -473,12 +473,12 @@ def test_a_dead_collector_neither_breaks_nor_slows_answers(settings, caplog):
     settings = settings.model_copy(update={"otlp_endpoint": dead})
     assistant = Assistant.from_settings(settings)
     exporter = assistant.deps.observers[0].__self__
-    with caplog.at_level(logging.WARNING, logger="agent.otlp"):
+    with caplog.at_level(logging.WARNING, logger="opsloop.agent.telemetry.traces"):
         first = assistant.ask("p99 latency of checkout over the last hour")
         second = assistant.ask("p99 latency of checkout over the last hour")
         wait_for(lambda: exporter.failed >= 2, 10.0, "both answers to fail to export")
     assert first["evals"]["grounded"] and second["evals"]["grounded"]
-    warned = [r for r in caplog.records if r.name == "agent.otlp"]
+    warned = [r for r in caplog.records if r.name == "opsloop.agent.telemetry.traces"]
     assert len(warned) == 1 and "cannot export" in warned[0].getMessage()  # logged once
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tools.errors import BackendUnavailable
-from tools.topology import discover
+from opsloop.tools.callgraph import discover
+from opsloop.tools.errors import BackendUnavailable
 
 
 class FakeProm:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tools.discovery import MODEL_LABEL, Discovery
-from tools.promql import matcher
-from tools.signals import CANDIDATES, MetricMap
+from opsloop.tools.backends.prometheus.discovery import MODEL_LABEL, Discovery
+from opsloop.tools.backends.prometheus.promql import matcher
+from opsloop.tools.backends.prometheus.signals import CANDIDATES, MetricMap
 
 
 class Catalog(Protocol):

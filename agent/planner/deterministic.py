@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
-from agent.planner.catalog import Catalog
-from agent.planner.entities import Entities, extract, resolve_latency
-from agent.planner.intents import classify
-from agent.planner.lexicon import has_phrase, normalise
-from agent.timerange import TimeWindow, parse_window
-from tools.discovery import closest
-from tools.promql import matcher, selector
-from tools.signals import TITLES, build_signal
+from opsloop.agent.planner.catalog import Catalog
+from opsloop.agent.planner.entities import Entities, extract, resolve_latency
+from opsloop.agent.planner.intents import classify
+from opsloop.agent.planner.lexicon import has_phrase, normalise
+from opsloop.agent.planner.timerange import TimeWindow, parse_window
+from opsloop.tools.backends.prometheus.discovery import closest
+from opsloop.tools.backends.prometheus.promql import matcher, selector
+from opsloop.tools.backends.prometheus.signals import TITLES, build_signal
 
 MAX_CALLS = 6
 # Which tool answers each intent (tools of later capabilities may be absent).

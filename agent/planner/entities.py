@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from agent.planner.lexicon import (
+from opsloop.agent.planner.lexicon import (
     SIGNAL_PHRASES,
     STOPWORDS,
     VOCABULARY,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from agent.planner.entities import Entities
-from agent.planner.lexicon import INTENT_WORDS, has_phrase
+from opsloop.agent.planner.entities import Entities
+from opsloop.agent.planner.lexicon import INTENT_WORDS, has_phrase
 
 # Checked in this order: actions first, then specific questions, then broad ones.
 # Words that only make sense about model versions, even with no model named.

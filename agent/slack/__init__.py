@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.slack.app import SlackError, SlackOps
-from agent.slack.reports import SlackReporter
-from agent.slack.store import SlackStore
+from opsloop.agent.slack.app import SlackError, SlackOps
+from opsloop.agent.slack.reports import SlackReporter
+from opsloop.agent.slack.store import SlackStore
 
 __all__ = ["SlackError", "SlackOps", "SlackReporter", "SlackStore", "build_slack"]
 

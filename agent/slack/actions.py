@@ -11,14 +11,13 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
+from opsloop.agent.slack import blocks
 from slack_sdk.errors import SlackApiError
 
-from agent.slack import blocks
-
 if TYPE_CHECKING:
-    from agent.slack.app import SlackOps
+    from opsloop.agent.slack.app import SlackOps
 
-log = logging.getLogger("agent.slack")
+log = logging.getLogger("opsloop.agent.slack")
 
 
 def register_actions(ops: SlackOps) -> None:
@@ -214,7 +213,7 @@ def record_root_cause(
     ops: SlackOps, body: dict[str, Any], view: dict[str, Any], kind: str, target: str, note: str
 ) -> None:
     """Store what a person says the root cause was, and say so in the thread."""
-    from agent.memory import Incident
+    from opsloop.agent.stores.memory import Incident
 
     meta = json.loads(view.get("private_metadata") or "{}")
     thread, user = str(meta.get("thread", "")), body["user"]["id"]

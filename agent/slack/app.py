@@ -15,6 +15,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from opsloop.agent.slack import blocks
+from opsloop.agent.slack.actions import register_actions
+from opsloop.agent.slack.store import SlackStore
 from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from slack_sdk import WebClient
@@ -24,11 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from agent.slack import blocks
-from agent.slack.actions import register_actions
-from agent.slack.store import SlackStore
-
-log = logging.getLogger("agent.slack")
+log = logging.getLogger("opsloop.agent.slack")
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
 PROGRESS_EVERY_S = 1.5  # chat.update is rate-limited (about 50 a minute per workspace)
 MAX_BODY_BYTES = 1_048_576

@@ -10,12 +10,11 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from opsloop.agent.slack import blocks
+from opsloop.agent.slack.store import SlackStore
 from slack_sdk import WebClient
 
-from agent.slack import blocks
-from agent.slack.store import SlackStore
-
-log = logging.getLogger("agent.slack")
+log = logging.getLogger("opsloop.agent.slack")
 
 
 class SlackReporter:

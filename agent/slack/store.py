@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.incident_db import open_database
+from opsloop.agent.db.sqlite import open_database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS slack_events (

@@ -23,9 +23,8 @@ from typing import Any
 import httpx
 import yaml
 from langchain_core.messages import BaseMessage, ToolMessage
-
-from agent.scripted import ScriptedChatModel, tool_call
-from evals import scorers
+from opsloop.agent.llm.scripted import ScriptedChatModel, tool_call
+from opsloop.evals import scorers
 
 READY_DEADLINE_S = 240.0
 _EVIDENCE_ID = re.compile(r"\[(E\d+)\]")
@@ -93,7 +92,7 @@ class Truth:
 @contextmanager
 def sandbox(scenario: str, ready_alert: str | None, seed: int | None = None) -> Iterator[dict]:
     """Run the scenario in a fresh home until its alert fires; yield the sandbox state."""
-    from sandbox.manager import down, up
+    from opsloop.sandbox.manager import down, up
 
     with tempfile.TemporaryDirectory(prefix="opsloop-answers-eval-") as tmp:
         home = Path(tmp)
@@ -127,9 +126,9 @@ def _wait_alert(prometheus: str, name: str) -> None:
 
 def ask(case: dict[str, Any], home: Path) -> dict[str, Any]:
     """Ask one case's question with its brain; return the answer JSON."""
-    from agent.config import Settings
-    from agent.factory import build_deps
-    from agent.session import Assistant
+    from opsloop.agent.assistant import Assistant
+    from opsloop.agent.config import Settings
+    from opsloop.agent.factory import build_deps
 
     settings = Settings(home=home)
     llm = scripted_model(case.get("script") or []) if case.get("brain") == "llm" else None

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.logtemplates import mine
+from opsloop.tools.analysis.logtemplates import mine
 
 # Drain's published grouping accuracy (He et al.; LogPAI benchmark "Tools and Benchmarks
 # for Automated Log Parsing", ICSE-SEIP 2019): the bar each dataset must meet.

@@ -1,4 +1,4 @@
-"""`python -m evals.logparse --loghub DIR [--json]`: grouping accuracy against Drain's bar."""
+"""`python -m opsloop.evals.logparse --loghub DIR [--json]`: grouping accuracy vs Drain's bar."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-from evals.logparse import run
+from opsloop.evals.logparse import run
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the eval; exit 0 when every dataset present meets its bar."""
-    parser = argparse.ArgumentParser(prog="python -m evals.logparse", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m opsloop.evals.logparse", description=__doc__)
     parser.add_argument("--loghub", type=Path, required=True, help="LogHub directory")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""`python -m evals.memory [--json] [--threshold T]`: incident memory recall@3 and no-match."""
+"""`python -m opsloop.evals.memory [--json] [--threshold T]`: memory recall@3 and no-match."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import argparse
 import json
 import sys
 
-from evals.memory import run
+from opsloop.evals.memory import run
 
 RECALL_BAR = 0.9
 
 
 def main() -> int:
     """Run the eval; exit 0 when recall@3 ≥ 0.9 and no no-match query matches."""
-    parser = argparse.ArgumentParser(prog="python -m evals.memory", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m opsloop.evals.memory", description=__doc__)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--threshold", type=float, help="similarity threshold to use")
     args = parser.parse_args()

@@ -12,10 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from evals.nab.scorer import PROFILES, FileRows, Outcome, best_threshold, file_rows, normalised
-from evals.nab.scorer import score_file as score_one
-from tools.detectors.streaming import read_nab_csv, score_series
+from opsloop.evals.nab.scorer import (
+    PROFILES,
+    FileRows,
+    Outcome,
+    best_threshold,
+    file_rows,
+    normalised,
+)
+from opsloop.evals.nab.scorer import score_file as score_one
+from opsloop.tools.analysis.detectors.streaming import read_nab_csv, score_series
 
 # The benchmark data sits in shared/ beside the checkout (as in CI); OPSLOOP_NAB_DATA overrides.
 DEFAULT_DATA = Path(

@@ -1,4 +1,4 @@
-"""`python -m evals.nab [--json] [--data DIR] [--processes N]`: NAB scores of our detector."""
+"""`python -m opsloop.evals.nab [--json] [--data DIR] [--processes N]`: detector NAB scores."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from evals.nab import DEFAULT_DATA, run
-from evals.nab.scorer import PROFILES
+from opsloop.evals.nab import DEFAULT_DATA, run
+from opsloop.evals.nab.scorer import PROFILES
 
 
 def _cell(value: float | None) -> str:
@@ -45,7 +45,7 @@ def render(report: dict[str, Any]) -> str:
 
 def main() -> int:
     """Score the corpus and print the table (or JSON)."""
-    parser = argparse.ArgumentParser(prog="python -m evals.nab", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m opsloop.evals.nab", description=__doc__)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="NAB data folder")
     parser.add_argument("--processes", type=int, default=2, help="detection worker processes")

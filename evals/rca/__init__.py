@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from sandbox.scenario import builtin_names, load_scenario
+from opsloop.sandbox.scenario import builtin_names, load_scenario
 
 # Every built-in scenario with a fault (a false alarm counts: its right answer is "no fault").
 FAULTS = tuple(name for name in builtin_names() if name != "healthy")
@@ -132,10 +132,10 @@ def _same_action(action: dict[str, Any], want: dict[str, Any]) -> bool:
 
 def run_case(scenario: str, seed: int, home: Path) -> dict[str, Any]:
     """Run one scenario with one seed; return the judged case."""
-    from agent.alerts import parse_alertmanager
-    from agent.config import Settings
-    from agent.session import Assistant
-    from sandbox.manager import down, up
+    from opsloop.agent.assistant import Assistant
+    from opsloop.agent.config import Settings
+    from opsloop.agent.rca.alerts import parse_alertmanager
+    from opsloop.sandbox.manager import down, up
 
     truth = load_scenario(scenario).ground_truth.model_dump()
     os.environ["OPSLOOP_HOME"] = str(home)

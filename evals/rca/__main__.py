@@ -1,4 +1,4 @@
-"""`python -m evals.rca [--seeds N] [--fault NAME] [--json]`: RCA accuracy on the sandbox."""
+"""`python -m opsloop.evals.rca [--seeds N] [--fault NAME] [--json]`: RCA accuracy, sandbox."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from evals.rca import FAULTS, run
+from opsloop.evals.rca import FAULTS, run
 
 # The targets of the RCA issue; the run exits 1 when one is missed.
 TARGETS = {"ac_at_1": 0.9, "ac_at_3": 1.0, "remediation_correct": 0.9}
@@ -16,7 +16,7 @@ WRONG_MAX = 0.05
 
 def main() -> int:
     """Run the eval; exit 0 when every target is met."""
-    parser = argparse.ArgumentParser(prog="python -m evals.rca", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m opsloop.evals.rca", description=__doc__)
     parser.add_argument("--seeds", type=int, default=5, help="seeds per fault (1..N)")
     parser.add_argument("--fault", action="append", choices=FAULTS, help="only these faults")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")

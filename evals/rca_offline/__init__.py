@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from evals.rca_offline.generator import FAULTS, Case, generate_case
-from tools.rca_rank import metric_matrix, rank_services, split_column
+from opsloop.evals.rca_offline.generator import FAULTS, Case, generate_case
+from opsloop.tools.analysis.rca_rank import metric_matrix, rank_services, split_column
 
 Ranker = Callable[[Case, np.random.Generator], list[str]]
 METHODS = ("ours", "ours+topology", "baro", "nsigma", "random")

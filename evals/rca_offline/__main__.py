@@ -1,4 +1,4 @@
-"""`python -m evals.rca_offline [--cases N] [--seed S] [--json]`: offline RCA ranking accuracy."""
+"""`python -m opsloop.evals.rca_offline [--cases N] [--seed S] [--json]`: offline RCA ranking."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from evals.rca_offline import METHODS, run
+from opsloop.evals.rca_offline import METHODS, run
 
 _KEYS = (("ac1", "AC@1"), ("ac3", "AC@3"), ("avg5", "Avg@5"))
 
@@ -39,7 +39,9 @@ def render(report: dict[str, Any]) -> str:
 
 def main() -> int:
     """Run the suite and print the table (or JSON)."""
-    parser = argparse.ArgumentParser(prog="python -m evals.rca_offline", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m opsloop.evals.rca_offline", description=__doc__
+    )
     parser.add_argument("--cases", type=int, default=400, help="number of cases (faults in turn)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the case generator")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")

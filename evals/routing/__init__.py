@@ -10,9 +10,8 @@ from importlib import resources
 from typing import Any
 
 import yaml
-
-from agent.planner.catalog import StaticCatalog
-from agent.planner.deterministic import Plan, PlannedCall, plan_question
+from opsloop.agent.planner.catalog import StaticCatalog
+from opsloop.agent.planner.deterministic import Plan, PlannedCall, plan_question
 
 # The sandbox world's names; the planner discovers them live, the eval fixes them.
 CATALOG = StaticCatalog(

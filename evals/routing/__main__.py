@@ -1,11 +1,11 @@
-"""`python -m evals.routing [--holdout|--fresh] [--json]`: routing accuracy and planner latency."""
+"""`python -m opsloop.evals.routing [--holdout|--fresh] [--json]`: routing accuracy, latency."""
 
 from __future__ import annotations
 
 import json
 import sys
 
-from evals.routing import DATASETS, run
+from opsloop.evals.routing import DATASETS, run
 
 
 def main() -> int:

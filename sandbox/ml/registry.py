@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sandbox.ml.train import TrainSpec, train_and_register, using_tracking_uri
-from tools.changelog import ChangeLog
+from opsloop.sandbox.ml.train import TrainSpec, train_and_register, using_tracking_uri
+from opsloop.tools.backends.changelog import ChangeLog
 
 DAY = 86400.0
 CHAMPION = "champion"
@@ -166,8 +166,8 @@ def move_alias(
 
     Moving an alias to where it already points changes nothing and records nothing.
     """
-    from tools.aliases import move_alias as move
-    from tools.mlflow_registry import Registry
+    from opsloop.tools.backends.aliases import move_alias as move
+    from opsloop.tools.backends.mlflow_registry import Registry
 
     return move(
         Registry(tracking_uri), changelog, model, alias, version, who=who, reason=reason, at=at

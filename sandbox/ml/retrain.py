@@ -1,6 +1,6 @@
 """The sandbox's training pipeline: retrain a model on the world's recent data and compare it.
 
-    python -m sandbox.ml.retrain --model fraud-detector --window 7d --sandbox-dir DIR
+    python -m opsloop.sandbox.ml.retrain --model fraud-detector --window 7d --sandbox-dir DIR
 
 Trains a new version on labelled data from the sandbox's warehouse, registers it, then scores
 it and the current champion on a fresh labelled sample of the most recent window, and prints
@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from sandbox.faults import effects_at
-from sandbox.ml.data import Shift, batch
-from sandbox.ml.registry import CHAMPION, current_alias, load_version
-from sandbox.ml.train import HOLDOUT_ROWS, TrainSpec, evaluate, train_and_register
-from sandbox.scenario import load_scenario
-from sandbox.world import SANDBOX
+from opsloop.sandbox.faults import effects_at
+from opsloop.sandbox.ml.data import Shift, batch
+from opsloop.sandbox.ml.registry import CHAMPION, current_alias, load_version
+from opsloop.sandbox.ml.train import HOLDOUT_ROWS, TrainSpec, evaluate, train_and_register
+from opsloop.sandbox.scenario import load_scenario
+from opsloop.sandbox.world import SANDBOX
 
 EVAL_WINDOW = "last 1h"
 
@@ -91,7 +90,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run, print the result as the last line."""
     parser = argparse.ArgumentParser(
-        prog="python -m sandbox.ml.retrain",
+        prog="python -m opsloop.sandbox.ml.retrain",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -16,14 +16,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+# Importing opsloop.sandbox.ml (the package) first turns MLflow telemetry off.
+from opsloop.sandbox.ml.data import FEATURES, Shift, batch
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-
-# Importing sandbox.ml (the package) first turns MLflow telemetry off.
-from sandbox.ml.data import FEATURES, Shift, batch
 
 ALGORITHMS = ("logreg", "gbm")
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
@@ -263,7 +263,9 @@ def train_and_register(
 
 def main(argv: list[str] | None = None) -> None:
     """Train and register one model version from the command line; print the result as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m sandbox.ml.train", description=main.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m opsloop.sandbox.ml.train", description=main.__doc__
+    )
     parser.add_argument("--model", required=True, choices=sorted(FEATURES))
     parser.add_argument("--tracking-uri", required=True, help="e.g. sqlite:////tmp/mlflow.db")
     parser.add_argument("--artifact-root", required=True, type=Path, help="artifact directory")

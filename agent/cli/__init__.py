@@ -1,0 +1,1 @@
+"""The `opsloop` command line: one module per command group, the chat REPL, rendering."""

@@ -1,0 +1,338 @@
+"""`opsloop serve` (webhook intake + investigation workers) and `opsloop incidents …`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from opsloop.agent.cli.common import JsonFlag, fail, load_settings, out
+from opsloop.agent.config import Settings
+from opsloop.agent.server.incidents import STATUSES, IncidentStore
+from opsloop.agent.server.worker import Investigator, ReportHook, ResolvedHook, WorkerPool
+from rich.table import Table
+
+log = logging.getLogger(__name__)
+
+
+def make_investigator(settings: Settings) -> Investigator:
+    """Return the real investigation: the assistant's RCA over the incident's alerts."""
+    from opsloop.agent.assistant import Assistant  # heavy (graph, clients): only when serving
+
+    return assistant_hooks(Assistant.from_settings(settings))[0]
+
+
+def assistant_hooks(assistant: Any) -> tuple[Investigator, ReportHook, ResolvedHook]:
+    """Return (investigate, on_report, on_resolved) bound to one assistant.
+
+    The report goes to the log; a resolve closes the incident in incident memory, which
+    the investigation itself wrote. Slack, when configured, adds its own hooks (see
+    `build_server`).
+    """
+
+    def investigate(incident: dict[str, Any]) -> dict[str, Any]:
+        return assistant.investigate(incident["alerts"], thread_id=incident["id"])
+
+    def on_report(incident: dict[str, Any], report: dict[str, Any]) -> None:
+        log.info("report for %s:\n%s", incident["id"], report.get("answer", ""))
+
+    def on_resolved(incident: dict[str, Any]) -> None:
+        try:
+            assistant.deps.memory.update(
+                incident["id"], outcome="resolved", resolved_at=time.time()
+            )
+        except KeyError:  # never investigated (failed, or resolved before it started)
+            log.info("resolved %s: no incident memory record to close", incident["id"])
+        except Exception as exc:  # memory is an aid: a failed write must not stop the server
+            log.warning("could not close %s in incident memory: %s", incident["id"], exc)
+
+    return investigate, on_report, on_resolved
+
+
+def store_path(settings: Settings) -> Path:
+    """Return where the incident store lives."""
+    explicit = getattr(settings, "incident_store_path", None)
+    return Path(explicit) if explicit else settings.state_dir / "incidents.sqlite"
+
+
+def build_server(
+    settings: Settings,
+    *,
+    workers: int = 2,
+    investigator: Investigator | None = None,
+    on_report: ReportHook | None = None,
+    on_resolved: ResolvedHook | None = None,
+    extra_routes: Sequence[Any] = (),
+    assistant: Any = None,
+) -> tuple[Any, IncidentStore, WorkerPool]:
+    """Build (app, store, pool); the app's lifespan runs the pool.
+
+    With a Slack bot token configured, `POST /slack/events` is mounted (HTTP mode, when a
+    signing secret is set) and reports also go to `OPSLOOP_SLACK_CHANNEL`; the Slack app is
+    `app.state.slack`, for Socket Mode.
+    """
+    from opsloop.agent.server.app import create_app
+
+    store = IncidentStore.from_settings(settings, store_path(settings))
+    if investigator is None:
+        if assistant is None:
+            from opsloop.agent.assistant import (
+                Assistant,  # heavy (graph, clients): only when serving
+            )
+
+            assistant = Assistant.from_settings(settings)
+        investigator, default_report, default_resolved = assistant_hooks(assistant)
+        on_report = on_report or default_report
+        on_resolved = on_resolved or default_resolved
+    slack = _slack(settings, assistant, store)
+    routes = list(extra_routes)
+    if slack is not None:
+        if settings.slack_signing_secret is not None:
+            routes += slack.routes()
+        if settings.slack_channel:
+            on_report, on_resolved = _with_slack(slack, on_report, on_resolved)
+    pool = WorkerPool(
+        store,
+        investigator,
+        workers=workers,
+        lease_s=float(getattr(settings, "investigation_lease_s", 600.0)),
+        on_report=on_report,
+        on_resolved=on_resolved,
+    )
+    max_body = int(getattr(settings, "webhook_max_body_bytes", 1_048_576))
+    app = create_app(settings, store, pool, max_body_bytes=max_body, extra_routes=routes)
+    app.state.slack = slack
+    app.state.telemetry = _self_monitoring(app.state.registry, assistant)
+    return app, store, pool
+
+
+def _self_monitoring(registry: Any, assistant: Any) -> Any:
+    """Export every answer the assistant gives here (alerts, Slack) on the app's /metrics."""
+    from opsloop.agent.telemetry.metrics import Telemetry
+
+    deps = getattr(assistant, "deps", None)  # None when only an investigator was given
+    telemetry = Telemetry(registry, tools=deps.tools if deps is not None else ())
+    if deps is not None:
+        deps.observers.append(telemetry.observe)
+    return telemetry
+
+
+def _slack(settings: Settings, assistant: Any, store: IncidentStore) -> Any:
+    """Return the Slack app when a bot token and an assistant are there, else None."""
+    if assistant is None or settings.slack_bot_token is None:
+        return None
+    from opsloop.agent.slack import build_slack
+
+    return build_slack(settings, assistant, store)
+
+
+def _with_slack(
+    slack: Any, on_report: ReportHook | None, on_resolved: ResolvedHook | None
+) -> tuple[ReportHook, ResolvedHook]:
+    """Chain the Slack channel's hooks after the others (each failure logged apart)."""
+    from opsloop.agent.slack import SlackReporter
+
+    reporter = SlackReporter(slack.client, slack.settings.slack_channel, slack.store)
+
+    def report(incident: dict[str, Any], result: dict[str, Any]) -> None:
+        if on_report is not None:
+            try:
+                on_report(incident, result)
+            except Exception:
+                log.exception("report hook failed for %s", incident["id"])
+        reporter.on_report(incident, result)
+
+    def resolved(incident: dict[str, Any]) -> None:
+        if on_resolved is not None:
+            try:
+                on_resolved(incident)
+            except Exception:
+                log.exception("resolve hook failed for %s", incident["id"])
+        reporter.on_resolved(incident)
+
+    return report, resolved
+
+
+def serve(
+    host: Annotated[
+        str | None, typer.Option("--host", help="Interface to listen on [OPSLOOP_SERVE_HOST].")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", min=0, max=65535, help="Port (0: any free) [OPSLOOP_SERVE_PORT]."),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=32, help="Investigations run in parallel.")
+    ] = 2,
+) -> None:
+    """Receive Alertmanager and Grafana webhooks and investigate each incident.
+
+    Endpoints: POST /alerts/alertmanager, POST /alerts/grafana, GET /incidents,
+    GET /incidents/ID, GET /healthz, GET /metrics, and POST /slack/events when
+    OPSLOOP_SLACK_BOT_TOKEN and OPSLOOP_SLACK_SIGNING_SECRET are set (Socket Mode with
+    OPSLOOP_SLACK_APP_TOKEN instead). Reports go to OPSLOOP_SLACK_CHANNEL.
+    """
+    import uvicorn
+
+    settings = load_settings()
+    _log_to_stderr()
+    try:
+        app, store, _pool = build_server(settings, workers=workers)
+    except Exception as exc:
+        raise fail(f"cannot start the server: {exc}") from None
+    config = uvicorn.Config(
+        app,
+        host=host or settings.serve_host,
+        port=settings.serve_port if port is None else port,
+        lifespan="on",
+        log_level="info",
+        timeout_graceful_shutdown=30,  # then the lifespan stops the workers
+    )
+    server = uvicorn.Server(config)
+    try:
+        sock = config.bind_socket()  # bound here, so the printed port is the real one
+    except OSError as exc:
+        raise fail(f"cannot listen on {config.host}:{config.port}: {exc}") from None
+    bound = sock.getsockname()
+    shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+    out.print(
+        f"opsloop serve listening on http://{shown}:{bound[1]}  (store {store.db.path})",
+        soft_wrap=True,
+    )
+    if not settings.webhook_token:
+        out.print("[yellow]warning:[/] OPSLOOP_WEBHOOK_TOKEN is unset: /alerts/* accept anyone")
+    socket = _start_socket_mode(app.state.slack, settings)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        if socket is not None:
+            socket.close()
+        store.close()
+
+
+def _start_socket_mode(slack: Any, settings: Settings) -> Any:
+    """Connect to Slack in Socket Mode when an app token is set; say which modes are on."""
+    if slack is None:
+        return None
+    modes = ["HTTP at /slack/events"] if settings.slack_signing_secret is not None else []
+    socket = None
+    if settings.slack_app_token is not None:
+        try:
+            socket = slack.socket_mode()
+            socket.connect()
+            modes.append("Socket Mode")
+        except Exception as exc:  # HTTP intake still works; say what to fix
+            out.print(f"[yellow]warning:[/] Slack Socket Mode did not connect: {exc}")
+            socket = None
+    channel = settings.slack_channel or "no channel (set OPSLOOP_SLACK_CHANNEL for reports)"
+    out.print(f"Slack: {', '.join(modes) or 'no mode (set a signing or app token)'}; {channel}")
+    return socket
+
+
+def _log_to_stderr() -> None:
+    """Show the one-line-per-alert and per-investigation logs beside uvicorn's."""
+    logger = logging.getLogger("opsloop.agent")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
+incidents_app = typer.Typer(
+    name="incidents",
+    help="Incidents opened from alerts (from OPSLOOP_DATABASE_URL, else the local store).",
+)
+
+
+def _store() -> IncidentStore | None:
+    settings = load_settings()
+    path = store_path(settings)
+    shared = settings.database_url
+    if not shared and not path.exists():  # nothing received yet; create no file to list it
+        return None
+    try:
+        return IncidentStore.from_settings(settings, path)
+    except Exception as exc:
+        if shared:  # the error names the (masked) URL
+            raise fail(
+                f"cannot open the incident store: {exc}; check OPSLOOP_DATABASE_URL"
+            ) from None
+        raise fail(f"cannot open the incident store {path}: {exc}") from None
+
+
+@incidents_app.command("list")
+def incidents_list(
+    status: Annotated[
+        str | None, typer.Option("--status", help=f"Only this status: {', '.join(STATUSES)}.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="How many.")] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """List incidents, newest first."""
+    if status is not None and status not in STATUSES:
+        raise fail(f"--status must be one of {', '.join(STATUSES)}, not {status!r}")
+    store = _store()
+    rows = store.list_incidents(limit, status) if store else []
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        out.print("No incidents." + ("" if store else " (`opsloop serve` has received nothing)"))
+        return
+    table = Table(header_style="bold")
+    for column in ("id", "status", "alerts", "opened", "resolved", "top hypothesis"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row["id"],
+            row["status"],
+            str(row["alerts"]),
+            row["opened_at"],
+            row["resolved_at"] or "-",
+            _hypothesis(row["top_hypothesis"]),
+        )
+    out.print(table)
+
+
+@incidents_app.command("show")
+def incidents_show(
+    incident_id: Annotated[str, typer.Argument(help="Incident id (inc-…).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Show one incident: its alerts and the investigation report."""
+    store = _store()
+    incident = store.get(incident_id) if store else None
+    if incident is None:
+        raise fail(f"no incident {incident_id!r}; `opsloop incidents list` shows them")
+    if as_json:
+        print(json.dumps(incident, indent=2))
+        return
+    resolved = f"  resolved {incident['resolved_at']}" if incident["resolved_at"] else ""
+    out.print(
+        f"[bold]{incident['id']}[/]  {incident['status']}  opened {incident['opened_at']}{resolved}"
+    )
+    out.print(f"groups: {', '.join(incident['group_keys'])}", soft_wrap=True)
+    for alert in incident["alerts"]:
+        service = alert["labels"].get("service") or alert["labels"].get("job") or "-"
+        out.print(f"  {alert['status']:<8} {alert['name']}  service={service}")
+    out.print(f"top hypothesis: {_hypothesis(incident['top_hypothesis'])}")
+    report = incident["report"] or {}
+    if not report:
+        out.print(f"investigation in progress (attempt {incident['attempts']})")
+        return
+    out.print(report.get("report") or report.get("answer") or "", soft_wrap=True)
+    if report.get("error"):  # a failed investigation, or a backend the RCA could not reach
+        out.print(f"[red]error:[/] {report['error']}", soft_wrap=True)
+
+
+def _hypothesis(top: Any) -> str:
+    if not isinstance(top, dict):
+        return "-"
+    score = top.get("score")
+    shown = f"{score:.2f}" if isinstance(score, int | float) else "?"
+    return f"{top.get('kind')}:{top.get('target')} {shown}"

@@ -1,0 +1,139 @@
+"""Run tools safely (timeout, errors, output budget) and turn results into evidence."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from langchain_core.messages import ToolMessage
+from opsloop.agent.graph.deps import Deps
+from opsloop.tools.base import OpsTool, ToolResult, ToolStatus
+from opsloop.tools.errors import BackendUnavailable, OpsError
+from opsloop.tools.redact import redact
+from pydantic import ValidationError
+
+_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="opsloop-tool")
+
+
+def run_tool(
+    tool: OpsTool, args: dict[str, Any], default_timeout: float, default_budget: int
+) -> ToolResult:
+    """Invoke a tool with validated args under a timeout; never raise."""
+    timeout = tool.timeout_s or default_timeout
+    # The copied context carries the approver (opsloop.tools.actor) into the worker thread.
+    future = _POOL.submit(contextvars.copy_context().run, tool.invoke, args)
+    try:
+        result = future.result(timeout=timeout)
+    except FutureTimeout:
+        return ToolResult.failure(
+            f"{tool.name} timed out after {timeout:g}s; try a shorter range or a narrower query."
+        )
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'args'}: {e['msg']}" for e in exc.errors()
+        )
+        return ToolResult.failure(f"invalid arguments for {tool.name}: {problems}")
+    except BackendUnavailable as exc:
+        result = ToolResult.failure(str(exc))
+        result.data = {"backend_unavailable": str(exc)}
+        return result
+    except OpsError as exc:
+        return ToolResult.failure(str(exc))
+    except Exception as exc:  # a tool bug must not take the conversation down
+        return ToolResult.failure(f"{tool.name} failed: {type(exc).__name__}: {exc}")
+    if not isinstance(result, ToolResult):
+        return ToolResult.failure(f"{tool.name} returned {type(result).__name__}, not a result")
+    return result.bounded(tool.output_chars or default_budget)
+
+
+def execute_call(call: dict[str, Any], deps: Deps) -> ToolResult:
+    """Run one planned call, turning unknown tools and malformed calls into error results."""
+    if call.get("invalid"):
+        return ToolResult.failure(f"the tool call could not be parsed: {call['invalid']}")
+    tool = deps.tools.get(call["name"])
+    if tool is None:
+        names = ", ".join(sorted(deps.tools))
+        return ToolResult.failure(f"unknown tool '{call['name']}'. Available tools: {names}.")
+    if not isinstance(call.get("args"), dict):
+        return ToolResult.failure(f"arguments for {call['name']} must be a JSON object")
+    return run_tool(tool, call["args"], deps.settings.tool_timeout, deps.settings.tool_output_chars)
+
+
+def timed_call(call: dict[str, Any], deps: Deps) -> tuple[ToolResult, tuple[float, float]]:
+    """Run `execute_call`; return the result with (wall-clock start, seconds taken)."""
+    started, clock = time.time(), time.perf_counter()
+    result = execute_call(call, deps)
+    return result, (started, round(time.perf_counter() - clock, 6))
+
+
+def record(
+    call: dict[str, Any],
+    result: ToolResult,
+    evidence_count: int,
+    deps: Deps,
+    timing: tuple[float, float] | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]], ToolMessage]:
+    """Number the result's evidence and build the call record and the model-facing message.
+
+    `timing` (start, seconds) is kept on the record when the call ran, for trace spans.
+    """
+    evidence = []
+    for offset, ev in enumerate(result.evidence, start=1):
+        item = plain(ev.model_dump())
+        item["id"] = f"E{evidence_count + offset}"
+        evidence.append(item)
+    rec = {
+        "id": call.get("id"),
+        "name": call["name"],
+        "args": call.get("args") or {},
+        "status": result.status.value,
+        "summary": result.summary,
+        "error": result.error,
+        "evidence": [e["id"] for e in evidence],
+        "data": plain(result.data),
+    }
+    if timing is not None:
+        rec["started_at"], rec["duration_s"] = timing
+    cites = "; ".join(f"[{e['id']}] {e['summary'][:120]}" for e in evidence)
+    content = f"status: {result.status.value}\n{result.summary}"
+    if cites:
+        content += f"\nevidence to cite: {cites}"
+    message = ToolMessage(
+        content=redact(content, deps.secrets),
+        tool_call_id=call.get("id") or call["name"],
+        name=call["name"],
+        status="error" if result.status == ToolStatus.ERROR else "success",
+    )
+    return rec, evidence, message
+
+
+def plain(value: Any) -> Any:
+    """Return `value` as plain JSON types: tools may hand back numpy numbers, which the
+    checkpointer cannot store."""
+    return json.loads(json.dumps(value, default=_to_json))
+
+
+def _to_json(value: Any) -> Any:
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return value.tolist()
+    if isinstance(value, set | tuple):
+        return list(value)
+    return str(value)
+
+
+def timing_of(rec: dict[str, Any]) -> dict[str, float]:
+    """Return a call record's start and duration, when it ran."""
+    return {k: rec[k] for k in ("started_at", "duration_s") if k in rec}
+
+
+def public_call(rec: dict[str, Any]) -> dict[str, Any]:
+    """Return the DESIGN.md tool_calls shape of a call record."""
+    return {
+        "name": rec["name"],
+        "args": json.loads(json.dumps(rec["args"], default=str)),
+        "status": rec["status"],
+    }

@@ -1,0 +1,50 @@
+"""The intake node: start a turn, resetting per-turn fields and validating the question."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+from opsloop.agent.graph.deps import Deps
+from opsloop.agent.graph.state import AgentState
+
+MAX_QUESTION_CHARS = 4000
+
+
+def intake_node(state: AgentState, deps: Deps) -> dict[str, Any]:
+    """Begin a turn: record the question and clear what the previous turn left."""
+    question = (state.get("question") or "").strip()
+    update: dict[str, Any] = {
+        "question": question[:MAX_QUESTION_CHARS],
+        "user": state.get("user") or deps.settings.user,
+        "mode": state.get("mode") or "question",
+        "brain": "llm" if deps.llm is not None else "deterministic",
+        "intent": "",
+        "pending": [],
+        "tool_calls": [],
+        "notes": [],
+        "error": None,
+        "draft": "",
+        "answer": "",
+        "repair": None,
+        "repaired": False,
+        "decision": None,
+        "evals": {},
+        "usage": {"input_tokens": 0, "output_tokens": 0, "llm_calls": 0},
+        "steps": 0,
+        "started_at": time.time(),
+        "recorded": {},
+        "turn_evidence_from": len(state.get("evidence", [])),
+    }
+    if update["mode"] == "alert":
+        from opsloop.agent.rca.nodes import start  # alert mode scopes the alert first
+
+        update |= start(state, deps)
+        question = update["question"]
+    elif not question:
+        update["error"] = 'empty question: ask something like "p99 latency of checkout last 1h"'
+    elif len(question) > MAX_QUESTION_CHARS:
+        update["notes"] = [f"Your question was cut to its first {MAX_QUESTION_CHARS} characters."]
+    update["messages"] = [HumanMessage(content=question)] if question else []
+    return update

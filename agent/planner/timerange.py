@@ -1,0 +1,145 @@
+"""Parse the time ranges on-call engineers type: "last 30m", "since 14:00", "yesterday"."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from opsloop.tools.backends.prometheus.promql import format_duration
+
+DEFAULT_RANGE_S = 3600.0
+_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hrs": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "w": 604800,
+    "wk": 604800,
+    "week": 604800,
+    "weeks": 604800,
+}
+_UNIT_RE = "|".join(sorted(_UNITS, key=len, reverse=True))
+_WORDS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "ten": 10,
+    "twelve": 12,
+    "fifteen": 15,
+    "thirty": 30,
+    "couple": 2,
+    "few": 3,
+}
+_NUM = r"(\d+(?:\.\d+)?|" + "|".join(_WORDS) + r")"
+_LAST = re.compile(rf"\b(?:last|past|previous|prev|trailing)\s+(?:the\s+)?{_NUM}?\s*({_UNIT_RE})\b")
+_BARE = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)\s*({_UNIT_RE})\b(?!\s*(?:ago|from))")
+_CLOCK = r"(\d{1,2})(?::(\d{2}))?\s*(am|pm)?"
+_SINCE = re.compile(rf"\b(?:since|from|after)\s+{_CLOCK}\b")
+_BETWEEN = re.compile(rf"\bbetween\s+{_CLOCK}\s+and\s+{_CLOCK}\b")
+_AGO = re.compile(rf"\b{_NUM}\s*({_UNIT_RE})\s+ago\b")
+_NOW = re.compile(r"\b(right now|now|currently|current|at the moment|atm|rn)\b")
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """A window ending at `end` (None = now), or an instant at `end` when `instant`."""
+
+    seconds: float = DEFAULT_RANGE_S
+    end: datetime | None = None
+    instant: bool = False
+    explicit: bool = False
+    text: str = ""
+
+    @property
+    def range(self) -> str:
+        """Return the window length as a Prometheus duration."""
+        return format_duration(self.seconds)
+
+    def end_arg(self) -> str | None:
+        """Return `end` as ISO-8601 for tool arguments (None = now)."""
+        return self.end.isoformat() if self.end else None
+
+
+def parse_window(text: str, now: datetime, tz: tzinfo | None = None) -> TimeWindow:
+    """Find a time range in `text`; default to the last hour."""
+    low = text.lower()
+    local_now = now.astimezone(tz) if tz else now.astimezone()
+    if match := _BETWEEN.search(low):
+        start = _clock(local_now, *match.group(1, 2, 3))
+        end = _clock(local_now, *match.group(4, 5, 6))
+        if end <= start:
+            start -= timedelta(days=1)
+        if end > local_now:
+            start, end = start - timedelta(days=1), end - timedelta(days=1)
+        return TimeWindow((end - start).total_seconds(), end, explicit=True, text=match.group(0))
+    if match := _SINCE.search(low):
+        start = _clock(local_now, *match.group(1, 2, 3))
+        if start > local_now:
+            start -= timedelta(days=1)
+        seconds = max(60.0, (local_now - start).total_seconds())
+        return TimeWindow(seconds, None, explicit=True, text=match.group(0))
+    if "yesterday" in low:
+        midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+        return TimeWindow(86400.0, midnight, explicit=True, text="yesterday")
+    if re.search(r"\btoday\b|\bthis morning\b", low):
+        midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+        seconds = max(60.0, (local_now - midnight).total_seconds())
+        return TimeWindow(seconds, None, explicit=True, text="today")
+    if match := _AGO.search(low):
+        seconds = _amount(match.group(1)) * _UNITS[match.group(2)]
+        return TimeWindow(
+            DEFAULT_RANGE_S,
+            now - timedelta(seconds=seconds),
+            instant=True,
+            explicit=True,
+            text=match.group(0),
+        )
+    if match := _LAST.search(low):
+        seconds = _amount(match.group(1)) * _UNITS[match.group(2)]
+        return TimeWindow(seconds, None, explicit=True, text=match.group(0))
+    for match in _BARE.finditer(low):
+        amount, unit = float(match.group(1)), match.group(2)
+        if _UNITS[unit] == 1 and amount >= 100:  # "500s" are status codes, not seconds
+            continue
+        if amount > 0:
+            return TimeWindow(amount * _UNITS[unit], None, explicit=True, text=match.group(0))
+    if _NOW.search(low):
+        return TimeWindow(DEFAULT_RANGE_S, None, instant=True, explicit=True, text="now")
+    return TimeWindow()
+
+
+def _amount(text: str | None) -> float:
+    if text is None:
+        return 1.0
+    return float(_WORDS.get(text, text) if text in _WORDS else text)
+
+
+def _clock(now: datetime, hour: str, minute: str | None, meridiem: str | None) -> datetime:
+    h, m = int(hour), int(minute or 0)
+    if meridiem == "pm" and h < 12:
+        h += 12
+    if meridiem == "am" and h == 12:
+        h = 0
+    if not (0 <= h < 24 and 0 <= m < 60):
+        raise ValueError(f"invalid time of day {hour}:{minute or '00'}")
+    return now.replace(hour=h, minute=m, second=0, microsecond=0)

@@ -1,0 +1,1 @@
+"""`opsloop serve`: the HTTP intake, the durable incident queue and its workers."""

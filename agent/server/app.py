@@ -1,0 +1,381 @@
+"""`opsloop serve` HTTP app: alert webhooks in, incidents out, health and Prometheus metrics."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from opsloop.agent.db.sqlite import STORE_UNAVAILABLE
+from opsloop.agent.rca.alerts import AlertError, Notification, parse_alertmanager, parse_grafana
+from opsloop.agent.server.incidents import STATUSES, IncidentStore
+from opsloop.agent.server.worker import WorkerPool
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Request], Awaitable[Response]]
+MAX_LIMIT = 1000
+_HINT = {
+    "alertmanager": "send the JSON body an Alertmanager webhook_config posts (version 4)",
+    "grafana": "send the JSON body a Grafana webhook contact point posts",
+}
+
+
+class Reject(Exception):
+    """A request refused with a 4xx and a JSON `{"error": ...}`."""
+
+    def __init__(
+        self, status: int, reason: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.reason, self.message, self.headers = status, reason, message, headers
+
+
+class WebhookAuth:
+    """Bearer token and/or HTTP basic credentials for `/alerts/*`; open when neither is set."""
+
+    def __init__(self, settings: Any) -> None:
+        self.token = _secret(getattr(settings, "webhook_token", None))
+        self.username = _secret(getattr(settings, "webhook_username", None))
+        self.password = _secret(getattr(settings, "webhook_password", None))
+        self.basic = bool(self.username and self.password)
+
+    @property
+    def enabled(self) -> bool:
+        """Return True when a credential is required."""
+        return bool(self.token) or self.basic
+
+    def challenge(self) -> str:
+        """Return the WWW-Authenticate value listing the schemes accepted."""
+        schemes = ['Bearer realm="opsloop"'] if self.token else []
+        return ", ".join([*schemes, *(['Basic realm="opsloop"'] if self.basic else [])])
+
+    def expected(self) -> str:
+        """Say in words which credential to send."""
+        ways = ["Authorization: Bearer <OPSLOOP_WEBHOOK_TOKEN>"] if self.token else []
+        return " or ".join([*ways, *(["HTTP basic auth"] if self.basic else [])])
+
+    def allows(self, header: str | None) -> bool:
+        """Return True if the Authorization header carries a valid credential."""
+        if not self.enabled:
+            return True
+        scheme, _, value = (header or "").strip().partition(" ")
+        value = value.strip()
+        if scheme.lower() == "bearer" and self.token:
+            return _same(value, self.token)
+        if scheme.lower() == "basic" and self.basic:
+            try:
+                user, _, password = base64.b64decode(value, validate=True).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                return False
+            # Both compared, always: timing says nothing about which half was wrong.
+            ok_user = _same(user, self.username or "")
+            return _same(password, self.password or "") and ok_user
+        return False
+
+
+class Metrics:
+    """The app's own Prometheus registry (not the global one: several apps per process)."""
+
+    def __init__(self, store: IncidentStore, pool: WorkerPool) -> None:
+        self.registry = registry = CollectorRegistry()
+        self.notifications = Counter(
+            "opsloop_notifications", "Valid alert notifications received, duplicates included.",
+            ["source", "status"], registry=registry,
+        )  # fmt: skip
+        self.duplicates = Counter(
+            "opsloop_notifications_duplicate",
+            "Notifications dropped as repeats (retries, repeat_interval) of a stored one.",
+            registry=registry,
+        )
+        self.rejected = Counter(
+            "opsloop_notifications_rejected", "Webhook requests refused, by reason.",
+            ["reason"], registry=registry,
+        )  # fmt: skip
+        self.investigations = Counter(
+            "opsloop_investigations", "Finished investigation attempts, by outcome.",
+            ["outcome"], registry=registry,
+        )  # fmt: skip
+        self.duration = Histogram(
+            "opsloop_investigation_duration_seconds", "Time one investigation attempt took.",
+            buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800), registry=registry,
+        )  # fmt: skip
+        # Zero series up front, so dashboards and rate() see them before the first event.
+        for source in ("alertmanager", "grafana"):
+            for status in ("firing", "resolved"):
+                self.notifications.labels(source, status)
+        for reason in (
+            "unauthorized",
+            "too_large",
+            "bad_request",
+            "bad_json",
+            "bad_payload",
+            "unavailable",
+        ):
+            self.rejected.labels(reason)
+        for outcome in ("completed", "retry", "failed", "lost"):
+            self.investigations.labels(outcome)
+        registry.register(_StoreCollector(store))
+        pool.listeners.append(self.observe)
+
+    def observe(self, outcome: str, seconds: float) -> None:
+        """Count one finished investigation attempt."""
+        self.investigations.labels(outcome).inc()
+        self.duration.observe(seconds)
+
+
+class _StoreCollector:
+    """Incident gauges read from the store at scrape time (other processes share the file)."""
+
+    def __init__(self, store: IncidentStore) -> None:
+        self.store = store
+
+    def describe(self) -> list[GaugeMetricFamily]:
+        return self._families()
+
+    def collect(self) -> list[GaugeMetricFamily]:
+        try:
+            counts, depth = self.store.counts(), self.store.queue_depth()
+        except Exception as exc:  # a scrape must not fail because the store is busy
+            log.warning("metrics: cannot read the incident store: %s", exc)
+            return []
+        return self._families(counts, depth)
+
+    def _families(
+        self, counts: dict[str, int] | None = None, depth: int | None = None
+    ) -> list[GaugeMetricFamily]:
+        incidents = GaugeMetricFamily(
+            "opsloop_incidents", "Incidents in the store, by status.", labels=["status"]
+        )
+        queue = GaugeMetricFamily(
+            "opsloop_queue_depth", "Incidents waiting for or under investigation."
+        )
+        for status, n in (counts or {}).items():
+            incidents.add_metric([status], n)
+        if depth is not None:
+            queue.add_metric([], depth)
+        return [incidents, queue]
+
+
+def create_app(
+    settings: Any,
+    store: IncidentStore,
+    pool: WorkerPool,
+    *,
+    max_body_bytes: int = 1_048_576,
+    extra_routes: Sequence[BaseRoute] = (),
+    manage_pool: bool = True,
+    stop_timeout_s: float = 10.0,
+) -> Starlette:
+    """Build the app; with `manage_pool` its lifespan starts and stops the worker pool.
+
+    `extra_routes` mounts more endpoints (e.g. `Route("/slack/events", ...)`) on the same app.
+    """
+    auth = WebhookAuth(settings)
+    metrics = Metrics(store, pool)
+
+    async def intake(
+        request: Request, source: str, parse: Callable[[Any], Notification]
+    ) -> Response:
+        try:
+            if not auth.allows(request.headers.get("authorization")):
+                raise Reject(
+                    401, "unauthorized", f"missing or wrong credentials: send {auth.expected()}",
+                    {"WWW-Authenticate": auth.challenge()},
+                )  # fmt: skip
+            body = await _read_body(request, max_body_bytes)
+            notification = _parse(body, parse, _HINT[source])
+        except Reject as exc:
+            metrics.rejected.labels(exc.reason).inc()
+            raise
+        try:
+            accepted = await run_in_threadpool(store.accept, notification, body)
+        except STORE_UNAVAILABLE:
+            metrics.rejected.labels("unavailable").inc()
+            raise  # → 503: Alertmanager retries, nothing was half-stored
+        pool.wake()
+        metrics.notifications.labels(source, notification.status).inc()
+        if accepted.duplicate:
+            metrics.duplicates.inc()
+        what = "duplicate" if accepted.duplicate else "new" if accepted.created else "joined"
+        log.info("alert %s %s group=%s alerts=%d → incident %s (%s)", source,
+                 notification.status, notification.group_key, len(notification.alerts),
+                 accepted.incident_id, what)  # fmt: skip
+        status = "duplicate" if accepted.duplicate else "accepted"
+        return JSONResponse({"status": status, "incident": accepted.incident_id})
+
+    async def alertmanager(request: Request) -> Response:
+        return await intake(request, "alertmanager", parse_alertmanager)
+
+    async def grafana(request: Request) -> Response:
+        return await intake(request, "grafana", parse_grafana)
+
+    async def healthz(request: Request) -> Response:
+        try:
+            queue = await run_in_threadpool(store.queue_depth)
+        except Exception as exc:
+            log.warning("health check: incident store unusable: %s", exc)
+            return JSONResponse({"status": "error", "error": f"incident store: {exc}"}, 503)
+        body = {"status": "ok", "queue": queue, "workers": pool.alive}
+        if pool.started and not pool.alive:
+            return JSONResponse({**body, "status": "error", "error": "no worker is running"}, 503)
+        return JSONResponse(body)
+
+    async def metrics_endpoint(request: Request) -> Response:
+        data = await run_in_threadpool(generate_latest, metrics.registry)
+        return Response(data, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def incidents(request: Request) -> Response:
+        status = request.query_params.get("status") or None
+        if status is not None and status not in STATUSES:
+            raise Reject(400, "bad_query", f"status must be one of {', '.join(STATUSES)}")
+        limit = _limit(request.query_params.get("limit"))
+        return JSONResponse(await run_in_threadpool(store.list_incidents, limit, status))
+
+    async def incident(request: Request) -> Response:
+        incident_id = request.path_params["incident_id"]
+        found = await run_in_threadpool(store.get, incident_id)
+        if found is None:
+            raise Reject(404, "unknown", f"no incident {incident_id!r}; GET /incidents lists them")
+        return JSONResponse(found)
+
+    routes: list[BaseRoute] = [
+        Route("/alerts/alertmanager", _guard(alertmanager), methods=["POST"]),
+        Route("/alerts/grafana", _guard(grafana), methods=["POST"]),
+        Route("/healthz", _guard(healthz), methods=["GET"]),
+        Route("/metrics", _guard(metrics_endpoint), methods=["GET"]),
+        Route("/incidents", _guard(incidents), methods=["GET"]),
+        Route("/incidents/{incident_id}", _guard(incident), methods=["GET"]),
+        *extra_routes,
+    ]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage_pool:
+            pool.start()
+        try:
+            yield
+        finally:
+            if manage_pool and not await run_in_threadpool(pool.stop, stop_timeout_s):
+                log.warning("investigations still running at shutdown; their leases will expire")
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+    )
+    app.state.store, app.state.pool, app.state.metrics = store, pool, metrics
+    app.state.registry = metrics.registry  # what /metrics serves; others may register on it
+    return app
+
+
+def _guard(handler: Handler) -> Handler:
+    """Turn Reject into its 4xx, a locked or broken store into 503, anything else into 500."""
+
+    async def guarded(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except Reject as exc:
+            return JSONResponse({"error": exc.message}, exc.status, headers=exc.headers)
+        except STORE_UNAVAILABLE as exc:  # locked past busy_timeout, database down, ...
+            log.error("incident store unavailable on %s: %s", request.url.path, exc)
+            error = f"incident store unavailable ({exc}); retry later"
+            return JSONResponse({"error": error}, 503, headers={"Retry-After": "5"})
+        except Exception as exc:
+            return await _server_error(request, exc)
+
+    return guarded
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """Read the body, refusing more than `limit` bytes whether announced or streamed."""
+    too_large = Reject(413, "too_large", f"body exceeds {limit} bytes; send one notification")
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise Reject(400, "bad_request", f"invalid Content-Length {declared!r}")
+        if int(declared) > limit:
+            raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse(body: bytes, parse: Callable[[Any], Notification], hint: str) -> Notification:
+    if not body.strip():
+        raise Reject(400, "bad_json", f"the body is empty: {hint}")
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise Reject(400, "bad_json", f"the body is not valid JSON ({exc}): {hint}") from None
+    try:
+        return parse(payload)
+    except AlertError as exc:
+        raise Reject(400, "bad_payload", f"invalid notification: {exc}; {hint}") from None
+    except (TypeError, ValueError, RecursionError) as exc:  # shapes the parser did not foresee
+        raise Reject(400, "bad_payload", f"cannot read the notification ({exc}); {hint}") from None
+
+
+def _limit(text: str | None) -> int:
+    if text is None or text == "":
+        return 50
+    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+        raise Reject(400, "bad_query", f"limit must be an integer from 1 to {MAX_LIMIT}")
+    return int(text)
+
+
+ENDPOINTS = (
+    "POST /alerts/alertmanager, POST /alerts/grafana, GET /incidents, GET /incidents/ID, "
+    "GET /healthz, GET /metrics (and POST /slack/events when Slack is configured)"
+)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail
+    if exc.status_code in (404, 405):  # say what exists instead of a bare "Not Found"
+        detail = (
+            f"{detail}: {request.method} {request.url.path} is not an opsloop endpoint; "
+            f"there are {ENDPOINTS}"
+        )
+    return JSONResponse({"error": detail}, exc.status_code, headers=exc.headers)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"error": f"internal error: {type(exc).__name__}; see the server log"}, 500)
+
+
+def _secret(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+    return text or None
+
+
+def _same(given: str, expected: str) -> bool:
+    # Bytes, not str: compare_digest refuses non-ASCII str, and a header may contain any byte.
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode())

@@ -1,0 +1,1 @@
+"""What opsloop remembers: answer records, incident memory and its embeddings."""

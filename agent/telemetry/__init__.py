@@ -1,0 +1,1 @@
+"""Self-monitoring: answer records as Prometheus metrics and OpenTelemetry traces."""

@@ -1,0 +1,1 @@
+"""Pure analysis over data: detectors, log templates, RCA ranking, series statistics."""

@@ -1,0 +1,135 @@
+"""Drain (He et al., ICWS 2017): a fixed-depth parse tree of token prefixes over clusters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from opsloop.tools.analysis.logtemplates.header import strip_header
+from opsloop.tools.analysis.logtemplates.masking import WILDCARD, tokenize
+
+
+@dataclass
+class Template:
+    """One mined template: a stable id, its text with `<*>` variables, and its use."""
+
+    id: str
+    text: str
+    count: int
+    first_seen: int  # index of the first line that produced it
+
+
+@dataclass
+class _Cluster:
+    """A group of lines sharing a template; `tokens` widens to `<*>` as lines arrive."""
+
+    id: str
+    tokens: list[str]
+    count: int
+    first_seen: int
+
+
+class TemplateMiner:
+    """Mine log templates online; each line joins the most similar cluster or starts one."""
+
+    def __init__(
+        self,
+        *,
+        sim_threshold: float = 0.5,
+        depth: int = 4,
+        max_children: int = 100,
+    ) -> None:
+        """Configure Drain: similarity to join a cluster, tree depth, children per node."""
+        if depth < 3:
+            raise ValueError("depth must be at least 3 (length layer, one token layer, leaf)")
+        self.sim_threshold = sim_threshold
+        self.prefix_tokens = depth - 2
+        self.max_children = max_children
+        self._root: dict[int, dict] = {}
+        self._clusters: dict[str, _Cluster] = {}
+        # Clusters by (length, first token): where to look when the prefix path finds none.
+        self._families: dict[tuple[int, str], list[_Cluster]] = {}
+        self._lines = 0
+
+    def add(self, line: str) -> str:
+        """Mine one raw line and return the id of the template it belongs to."""
+        tokens = tokenize(strip_header(line))
+        leaf = self._leaf(tokens)
+        family = self._families.setdefault((len(tokens), _key(tokens[0]) if tokens else ""), [])
+        cluster = self._best_match(leaf, tokens)
+        if cluster is None:
+            # A variable in the prefix (`user alice ...`, `user bob ...`) sends lines of one
+            # template down different paths: a cluster of the same family that agrees on
+            # every token past the prefix is the same template.
+            p = self.prefix_tokens
+            rest = tokens[p:]
+            same_tail = [
+                c
+                for c in family
+                if all(a in (b, WILDCARD) for a, b in zip(c.tokens[p:], rest, strict=True))
+            ]
+            cluster = self._best_match(same_tail, tokens)
+            if cluster is not None:
+                leaf.append(cluster)
+        if cluster is None:
+            cluster = _Cluster(f"T{len(self._clusters) + 1}", tokens, 0, self._lines)
+            self._clusters[cluster.id] = cluster
+            leaf.append(cluster)
+            family.append(cluster)
+        else:
+            cluster.tokens = [
+                a if a == b else WILDCARD for a, b in zip(cluster.tokens, tokens, strict=True)
+            ]
+        cluster.count += 1
+        self._lines += 1
+        return cluster.id
+
+    def template(self, template_id: str) -> str:
+        """Return the current text of a template, `<*>` marking its variables."""
+        return " ".join(self._clusters[template_id].tokens)
+
+    def templates(self) -> list[Template]:
+        """Return every template in order of creation."""
+        return [
+            Template(c.id, " ".join(c.tokens), c.count, c.first_seen)
+            for c in self._clusters.values()
+        ]
+
+    def _leaf(self, tokens: list[str]) -> list[_Cluster]:
+        """Walk (and grow) the tree: length first, then the first tokens, to a cluster list."""
+        node = self._root.setdefault(len(tokens), {})
+        for token in tokens[: self.prefix_tokens]:
+            key = _key(token)
+            if key not in node:
+                key = key if len(node) < self.max_children - 1 else WILDCARD
+            node = node.setdefault(key, {})
+        return node.setdefault("", [])
+
+    def _best_match(self, leaf: list[_Cluster], tokens: list[str]) -> _Cluster | None:
+        """Return the most similar cluster at or above the threshold, if any."""
+        best: _Cluster | None = None
+        best_key = (-1.0, -1)
+        for cluster in leaf:
+            same = wild = 0
+            for a, b in zip(cluster.tokens, tokens, strict=True):
+                if a == WILDCARD:
+                    wild += 1
+                elif a == b:
+                    same += 1
+            # An empty message matches an empty template fully.
+            sim = same / len(tokens) if tokens else 1.0
+            if (sim, wild) > best_key:
+                best, best_key = cluster, (sim, wild)
+        return best if best is not None and best_key[0] >= self.sim_threshold else None
+
+
+def _key(token: str) -> str:
+    """Return a token's branch in the tree: tokens holding digits are likely variables."""
+    return WILDCARD if any(c.isdigit() for c in token) or WILDCARD in token else token
+
+
+def mine(lines: Iterable[str], **params: float) -> tuple[list[str], list[Template]]:
+    """Mine all lines; return each line's final template id and the final templates."""
+    miner = TemplateMiner(**params)  # type: ignore[arg-type]
+    ids = [miner.add(line) for line in lines]
+    return ids, miner.templates()

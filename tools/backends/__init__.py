@@ -1,0 +1,1 @@
+"""Clients of the systems behind the tools: Prometheus, MLflow, logs, orchestrators, stores."""

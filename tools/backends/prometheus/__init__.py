@@ -1,0 +1,1 @@
+"""Prometheus: the HTTP client, PromQL text, signal recipes, name discovery, links."""

@@ -1,0 +1,232 @@
+"""scan_signals: every service's golden signals and model quality, scored at fine resolution.
+
+An investigation starts seconds after an alert fired, so the anomaly is young: the scan
+uses a short rate() range and also judges the last few points, where `detect_anomalies`
+(built for "is anything unusual in the last 30 minutes?") would average a fresh change away.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from opsloop.tools.analysis.detectors.window import WindowScore, label_key, score_window
+from opsloop.tools.analysis.series import format_value
+from opsloop.tools.backends.prometheus.promql import parse_duration, selector
+from opsloop.tools.backends.prometheus.signals import build_signal
+from opsloop.tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
+from opsloop.tools.toolsets.metrics import MetricsContext, window
+from opsloop.tools.toolsets.ranges import aligned_yesterday, fetch
+from pydantic import BaseModel, Field
+
+STEP_S = 5.0
+RECENT_POINTS = 3  # the last ~15 s at STEP_S: what a fresh alert has to show
+EVIDENCE_TOP = 12
+PARALLEL_QUERIES = 4
+# Moves that mean trouble; they get evidence records before traffic and "less CPU" moves.
+BAD_MOVES = {
+    ("error_ratio", "up"),
+    ("latency_p99", "up"),
+    ("cpu_util", "up"),
+    ("memory_util", "up"),
+    ("restarts", "up"),
+    ("model_auc", "down"),
+    ("feature_psi", "up"),
+}
+
+
+@dataclass(frozen=True)
+class ScanQuery:
+    """One signal for every service (grouped by service, and model for model metrics)."""
+
+    signal: str
+    promql: str
+    unit: str
+    title: str
+
+
+class ScanArgs(BaseModel):
+    """Arguments of scan_signals."""
+
+    services: list[str] | None = Field(None, description="Services to scan; all if unset.")
+    end: str | None = Field(None, description="Window end (the alert time): ISO-8601 or Unix s.")
+    range: str = Field("15m", description="The window to judge, ending at `end`.")
+    baseline: str = Field("2h", description="History before the window that counts as normal.")
+    rate: str = Field("1m", description="Range inside rate(); short so a fresh change shows.")
+
+
+def scan_queries(ctx: MetricsContext, rate: str) -> list[ScanQuery]:
+    """Return the queries the scan runs: golden signals, saturation and model quality."""
+    label = ctx.service_label
+    metric_map = ctx.discovery.metric_map(None)
+    out = []
+    for name in ("error_ratio", "latency_p99", "request_rate", "restarts"):
+        built = build_signal(name, None, metric_map, service_label=label, window=rate)
+        if built:
+            out.append(ScanQuery(name, built.promql, built.unit, built.title))
+    # Saturation as a share of the pod's limit: "at 95% of its CPU limit" says more than
+    # "0.95 cores", and it is what saturation alerts fire on.
+    limits = {
+        "cpu_util": (
+            f"rate({selector(metric_map.cpu)}[{rate}])" if metric_map.cpu else None,
+            "container_spec_cpu_limit_cores",
+            "CPU use / limit",
+        ),
+        "memory_util": (
+            selector(metric_map.memory) if metric_map.memory else None,
+            "container_spec_memory_limit_bytes",
+            "memory / limit",
+        ),
+    }
+    for name, (usage, limit, title) in limits.items():
+        if usage:
+            promql = f"max by ({label}) ({usage} / on ({label}, pod) {limit})"
+            out.append(ScanQuery(name, promql, "ratio", title))
+    auc = f"min by ({label}, model) ({selector('model_online_auc')})"
+    out.append(ScanQuery("model_auc", auc, "ratio", "model online AUC"))
+    # What the model monitor reports about its inputs: it sees drift before a feature log
+    # that is written in batches does.
+    psi = f"max by ({label}, model, feature) ({selector('model_feature_psi')})"
+    out.append(ScanQuery("feature_psi", psi, "", "feature PSI"))
+    return out
+
+
+def scan_tools(ctx: MetricsContext) -> list[OpsTool]:
+    """Build the scan_signals tool bound to the metrics context."""
+
+    def scan_signals(
+        services: list[str] | None = None,
+        end: str | None = None,
+        range: str = "15m",
+        baseline: str = "2h",
+        rate: str = "1m",
+    ) -> ToolResult:
+        """Score every service's error ratio, p99 latency, request rate, restarts, CPU and
+        memory against their limits, and each model's online AUC, in a short window ending at
+        `end` (the alert time) against the baseline before it and the same time yesterday.
+        Returns per signal the direction, robust z and onset time. Use it first when
+        investigating an alert: what moved, where, and which moved first."""
+        start, stop, seconds = window(range, end, ctx.now())
+        first = start - timedelta(seconds=parse_duration(baseline))
+        wanted = set(ctx.discovery.resolve_service(s) for s in services) if services else None
+
+        def score(q: ScanQuery) -> list[tuple[ScanQuery, WindowScore, float]]:
+            series = fetch(ctx, q.promql, first, stop, STEP_S)
+            if wanted is not None:
+                series = [s for s in series if s[0].get(ctx.service_label) in wanted]
+            refs = aligned_yesterday(ctx, q.promql, first, stop, series, STEP_S)
+            out = []
+            for labels, ts, values in series:
+                scored = score_window(
+                    labels,
+                    ts,
+                    values,
+                    stop.timestamp(),
+                    seconds,
+                    refs.get(label_key(labels)),
+                    recent=RECENT_POINTS,
+                )
+                if scored is not None:
+                    # The highest of the last half minute: a level an alert has just crossed
+                    # (PSI above 0.25) can sit at the edge in a three-point median.
+                    tail = values[-6:][np.isfinite(values[-6:])]
+                    out.append((q, scored, float(tail.max()) if len(tail) else scored.current))
+            return out
+
+        # A dozen range queries, twice (today and yesterday): side by side, not in a row.
+        with ThreadPoolExecutor(max_workers=PARALLEL_QUERIES) as pool:
+            rows = [row for rows_of in pool.map(score, scan_queries(ctx, rate)) for row in rows_of]
+        if not rows:
+            return ToolResult(
+                status=ToolStatus.NO_DATA,
+                summary="no series with enough history before the window to judge it.",
+            )
+        rows.sort(key=lambda r: (-((r[0].signal, r[1].direction) in BAD_MOVES), -r[1].score))
+        moved = [r for r in rows if r[1].direction != "flat"]
+        lines = [
+            f"{len(moved)} of {len(rows)} signals left their baseline in the {range} before "
+            f"{stop:%H:%M:%S} UTC (rate over {rate}); strongest first:"
+        ]
+        evidence, data = [], []
+        for q, s, peak in rows:
+            item = _row(ctx, q, s, peak)
+            if s.direction != "flat" and len(evidence) < EVIDENCE_TOP:
+                item["evidence"] = len(evidence)
+                evidence.append(
+                    Evidence(
+                        tool="scan_signals",
+                        query=_one(q.promql, s.labels, ctx.service_label),
+                        summary=item["text"],
+                        link=ctx.link(_one(q.promql, s.labels, ctx.service_label), first, stop),
+                        values={
+                            "z": s.z,
+                            "current": s.current,
+                            "baseline": s.baseline,
+                            **({"change_pct": s.change * 100} if s.change is not None else {}),
+                        },
+                    )
+                )
+                lines.append(f"- {item['text']}")
+            data.append(item)
+        if not moved:
+            lines.append("- nothing moved beyond 3 robust standard deviations")
+        return ToolResult(
+            status=ToolStatus.OK,
+            summary="\n".join(lines),
+            evidence=evidence,
+            data={"t0": stop.timestamp(), "window_s": seconds, "series": data},
+        )
+
+    return [ops_tool(scan_signals, name="scan_signals", args_schema=ScanArgs, timeout_s=60)]
+
+
+def _row(ctx: MetricsContext, q: ScanQuery, s: WindowScore, peak: float) -> dict[str, Any]:
+    service = s.labels.get(ctx.service_label, "")
+    model = s.labels.get("model")
+    feature = s.labels.get("feature")
+    who = f"{model} ({service})" if model else service
+    if feature:
+        who = f"{who} {feature}"
+    when = (
+        "steady"
+        if s.direction == "flat"
+        else f"{s.direction} since {datetime.fromtimestamp(s.onset, UTC):%H:%M:%S}"
+        if s.onset
+        else s.direction
+    )
+    versus = "vs yesterday" if s.seasonal else "vs baseline"
+    text = (
+        f"{who} {q.title}: {when}, now {format_value(s.current, q.unit)}, baseline "
+        f"{format_value(s.baseline, q.unit)} (z {s.z:.1f} {versus})"
+    )
+    return {
+        "service": service,
+        "model": model,
+        "feature": feature,
+        "signal": q.signal,
+        "direction": s.direction,
+        "z": round(s.z, 2),
+        "score": round(s.score, 4),
+        "onset": s.onset,
+        "baseline": s.baseline,
+        "current": s.current,
+        "peak": peak,
+        "seasonal": s.seasonal,
+        "query": q.promql,
+        "text": text,
+    }
+
+
+def _one(promql: str, labels: dict[str, str], service_label: str) -> str:
+    """Return the query narrowed to one series, so its evidence link shows just that line."""
+    keep = {k: v for k, v in labels.items() if k in (service_label, "model", "feature")}
+    if not keep:
+        return promql
+    # `and on (…)` against a one-sample vector filters after aggregation, whatever the shape.
+    one = "vector(1)"
+    for key, value in keep.items():
+        one = f'label_replace({one}, "{key}", "{value}", "", "")'
+    return f"({promql}) and on ({', '.join(keep)}) {one}"
