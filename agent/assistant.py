@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from langgraph.types import Command
+
 from opsloop.agent.config import Settings
 from opsloop.agent.db.checkpoints import open_checkpointer
 from opsloop.agent.factory import build_deps

@@ -31,8 +31,9 @@ import tracemalloc
 from typing import Any
 
 import numpy as np
-from opsloop.tools.analysis.detectors.streaming import Params, score_matrix
 from sklearn.ensemble import IsolationForest
+
+from opsloop.tools.analysis.detectors.streaming import Params, score_matrix
 
 POINTS = 1440
 EVENT_SPAN = 30  # minutes of an anomaly that count as its onset

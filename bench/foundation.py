@@ -26,7 +26,6 @@ from opsloop.evals.routing import CATALOG, NOW, load_cases
 from opsloop.sandbox.history import start_prometheus_with_history
 from opsloop.tools.backends.prometheus.client import PromClient
 from opsloop.tools.backends.prometheus.signals import build_signal
-
 from tests.openai_server import openai_server, prompt_token_estimate
 
 LLM_SERVICES = ("checkout", "fraud-api", "gateway", "recommender")

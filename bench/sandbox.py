@@ -19,7 +19,6 @@ from typing import Any
 
 from opsloop.sandbox.manager import down, up
 from opsloop.sandbox.scenario import builtin_names, load_scenario
-
 from tests.webhook import webhook_receiver
 
 DEADLINE_S = 120.0

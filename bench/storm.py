@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
 from opsloop.sandbox.procs import free_port, stop_process
 
 DRAIN_DEADLINE_S = 600.0

@@ -15,13 +15,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from opsloop.agent.cli.render import show_answer
-from opsloop.agent.config import Settings
-from opsloop.sandbox.manager import SandboxError, down, up
 from rich.console import Console
 from rich.panel import Panel
 from rich.prompt import Confirm
 from rich.rule import Rule
+
+from opsloop.agent.cli.render import show_answer
+from opsloop.agent.config import Settings
+from opsloop.sandbox.manager import SandboxError, down, up
 
 REPORT_DEADLINE_S = 240.0
 RESOLVE_DEADLINE_S = 180.0
@@ -42,6 +43,7 @@ def wait(check: Callable[[], Any], deadline_s: float, console: Console, text: st
 def start_server(settings: Settings, sock: socket.socket) -> tuple[Any, Any, threading.Thread]:
     """Run `opsloop serve` in this process on a bound socket; return (server, store, thread)."""
     import uvicorn
+
     from opsloop.agent.cli.serve import build_server
 
     app, store, _ = build_server(settings, workers=1)

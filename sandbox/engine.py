@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 from opsloop.sandbox.faults import Effects
 from opsloop.sandbox.world import (
     INFERENCE_BUCKETS,

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
 from opsloop.sandbox.engine import Engine, Quality
 from opsloop.sandbox.faults import Effects
 from opsloop.sandbox.logs import LogWriter

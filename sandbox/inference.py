@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
 from opsloop.sandbox.quality import RegistryQuality
 from opsloop.tools.backends.features import TIME_COLUMN
 

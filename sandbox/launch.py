@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import httpx
+
 from opsloop.sandbox import configs
 from opsloop.sandbox.procs import Managed, find_binary
 from opsloop.sandbox.simulator import LIVE_FILE

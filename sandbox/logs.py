@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
+
 from opsloop.sandbox.engine import Engine
 from opsloop.sandbox.faults import intensity
 from opsloop.sandbox.scenario import Fault

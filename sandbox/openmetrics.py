@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import TextIO
 
 import numpy as np
+
 from opsloop.sandbox.engine import Sample
 from opsloop.sandbox.exposition import labels, number
 

@@ -7,6 +7,7 @@ import time
 import zlib
 
 import numpy as np
+
 from opsloop.sandbox.engine import Quality
 from opsloop.sandbox.world import SCORE_BUCKETS
 from opsloop.tools.analysis.stats import psi
@@ -39,8 +40,9 @@ class RegistryQuality:
     def _measure(
         self, model: str, version: str, drift: float, scale: tuple[tuple[str, float], ...]
     ) -> Quality:
-        from opsloop.sandbox.ml.data import FEATURES, Shift, batch
         from sklearn.metrics import roc_auc_score
+
+        from opsloop.sandbox.ml.data import FEATURES, Shift, batch
 
         estimator = self.load(model, version)
         rng = np.random.default_rng([self.seed, int(drift * 100), zlib.crc32(repr(scale).encode())])

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
 from opsloop.sandbox.world import SANDBOX
 from opsloop.tools.backends.prometheus.promql import parse_duration
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 FaultType = Literal[
     "bad-model-release",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from opsloop.agent.config import Settings
 
 # History runs past "now" so instant queries keep finding samples for the whole session.

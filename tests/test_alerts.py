@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+
 from opsloop.agent.rca.alerts import (
     AlertError,
     parse_alertmanager,

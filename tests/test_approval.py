@@ -3,13 +3,14 @@
 import sqlite3
 
 import pytest
+from pydantic import BaseModel
+
 from opsloop.agent.approvals.policy import Policy
 from opsloop.agent.assistant import Assistant
 from opsloop.agent.config import ConfigError
 from opsloop.agent.factory import build_deps
 from opsloop.agent.llm.scripted import ScriptedChatModel, tool_call
 from opsloop.tools.base import ToolResult, ToolStatus, ops_tool
-from pydantic import BaseModel
 
 
 class RestartArgs(BaseModel):

@@ -4,6 +4,7 @@ import re
 from datetime import UTC, datetime
 
 import httpx
+
 from opsloop.agent.assistant import Assistant
 from opsloop.agent.grounding.selfcheck import figures
 from opsloop.tools.analysis.series import format_value

@@ -17,7 +17,6 @@ from opsloop.agent.assistant import Assistant
 from opsloop.agent.config import Settings
 from opsloop.agent.factory import build_deps
 from opsloop.agent.llm.scripted import ScriptedChatModel, tool_call
-
 from tests.openai_server import openai_server
 from tests.test_investigate import alerts_of, payload
 from tests.test_openai_endpoint import settings_for

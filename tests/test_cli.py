@@ -6,9 +6,10 @@ import subprocess
 import sys
 
 import pytest
+from typer.testing import CliRunner
+
 from opsloop.agent.cli.main import app
 from opsloop.sandbox.procs import free_port
-from typer.testing import CliRunner
 
 runner = CliRunner()
 

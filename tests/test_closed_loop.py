@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 import uvicorn
+from typer.testing import CliRunner
+
 from opsloop.agent.cli.main import app
 from opsloop.agent.cli.serve import build_server
 from opsloop.agent.config import Settings
 from opsloop.sandbox.manager import down, up
-from typer.testing import CliRunner
 
 pytestmark = pytest.mark.integration
 

@@ -17,11 +17,11 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 import uvicorn
+
 from opsloop.agent.cli.serve import build_server
 from opsloop.agent.config import Settings, current_user
 from opsloop.agent.slack import blocks
 from opsloop.sandbox.manager import down, up
-
 from tests.slack_server import block_action, fake_slack, sign
 from tests.test_closed_loop import poll
 from tests.test_slack import CHANNEL, SECRET, _has_action, _text

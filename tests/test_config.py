@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from opsloop.agent.config import MASK, Settings, mask_url, sandbox_state_file
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from opsloop.evals.nab import DEFAULT_DATA
 from opsloop.tools.analysis.detectors.streaming import (
     StreamingDetector,

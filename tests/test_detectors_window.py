@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+
 from opsloop.tools.analysis.detectors.drift import histogram_drift, sample_drift
 from opsloop.tools.analysis.detectors.forecast import time_to_limit
 from opsloop.tools.analysis.detectors.multivariate import isolation

@@ -6,14 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
 from opsloop.agent.cli.main import app
 from opsloop.agent.config import Settings
 from opsloop.evals import scorers
 from opsloop.evals.judge import Judge
 from opsloop.evals.suites import gate, lower_is_better
 from opsloop.evals.tracking import compare, log_run
-from typer.testing import CliRunner
-
 from tests.openai_server import openai_server
 
 runner = CliRunner()
@@ -184,6 +184,7 @@ def test_the_answers_dataset_covers_every_tool_and_both_brains(settings):
 
 def test_scripted_answers_cite_the_evidence_they_repeat():
     from langchain_core.messages import ToolMessage
+
     from opsloop.evals.answers import _answer_from_tools
 
     said = _answer_from_tools(

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from opsloop.agent.cli.main import app
 from typer.testing import CliRunner
+
+from opsloop.agent.cli.main import app
 
 runner = CliRunner()
 FUZZ = settings(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from opsloop.agent.rca.alerts import Notification, parse_alertmanager
 from opsloop.agent.server.incidents import IncidentStore, hops
 

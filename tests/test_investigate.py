@@ -6,11 +6,12 @@ import json
 import time
 from datetime import UTC, datetime
 
+from typer.testing import CliRunner
+
 from opsloop.agent.assistant import Assistant
 from opsloop.agent.cli.main import app
 from opsloop.agent.factory import build_deps
 from opsloop.agent.llm.scripted import ScriptedChatModel, tool_call
-from typer.testing import CliRunner
 
 KINDS = {"model_version", "service", "dependency", "data", "infra"}  # DESIGN.md's list
 

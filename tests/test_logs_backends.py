@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+
 from opsloop.tools.backends.logs.base import LogQuery
 from opsloop.tools.backends.logs.local import LocalLogStore, fts_phrase
 from opsloop.tools.backends.logs.remote import ElasticBackend, LokiBackend

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from opsloop.evals.logparse import grouping_accuracy, run
 from opsloop.evals.logparse.__main__ import main as eval_main
 from opsloop.tools.analysis.logtemplates import TemplateMiner, mask, mine, strip_header, tokenize

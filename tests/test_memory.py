@@ -6,11 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
+
 from opsloop.agent.cli.main import app
 from opsloop.agent.stores.embeddings import HashingEmbedding, embed, make_embedding
 from opsloop.agent.stores.memory import Incident, IncidentMemory, parse_postmortem
 from opsloop.evals.memory import run as run_eval
-from typer.testing import CliRunner
 
 POSTMORTEM = """---
 id: PM-7

@@ -4,6 +4,7 @@ import math
 
 import httpx
 import pytest
+
 from opsloop.sandbox.procs import free_port
 from opsloop.tools.backends.prometheus.client import PromClient
 from opsloop.tools.backends.prometheus.discovery import Discovery

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from opsloop.agent.assistant import Assistant
 from opsloop.agent.config import Settings, current_user
 from opsloop.agent.factory import build_deps

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from opsloop.evals.nab import DEFAULT_DATA, NabFile, evaluate, load_corpus
 from opsloop.evals.nab.scorer import (
     PROFILES,

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from opsloop.agent.assistant import Assistant
 from opsloop.agent.config import Settings
 from opsloop.agent.factory import build_deps

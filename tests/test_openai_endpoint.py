@@ -6,7 +6,6 @@ protocol (tool calls, usage) stands in for OpenAI, vLLM, Ollama or llama.cpp.
 
 from opsloop.agent.assistant import Assistant
 from opsloop.agent.config import Settings
-
 from tests.openai_server import openai_server
 
 P99 = (

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+
 from opsloop.tools.backends.orchestrators import (
     AirflowTrigger,
     ArgoTrigger,

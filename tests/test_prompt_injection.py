@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import BaseMessage
+
 from opsloop.agent.assistant import Assistant
 from opsloop.agent.config import Settings
 from opsloop.agent.factory import build_deps
 from opsloop.agent.llm.scripted import ScriptedChatModel, tool_call
-
 from tests.test_approval import restart_tool
 from tests.test_investigate import alerts_of, payload
 
@@ -141,7 +141,6 @@ def test_hostile_alert_annotations_cannot_add_a_write_to_an_investigation(settin
 
 def test_a_hostile_slack_message_is_a_question_not_an_order(settings, hostile_logs):
     from opsloop.agent.slack import SlackOps, SlackStore
-
     from tests.slack_server import event, fake_slack
     from tests.test_slack import CHANNEL, SECRET, Harness, mention
 

@@ -1,6 +1,7 @@
 """PromQL building: escaping stops injection, names are validated, durations round-trip."""
 
 import pytest
+
 from opsloop.tools.backends.prometheus.promql import (
     escape_value,
     format_duration,

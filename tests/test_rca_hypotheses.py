@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from opsloop.agent.rca.hypotheses import Findings, change_weight, headroom, rank
 from opsloop.agent.rca.playbook import assess
 

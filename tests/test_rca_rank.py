@@ -8,6 +8,8 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
+
 from opsloop.agent.cli.rca import app
 from opsloop.evals.rca_offline import run
 from opsloop.evals.rca_offline.__main__ import main as eval_main
@@ -21,7 +23,6 @@ from opsloop.tools.analysis.rca_rank import (
     rank_services,
     split_column,
 )
-from typer.testing import CliRunner
 
 runner = CliRunner()
 ROWS, SPLIT, T0 = 200, 150, 1_700_000_000.0

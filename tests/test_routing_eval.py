@@ -1,6 +1,7 @@
 """The routing eval meets its target on every shipped question set."""
 
 import pytest
+
 from opsloop.evals.routing import DATASETS, load_cases, run
 
 

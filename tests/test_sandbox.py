@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from opsloop.sandbox.manager import SandboxError, down, status, up
 
+from opsloop.sandbox.manager import SandboxError, down, status, up
 from tests.webhook import firing, resolved, webhook_receiver
 
 pytestmark = pytest.mark.integration

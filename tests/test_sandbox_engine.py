@@ -5,6 +5,7 @@ import subprocess
 
 import numpy as np
 import pytest
+
 from opsloop.sandbox.engine import Engine
 from opsloop.sandbox.exposition import render
 from opsloop.sandbox.faults import Effects, effects_at, intensity

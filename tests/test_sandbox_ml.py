@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
+
 from opsloop.sandbox.ml.data import FEATURES, Shift, batch, reference_sample
 from opsloop.sandbox.ml.registry import (
     CHAMPION,
@@ -27,7 +29,6 @@ from opsloop.sandbox.ml.train import (
     using_tracking_uri,
 )
 from opsloop.tools.backends.changelog import ChangeLog
-from sklearn.metrics import roc_auc_score
 
 # MLflow's own SQLAlchemy usage; nothing this project can act on.
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy")

@@ -25,11 +25,11 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from opsloop.agent.stores.memory import IncidentMemory
 from psycopg.rows import dict_row
 
 from bench.engines import chroma_server, free_port
 from bench.storm import storm
+from opsloop.agent.stores.memory import IncidentMemory
 from tests.slack_server import fake_slack
 from tests.test_crash import CHANNEL, SERVICES, start
 

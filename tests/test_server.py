@@ -16,15 +16,15 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
+from starlette.testclient import TestClient
+from typer.testing import CliRunner
+
 from opsloop.agent.config import Settings
 from opsloop.agent.rca.alerts import parse_alertmanager
 from opsloop.agent.server.app import create_app
 from opsloop.agent.server.incidents import IncidentStore
 from opsloop.agent.server.worker import WorkerPool
-from pydantic import SecretStr
-from starlette.testclient import TestClient
-from typer.testing import CliRunner
-
 from tests.test_incident_store import LIST_KEYS, TOPOLOGY, am_payload
 
 AM = "/alerts/alertmanager"
@@ -502,6 +502,7 @@ def test_incidents_cli_lists_and_shows():
 
 def test_serve_command_help_and_investigator_wiring(monkeypatch):
     import typer
+
     from opsloop.agent.cli.serve import make_investigator, serve
 
     app = typer.Typer()

@@ -12,6 +12,9 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from starlette.testclient import TestClient
+
+from bench.engines import chroma_server, free_port, postgres_server
 from opsloop.agent.approvals.audit import AuditLog
 from opsloop.agent.assistant import Assistant
 from opsloop.agent.config import Settings
@@ -22,9 +25,6 @@ from opsloop.agent.server.incidents import IncidentStore
 from opsloop.agent.server.worker import WorkerPool
 from opsloop.agent.slack.store import SlackStore
 from opsloop.agent.stores.memory import Incident, IncidentMemory
-from starlette.testclient import TestClient
-
-from bench.engines import chroma_server, free_port, postgres_server
 from tests.test_approval import POLICY, restart_tool
 from tests.test_incident_store import note
 from tests.test_server import AM, FIRING, FakeInvestigator, Hooks, wait_for
@@ -169,8 +169,9 @@ def test_postgres_down_is_a_503_and_intake_resumes_when_it_is_back(tmp_path):
 
 
 def test_incidents_cli_reads_the_shared_database_and_names_a_bad_url(pg_url, monkeypatch):
-    from opsloop.agent.cli.main import app
     from typer.testing import CliRunner
+
+    from opsloop.agent.cli.main import app
 
     store = IncidentStore(pg_url)
     opened = store.accept(note("cli", ("A", "checkout", "firing")), "{}").incident_id
@@ -191,7 +192,6 @@ def test_incidents_cli_reads_the_shared_database_and_names_a_bad_url(pg_url, mon
 def test_approve_clicked_on_two_replicas_at_once_runs_the_action_once(settings, pg_url):
     from opsloop.agent.slack import SlackOps, blocks
     from opsloop.agent.slack.actions import decide
-
     from tests.slack_server import block_action, fake_slack
     from tests.test_slack import CHANNEL, slack_settings
 

@@ -15,14 +15,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
 from opsloop.agent.assistant import Assistant
 from opsloop.agent.config import Settings
 from opsloop.agent.factory import build_deps
 from opsloop.agent.llm.scripted import ScriptedChatModel, tool_call
 from opsloop.agent.slack import SlackOps, SlackStore, blocks
-from starlette.applications import Starlette
-from starlette.testclient import TestClient
-
 from tests.slack_server import BOT_USER, FakeSlack, block_action, event, fake_slack, sign
 from tests.test_approval import restart_tool
 

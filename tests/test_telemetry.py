@@ -13,6 +13,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from starlette.testclient import TestClient
+
 from opsloop.agent.assistant import Assistant
 from opsloop.agent.cli.serve import build_server
 from opsloop.agent.config import Settings
@@ -21,9 +24,6 @@ from opsloop.agent.llm.scripted import ScriptedChatModel, tool_call
 from opsloop.agent.llm.usage import cost_usd, part_of, priced
 from opsloop.agent.telemetry.metrics import DURATION_BUCKETS, TOKEN_BUCKETS, Telemetry
 from opsloop.agent.telemetry.traces import OtlpExporter, answer_spans, traces_url
-from prometheus_client import CollectorRegistry, generate_latest
-from starlette.testclient import TestClient
-
 from tests.test_server import wait_for
 
 P99 = (

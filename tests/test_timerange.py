@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
+
 from opsloop.agent.planner.timerange import parse_window
 
 NOW = datetime(2026, 11, 22, 15, 30, tzinfo=UTC)

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from opsloop.agent.config import ConfigError
 from pydantic import BaseModel, Field, ValidationError
+
+from opsloop.agent.config import ConfigError
 
 
 class Role(BaseModel):

@@ -6,9 +6,10 @@ import json
 from typing import Annotated, Any
 
 import typer
-from opsloop.agent.cli.common import JsonFlag, fail, load_settings, out
 from rich.markup import escape
 from rich.table import Table
+
+from opsloop.agent.cli.common import JsonFlag, fail, load_settings, out
 
 answers_app = typer.Typer(
     help="Review stored answers: self-check verdicts, tokens, cost, people's feedback.",

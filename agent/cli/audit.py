@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from opsloop.agent.cli.common import JsonFlag, load_settings, out
 from rich.table import Table
+
+from opsloop.agent.cli.common import JsonFlag, load_settings, out
 
 audit_app = typer.Typer(help="Read the append-only audit log of write actions.")
 jobs_app = typer.Typer(help="Inspect retraining jobs.")

@@ -9,10 +9,11 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from opsloop.agent.assistant import Assistant
-from opsloop.agent.cli.render import Progress, show_answer, show_approval
 from rich.console import Console
 from rich.prompt import Confirm, Prompt
+
+from opsloop.agent.assistant import Assistant
+from opsloop.agent.cli.render import Progress, show_answer, show_approval
 
 HELP = """\
 Ask in plain words, e.g. "p99 latency of checkout last 30m" or "how is fraud-api doing?".

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from opsloop.agent.config import ConfigError, Settings
 from pydantic import ValidationError
 from rich.console import Console
+
+from opsloop.agent.config import ConfigError, Settings
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)

@@ -6,8 +6,9 @@ import json
 from typing import Annotated, Any
 
 import typer
-from opsloop.agent.cli.common import JsonFlag, err, fail, load_settings, out
 from rich.table import Table
+
+from opsloop.agent.cli.common import JsonFlag, err, fail, load_settings, out
 
 eval_app = typer.Typer(
     help="Evaluate opsloop's own answers (routing, memory, answers, rca) and compare runs.",

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
 from opsloop.agent.cli.common import JsonFlag, err, fail, load_settings, out
 from opsloop.agent.rca.alerts import AlertError, parse_notification
 

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from opsloop import __version__
 from opsloop.agent.cli.answers import answers_app
 from opsloop.agent.cli.audit import audit_app, jobs_app
 from opsloop.agent.cli.common import (
@@ -27,8 +29,6 @@ from opsloop.agent.cli.rca import app as rca_app
 from opsloop.agent.cli.serve import incidents_app, serve
 from opsloop.agent.cli.slack import slack_app
 from opsloop.agent.config import ConfigError, Settings, config_file
-
-from opsloop import __version__
 
 app = typer.Typer(
     help="opsloop: an on-call assistant for teams running ML models in production.",

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from opsloop.agent.cli.common import JsonFlag, fail, load_settings, out
 from rich.table import Table
+
+from opsloop.agent.cli.common import JsonFlag, fail, load_settings, out
 
 memory_app = typer.Typer(help="Incident memory: past incidents, their causes and fixes.")
 

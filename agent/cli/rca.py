@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from opsloop.agent.cli.common import JsonFlag, err, fail, out
-from opsloop.tools.analysis.rca_rank import RankedTarget, load_wide_csv, rank_services, split_column
 from rich.markup import escape
 from rich.table import Table
+
+from opsloop.agent.cli.common import JsonFlag, err, fail, out
+from opsloop.tools.analysis.rca_rank import RankedTarget, load_wide_csv, rank_services, split_column
 
 app = typer.Typer(
     name="rca",

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.table import Table
+
 from opsloop.agent.cli.common import JsonFlag, fail, load_settings, out
 from opsloop.agent.config import Settings
 from opsloop.agent.server.incidents import STATUSES, IncidentStore
 from opsloop.agent.server.worker import Investigator, ReportHook, ResolvedHook, WorkerPool
-from rich.table import Table
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 import yaml
+
 from opsloop.agent.cli.common import JsonFlag, fail
 
 slack_app = typer.Typer(help="Install and check the Slack app.", no_args_is_help=True)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+
 from opsloop.agent.db.postgres import is_postgres
 
 _SETUP_LOCK = zlib.crc32(b"opsloop:checkpoints")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+
 from opsloop.agent.rca.alerts import Alert
 
 # What a store raises when it cannot be reached or is locked: the caller answers 503.

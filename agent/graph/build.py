@@ -15,6 +15,7 @@ from typing import Literal
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+
 from opsloop.agent.graph.deps import Deps
 from opsloop.agent.graph.nodes.approval import act_node, approval_node, request_node
 from opsloop.agent.graph.nodes.check import check_node

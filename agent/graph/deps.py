@@ -8,6 +8,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+
 from opsloop.agent.approvals.audit import AuditLog
 from opsloop.agent.approvals.policy import Policy, PolicySpec
 from opsloop.agent.config import Settings

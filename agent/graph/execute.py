@@ -10,11 +10,12 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from langchain_core.messages import ToolMessage
+from pydantic import ValidationError
+
 from opsloop.agent.graph.deps import Deps
 from opsloop.tools.base import OpsTool, ToolResult, ToolStatus
 from opsloop.tools.errors import BackendUnavailable, OpsError
 from opsloop.tools.redact import redact
-from pydantic import ValidationError
 
 _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="opsloop-tool")
 

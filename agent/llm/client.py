@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from langchain_core.language_models import BaseChatModel
+
 from opsloop.agent.config import Settings
 
 NO_KEY = "not-needed"  # local servers (vLLM, Ollama, llama.cpp) accept any key

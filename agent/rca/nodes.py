@@ -9,6 +9,8 @@ import time
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+from opsloop import prompts
 from opsloop.agent.graph.deps import Deps
 from opsloop.agent.graph.state import AgentState
 from opsloop.agent.rca import playbook as rca
@@ -16,8 +18,6 @@ from opsloop.agent.rca.alerts import Alert
 from opsloop.agent.rca.hypotheses import Hypothesis
 from opsloop.tools.callgraph import discover
 from opsloop.tools.redact import redact
-
-from opsloop import prompts
 
 _ids = itertools.count(1)
 log = logging.getLogger(__name__)

@@ -11,10 +11,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from opsloop.agent.db.sqlite import STORE_UNAVAILABLE
-from opsloop.agent.rca.alerts import AlertError, Notification, parse_alertmanager, parse_grafana
-from opsloop.agent.server.incidents import STATUSES, IncidentStore
-from opsloop.agent.server.worker import WorkerPool
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -29,6 +25,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+
+from opsloop.agent.db.sqlite import STORE_UNAVAILABLE
+from opsloop.agent.rca.alerts import AlertError, Notification, parse_alertmanager, parse_grafana
+from opsloop.agent.server.incidents import STATUSES, IncidentStore
+from opsloop.agent.server.worker import WorkerPool
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,9 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from opsloop.agent.slack import blocks
 from slack_sdk.errors import SlackApiError
+
+from opsloop.agent.slack import blocks
 
 if TYPE_CHECKING:
     from opsloop.agent.slack.app import SlackOps

@@ -15,9 +15,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from opsloop.agent.slack import blocks
-from opsloop.agent.slack.actions import register_actions
-from opsloop.agent.slack.store import SlackStore
 from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from slack_sdk import WebClient
@@ -26,6 +23,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from opsloop.agent.slack import blocks
+from opsloop.agent.slack.actions import register_actions
+from opsloop.agent.slack.store import SlackStore
 
 log = logging.getLogger("opsloop.agent.slack")
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+>")

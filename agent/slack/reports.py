@@ -10,9 +10,10 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from slack_sdk import WebClient
+
 from opsloop.agent.slack import blocks
 from opsloop.agent.slack.store import SlackStore
-from slack_sdk import WebClient
 
 log = logging.getLogger("opsloop.agent.slack")
 

@@ -12,8 +12,9 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from opsloop.agent.llm.usage import part_of
 from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from opsloop.agent.llm.usage import part_of
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from opsloop.agent.llm.usage import Part, part_of
 
 from opsloop import __version__
+from opsloop.agent.llm.usage import Part, part_of
 
 log = logging.getLogger(__name__)
 

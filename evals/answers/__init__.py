@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import yaml
 from langchain_core.messages import BaseMessage, ToolMessage
+
 from opsloop.agent.llm.scripted import ScriptedChatModel, tool_call
 from opsloop.evals import scorers
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from opsloop.agent.stores.memory import Incident, IncidentMemory
 
 DATA = Path(__file__).with_name("incidents.yaml")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from opsloop.evals.nab.scorer import (
     PROFILES,
     FileRows,

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from opsloop.evals.rca_offline.generator import FAULTS, Case, generate_case
 from opsloop.tools.analysis.rca_rank import metric_matrix, rank_services, split_column
 

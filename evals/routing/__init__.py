@@ -10,6 +10,7 @@ from importlib import resources
 from typing import Any
 
 import yaml
+
 from opsloop.agent.planner.catalog import StaticCatalog
 from opsloop.agent.planner.deterministic import Plan, PlannedCall, plan_question
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from opsloop.sandbox.faults import effects_at
 from opsloop.sandbox.ml.data import Shift, batch
 from opsloop.sandbox.ml.registry import CHAMPION, current_alias, load_version

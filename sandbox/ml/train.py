@@ -16,14 +16,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-# Importing opsloop.sandbox.ml (the package) first turns MLflow telemetry off.
-from opsloop.sandbox.ml.data import FEATURES, Shift, batch
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+
+# Importing opsloop.sandbox.ml (the package) first turns MLflow telemetry off.
+from opsloop.sandbox.ml.data import FEATURES, Shift, batch
 
 ALGORITHMS = ("logreg", "gbm")
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, Field
+
 from opsloop.tools.analysis.detectors.drift import Drift, histogram_drift, sample_drift
 from opsloop.tools.analysis.detectors.forecast import time_to_limit
 from opsloop.tools.analysis.detectors.multivariate import isolation
@@ -17,7 +19,6 @@ from opsloop.tools.backends.prometheus.signals import SIGNALS, TITLES, Signal, b
 from opsloop.tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
 from opsloop.tools.toolsets.metrics import MetricsContext, window
 from opsloop.tools.toolsets.ranges import aligned_yesterday, fetch
-from pydantic import BaseModel, Field
 
 TOP = 8
 # p50 and p95 move with p99; judging all three triples the list without adding a suspect.

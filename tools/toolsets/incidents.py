@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from opsloop.tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
 from pydantic import BaseModel, Field
+
+from opsloop.tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
 
 
 class SearchIncidentsArgs(BaseModel):

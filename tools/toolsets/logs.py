@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from opsloop.tools.analysis.logtemplates import mine
 from opsloop.tools.analysis.series import sparkline
 from opsloop.tools.backends.logs.base import LEVELS, LogBackend, LogQuery, LogRecord, LogResult
 from opsloop.tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
 from opsloop.tools.redact import redact
 from opsloop.tools.toolsets.metrics import window
-from pydantic import BaseModel, Field
 
 BUCKETS = 12
 EXAMPLE_CHARS = 200

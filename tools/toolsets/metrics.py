@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from opsloop.tools.analysis.series import (
     SeriesStats,
     format_change,
@@ -23,7 +25,6 @@ from opsloop.tools.backends.prometheus.promql import format_duration, matcher, p
 from opsloop.tools.backends.prometheus.signals import SIGNALS, TITLES, build_signal
 from opsloop.tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
 from opsloop.tools.errors import OpsError, QueryError
-from pydantic import BaseModel, Field
 
 MAX_SERIES_SHOWN = 10
 MAX_POINTS = 240

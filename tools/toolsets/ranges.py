@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import numpy as np
+
 from opsloop.tools.analysis.detectors.window import label_key
 from opsloop.tools.toolsets.metrics import MetricsContext
 

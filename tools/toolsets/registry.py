@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from opsloop.tools.backends.changelog import ChangeEvent, ChangeLog
 from opsloop.tools.backends.mlflow_registry import CHALLENGER, CHAMPION, Registry, VersionInfo
 from opsloop.tools.backends.prometheus.promql import parse_duration
 from opsloop.tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
-from pydantic import BaseModel, Field
 
 # Metrics worth a column in tables, in this order when present; others follow by name.
 KEY_METRICS = ("auc", "logloss", "precision_at_5pct", "recall_at_5pct")

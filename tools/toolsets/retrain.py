@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from opsloop.tools.actor import current_actor
 from opsloop.tools.backends.aliases import move_alias
 from opsloop.tools.backends.jobs import EVAL_TAGS, Job, JobStore, pid_alive, spawn_worker
@@ -18,7 +20,6 @@ from opsloop.tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_to
 from opsloop.tools.errors import OpsError
 from opsloop.tools.redact import redact
 from opsloop.tools.toolsets.registry import RegistryContext, version_evidence
-from pydantic import BaseModel, Field
 
 LOG_TAIL = 8
 

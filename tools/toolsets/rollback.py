@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from opsloop.tools.actor import current_actor
 from opsloop.tools.backends.aliases import move_alias
 from opsloop.tools.backends.mlflow_registry import CHAMPION, VersionInfo
 from opsloop.tools.base import OpsTool, ToolResult, ToolStatus, ops_tool
 from opsloop.tools.errors import OpsError
 from opsloop.tools.toolsets.registry import RegistryContext, version_evidence, version_line
-from pydantic import BaseModel, Field
 
 
 class Refused(OpsError):

@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, Field
+
 from opsloop.tools.analysis.detectors.window import WindowScore, label_key, score_window
 from opsloop.tools.analysis.series import format_value
 from opsloop.tools.backends.prometheus.promql import parse_duration, selector
@@ -20,7 +22,6 @@ from opsloop.tools.backends.prometheus.signals import build_signal
 from opsloop.tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
 from opsloop.tools.toolsets.metrics import MetricsContext, window
 from opsloop.tools.toolsets.ranges import aligned_yesterday, fetch
-from pydantic import BaseModel, Field
 
 STEP_S = 5.0
 RECENT_POINTS = 3  # the last ~15 s at STEP_S: what a fresh alert has to show

@@ -12,6 +12,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
+
 from opsloop.agent.graph.deps import Deps
 from opsloop.agent.graph.execute import record, timed_call
 from opsloop.agent.graph.state import AgentState

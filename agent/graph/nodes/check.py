@@ -8,6 +8,7 @@ from contextlib import suppress
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+
 from opsloop.agent.graph.deps import Deps
 from opsloop.agent.graph.nodes.recall import incident_note
 from opsloop.agent.graph.state import AgentState

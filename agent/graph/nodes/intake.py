@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from langchain_core.messages import HumanMessage
+
 from opsloop.agent.graph.deps import Deps
 from opsloop.agent.graph.state import AgentState
 

@@ -8,14 +8,14 @@ import time
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+
+from opsloop import prompts
 from opsloop.agent.graph.deps import Deps
 from opsloop.agent.graph.state import AgentState
 from opsloop.agent.planner.deterministic import plan_question
 from opsloop.agent.rca import nodes as investigate
 from opsloop.tools.errors import OpsError
 from opsloop.tools.redact import redact
-
-from opsloop import prompts
 
 _ids = itertools.count(1)
 HISTORY_TURNS = 3

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+
 from opsloop.agent.graph.deps import Deps
 from opsloop.agent.graph.state import AgentState
 

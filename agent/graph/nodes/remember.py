@@ -7,14 +7,14 @@ import time
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+
+from opsloop import prompts
 from opsloop.agent.graph.deps import Deps
 from opsloop.agent.graph.execute import public_call, timing_of
 from opsloop.agent.graph.nodes.recall import INCIDENT_INTENTS, INCIDENT_TOOLS
 from opsloop.agent.graph.state import AgentState
 from opsloop.agent.llm.usage import counters
 from opsloop.tools.redact import redact
-
-from opsloop import prompts
 
 log = logging.getLogger(__name__)
 # Writes that resolve an incident when they succeed, and the root-cause kind they imply.

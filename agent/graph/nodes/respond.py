@@ -7,6 +7,8 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
+
+from opsloop import prompts
 from opsloop.agent.graph.deps import Deps
 from opsloop.agent.graph.nodes.plan import add_usage, history, system_prompt, text_of
 from opsloop.agent.graph.nodes.recall import incident_note
@@ -15,8 +17,6 @@ from opsloop.agent.grounding.compose import compose
 from opsloop.agent.grounding.selfcheck import figures, source_values, verify_figure
 from opsloop.agent.rca import report
 from opsloop.tools.redact import redact
-
-from opsloop import prompts
 
 
 def respond_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from opsloop.tools.analysis.stats import psi
 
 PSI_MODERATE, PSI_SIGNIFICANT = 0.1, 0.25

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
 from opsloop.tools.backends.logs.base import LogBackend, LogQuery, LogRecord, LogResult
 from opsloop.tools.backends.logs.local import LocalLogStore
 from opsloop.tools.backends.logs.remote import ElasticBackend, LokiBackend

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+
 from opsloop.tools.backends.logs.base import (
     LogQuery,
     LogRecord,

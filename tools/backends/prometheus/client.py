@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
-from opsloop.tools.errors import BackendUnavailable, QueryError
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from urllib3.util.retry import Retry
+
+from opsloop.tools.errors import BackendUnavailable, QueryError
 
 _STATUS = re.compile(r"HTTP Status Code (\d+) \((.*)\)$", re.S)
 FIX = "Start Prometheus or set OPSLOOP_PROMETHEUS_URL to its address (see `opsloop config show`)."
