@@ -23,6 +23,7 @@ from opsloop.tools.backends.orchestrators import make_orchestrator
 from opsloop.tools.backends.prometheus.client import PromClient
 from opsloop.tools.backends.prometheus.discovery import Discovery
 from opsloop.tools.base import OpsTool
+from opsloop.tools.callgraph import CallGraph
 from opsloop.tools.toolsets.detect import detector_tools
 from opsloop.tools.toolsets.incidents import incident_tools
 from opsloop.tools.toolsets.logs import LogsContext, grafana_logs_link, logs_tools
@@ -66,12 +67,13 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
     )
     features = FeatureLog(settings.feature_log_dir) if settings.feature_log_dir else None
     memory = LazyMemory(settings)
+    call_graph = CallGraph(settings.topology, prom)
     tools = {
         t.name: t
         for t in [
             *metrics_tools(ctx),
             *logs_tools(logs),
-            *detector_tools(ctx, features, settings.topology),
+            *detector_tools(ctx, features, call_graph),
             *scan_tools(ctx),
             *model_tools(settings, secrets),
             *incident_tools(memory),
@@ -90,6 +92,7 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
         policy=Policy.from_config(settings.policy),
         memory=memory,
         observers=answer_observers(settings),
+        call_graph=call_graph,
     )
 
 

@@ -248,9 +248,9 @@ def _drain(client: httpx.Client) -> float:
 
 def check(home: Path, notes: list[dict[str, Any]], database_url: str | None = None) -> dict:
     """Verify nothing was lost and every incident was investigated exactly once."""
-    from opsloop.agent.db.sqlite import open_database
+    from opsloop.agent.server.schema import open_incidents_db
 
-    store = open_database(database_url or home / "state" / "incidents.sqlite")
+    store = open_incidents_db(database_url or home / "state" / "incidents.sqlite")
     db = store.conn()
     accepted = db.execute("SELECT count(*) FROM notifications").fetchone()[0]
     incidents = [r[0] for r in db.execute("SELECT id FROM incidents")]

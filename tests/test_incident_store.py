@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from opsloop.agent.rca.alerts import Notification, parse_alertmanager
-from opsloop.agent.server.incidents import IncidentStore, hops
+from opsloop.agent.server.incidents import IncidentStore
+from opsloop.tools.callgraph import CallGraph, hops
 
 TOPOLOGY = {"gateway": ["checkout"], "checkout": ["fraud-api"], "fraud-api": ["feature-store"]}
 LIST_KEYS = {"id", "group_key", "status", "alerts", "opened_at", "resolved_at", "top_hypothesis"}
@@ -201,7 +202,7 @@ def test_connected_groups_within_the_window_share_one_incident(store, clock):
 )
 def test_unrelated_groups_open_separate_incidents(store, clock, service, delay_s):
     first = store.accept(note("a", ("HighErrorRate", "gateway", "firing")), "{}")
-    store.topology = {**TOPOLOGY, "recommender": ["postgres"]}
+    store.call_graph = CallGraph({**TOPOLOGY, "recommender": ["postgres"]})
     clock.now += delay_s
     second = store.accept(note("b", ("Other", service, "firing")), "{}")
     assert second.created and second.incident_id != first.incident_id

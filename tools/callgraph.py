@@ -1,14 +1,26 @@
-"""Discover who calls whom from metric labels, for when no topology is configured.
+"""The service call graph: who calls whom, configured or discovered, and every walk over it.
 
-Service meshes and trace pipelines already export call edges as metrics; reading them
-beats asking people to keep a call graph in config up to date.
+RCA scoping and ranking, incident correlation, detector ordering and offline ranking all
+walk the graph through this module, so they agree on it. Service meshes and trace-derived
+graphs have cycles: every walk is a breadth-first search with its own visited set, so a
+cycle ends it and no answer depends on the order services were visited in.
+
+When no topology is configured, the graph is read from the edge metrics that service meshes
+and trace pipelines already export; reading them beats asking people to keep a call graph
+in config up to date.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from opsloop.tools.errors import OpsError
+
+Topology = Mapping[str, Sequence[str]]  # caller → callees
 
 # (metric, caller label, callee label): what common tools export.
 EDGE_SOURCES = (
@@ -21,6 +33,7 @@ EDGE_SOURCES = (
 )
 LOOKBACK = "1h"
 UNKNOWN = {"", "unknown", "user"}
+DISCOVERY_TTL_S = 300.0
 
 
 class Instant(Protocol):
@@ -29,6 +42,53 @@ class Instant(Protocol):
     def instant(self, query: str, at: Any = None) -> list[dict[str, Any]]:
         """Run an instant query."""
         ...
+
+
+def reachable(topology: Topology, start: str) -> set[str]:
+    """Return every service `start` reaches through its calls, itself excluded."""
+    seen: set[str] = set()
+    queue = deque(topology.get(start, ()))
+    while queue:
+        name = queue.popleft()
+        if name not in seen:
+            seen.add(name)
+            queue.extend(topology.get(name, ()))
+    seen.discard(start)
+    return seen
+
+
+def downstream(topology: Topology) -> dict[str, set[str]]:
+    """Return, for every service in the graph, the services it reaches (transitively)."""
+    names = set(topology) | {c for callees in topology.values() for c in callees}
+    return {name: reachable(topology, name) for name in names}
+
+
+def below(reach: Mapping[str, set[str]], name: str) -> set[str]:
+    """Return what `name` reaches that does not reach it back (`reach` from `downstream`).
+
+    In a cycle neither side is upstream of the other, so neither explains the other away.
+    """
+    return {c for c in reach.get(name, set()) if name not in reach.get(c, set())}
+
+
+def hops(topology: Topology, start: Iterable[str], limit: int = 2) -> dict[str, int]:
+    """Return services within `limit` calls of any of `start`, edges taken both ways."""
+    graph: dict[str, set[str]] = {}
+    for caller, callees in topology.items():
+        for callee in callees:
+            graph.setdefault(caller, set()).add(callee)
+            graph.setdefault(callee, set()).add(caller)
+    seen = {s: 0 for s in start}
+    queue = deque(seen)
+    while queue:
+        node = queue.popleft()
+        if seen[node] >= limit:
+            continue
+        for nxt in graph.get(node, ()):
+            if nxt not in seen:
+                seen[nxt] = seen[node] + 1
+                queue.append(nxt)
+    return seen
 
 
 def discover(prom: Instant) -> dict[str, list[str]]:
@@ -51,3 +111,36 @@ def discover(prom: Instant) -> dict[str, list[str]]:
         if edges:
             return {k: sorted(v) for k, v in sorted(edges.items())}
     return {}
+
+
+class CallGraph:
+    """The call graph in use: the configured one, else the one the metrics show.
+
+    Discovery is cached for `ttl_s`, so intake routing and every investigation share one
+    reading instead of querying Prometheus each time.
+    """
+
+    def __init__(
+        self,
+        configured: Topology | None = None,
+        prom: Instant | None = None,
+        *,
+        ttl_s: float = DISCOVERY_TTL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.configured = {k: list(v) for k, v in (configured or {}).items()}
+        self.prom = prom
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._cached: tuple[float, dict[str, list[str]]] | None = None
+
+    def edges(self) -> dict[str, list[str]]:
+        """Return caller → callees: configured, else discovered (cached), else empty."""
+        if self.configured or self.prom is None:
+            return self.configured
+        with self._lock:
+            now = self.clock()
+            if self._cached is None or now - self._cached[0] >= self.ttl_s:
+                self._cached = (now, discover(self.prom))
+            return self._cached[1]

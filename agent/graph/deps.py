@@ -15,6 +15,7 @@ from opsloop.agent.config import Settings
 from opsloop.agent.planner.catalog import Catalog
 from opsloop.agent.stores.answers import AnswerStore
 from opsloop.tools.base import OpsTool
+from opsloop.tools.callgraph import CallGraph
 
 
 @dataclass
@@ -36,6 +37,8 @@ class Deps:
     # Called with every stored answer record (self-monitoring: metrics, traces); an
     # observer's failure is logged and never touches the answer.
     observers: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
+    # Who calls whom: configured, else discovered from edge metrics (opsloop.tools.callgraph).
+    call_graph: CallGraph = field(default_factory=CallGraph)
 
     def is_write(self, name: str) -> bool:
         """Return True if `name` is a known write tool."""

@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from opsloop.tools.analysis.detectors.window import downstream
+from opsloop.tools.callgraph import below, downstream
 
 # How much a move says about a fault: (signal, direction) → weight.
 WEIGHT = {
@@ -189,7 +189,7 @@ def _service_hypotheses(
             continue
         sharers = [
             c
-            for c in reach.get(s, set())
+            for c in below(reach, s)
             if worst.get(f"{c}/{family}", {}).get("sev", 0.0) >= 0.5 * top["sev"]
         ]
         if sharers:

@@ -9,18 +9,18 @@ process picks the incident up. The store is a SQLite file, or PostgreSQL shared 
 
 from __future__ import annotations
 
-import secrets
 import time
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from opsloop.agent.db.sqlite import alert_public, alert_row, dump, iso, load, open_database, summary
-from opsloop.agent.rca.alerts import Alert, Notification
+from opsloop.agent.db.sqlite import dump, iso, load
+from opsloop.agent.rca.alerts import Notification
+from opsloop.agent.server.routing import Router, Tx
+from opsloop.agent.server.schema import alert_public, open_incidents_db, summary
+from opsloop.tools.callgraph import CallGraph, Topology
 
-Tx = Any  # inside a transaction: a sqlite3.Connection, or an opsloop.agent.db.postgres.Session
 STATUSES = ("investigating", "open", "resolved")
 MAX_BACKOFF_S = 600.0
 
@@ -32,26 +32,6 @@ class Accepted:
     incident_id: str | None
     duplicate: bool
     created: bool
-
-
-def hops(topology: dict[str, list[str]], start: Iterable[str], limit: int = 2) -> dict[str, int]:
-    """Return services within `limit` calls of any of `start`, edges taken both ways."""
-    graph: dict[str, set[str]] = {}
-    for caller, callees in topology.items():
-        for callee in callees:
-            graph.setdefault(caller, set()).add(callee)
-            graph.setdefault(callee, set()).add(caller)
-    seen = {s: 0 for s in start}
-    queue = deque(seen)
-    while queue:
-        node = queue.popleft()
-        if seen[node] >= limit:
-            continue
-        for nxt in graph.get(node, ()):
-            if nxt not in seen:
-                seen[nxt] = seen[node] + 1
-                queue.append(nxt)
-    return seen
 
 
 def failure_report(error: str, attempts: int) -> dict[str, Any]:
@@ -67,7 +47,7 @@ class IncidentStore:
         self,
         path: Path | str,
         *,
-        topology: dict[str, list[str]] | None = None,
+        topology: Topology | CallGraph | None = None,
         correlate_window_s: float = 300.0,
         service_label: str = "service",
         max_attempts: int = 3,
@@ -75,23 +55,26 @@ class IncidentStore:
         busy_timeout_s: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.topology = topology or {}
-        self.correlate_window_s = correlate_window_s
-        self.service_label = service_label
+        # Correlation walks the same call graph as RCA: configured, else discovered.
+        self.call_graph = topology if isinstance(topology, CallGraph) else CallGraph(topology)
+        self.router = Router(service_label, correlate_window_s)
         self.max_attempts = max(1, max_attempts)
         self.retry_backoff_s = retry_backoff_s
         self.clock = clock
-        self.db = open_database(path, busy_timeout_s=busy_timeout_s)  # file or postgresql://
+        self.db = open_incidents_db(path, busy_timeout_s)  # file or postgresql://
 
     @classmethod
-    def from_settings(cls, settings: Any, path: Path | str | None = None) -> IncidentStore:
+    def from_settings(
+        cls, settings: Any, path: Path | str | None = None, call_graph: CallGraph | None = None
+    ) -> IncidentStore:
         """Open the store named by `settings`: OPSLOOP_DATABASE_URL, else a SQLite file
-        (default $OPSLOOP_HOME/state/incidents.sqlite)."""
+        (default $OPSLOOP_HOME/state/incidents.sqlite). Correlation uses `call_graph`, else
+        the configured topology."""
         path = getattr(settings, "database_url", None) or path
         path = path or getattr(settings, "incident_store_path", None)
         return cls(
             path or settings.state_dir / "incidents.sqlite",
-            topology=dict(getattr(settings, "topology", None) or {}),
+            topology=call_graph or dict(getattr(settings, "topology", None) or {}),
             correlate_window_s=float(getattr(settings, "correlate_window_s", 300.0)),
             service_label=getattr(settings, "service_label", "service"),
             max_attempts=int(getattr(settings, "investigation_max_attempts", 3)),
@@ -107,6 +90,7 @@ class IncidentStore:
         """Persist a notification and route it to an incident, all in one transaction."""
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         key = notification.dedup_key()
+        topology = self.call_graph.edges()  # may ask Prometheus: not inside the transaction
         now = self.clock()
         # Exclusive: routing reads other incidents (group, correlation), so two replicas
         # must not route at once or both would open an incident for one group.
@@ -116,7 +100,7 @@ class IncidentStore:
             ).fetchone()
             if seen is not None:
                 return Accepted(seen["incident_id"], duplicate=True, created=False)
-            incident_id, created = self._route(db, notification, now)
+            incident_id, created = self.router.route(db, notification, now, topology)
             db.execute(
                 "INSERT INTO notifications (dedup_key, received_at, source, group_key, status,"
                 " incident_id, raw) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -124,115 +108,6 @@ class IncidentStore:
                  incident_id, text),
             )  # fmt: skip
         return Accepted(incident_id, duplicate=False, created=created)
-
-    def _route(self, db: Tx, note: Notification, now: float) -> tuple[str | None, bool]:
-        incident_id = self._active_for_group(db, note.group_key)
-        created = False
-        if incident_id is None:
-            if not note.firing:  # resolved news about a group with nothing open: keep it only
-                row = db.execute(
-                    "SELECT incident_id FROM incident_groups WHERE group_key = ?"
-                    " ORDER BY joined_at DESC LIMIT 1",
-                    (note.group_key,),
-                ).fetchone()
-                return (row["incident_id"] if row else None), False
-            incident_id = self._correlate(db, note.firing, now)
-            if incident_id is None:
-                incident_id, created = "inc-" + secrets.token_hex(6), True
-                db.execute(
-                    "INSERT INTO incidents (id, group_key, status, opened_at)"
-                    " VALUES (?, ?, 'investigating', ?)",
-                    (incident_id, note.group_key, now),
-                )
-            db.execute(
-                "INSERT INTO incident_groups (incident_id, group_key, joined_at)"
-                " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (incident_id, note.group_key, now),
-            )
-        self._upsert_alerts(db, incident_id, note.alerts)
-        self._settle(db, incident_id, now)
-        if not created and note.firing:
-            self._maybe_rerun(db, incident_id, note.firing)
-        return incident_id, created
-
-    def _maybe_rerun(self, db: Tx, incident_id: str, alerts: list[Alert]) -> None:
-        """Investigate again when an alert of a kind the report has not seen joins.
-
-        The first alert to fire is not always the telling one (a traffic alert, then the
-        error alert a minute later); the report is redone with every alert, and delivered
-        again as an update. Repeats of alerts it has seen change nothing.
-        """
-        row = db.execute(
-            "SELECT status, investigated_names, attempts FROM incidents WHERE id = ?",
-            (incident_id,),
-        ).fetchone()
-        seen = set(load(row["investigated_names"]) or [])
-        if row["status"] == "resolved" or not seen or {a.name for a in alerts} <= seen:
-            return
-        db.execute(
-            "UPDATE incidents SET rerun = 1, attempts = 0, retry_at = 0,"
-            " status = 'investigating' WHERE id = ?",
-            (incident_id,),
-        )
-
-    def _active_for_group(self, db: Tx, group_key: str) -> str | None:
-        row = db.execute(
-            "SELECT i.id FROM incidents i JOIN incident_groups g ON g.incident_id = i.id"
-            " WHERE g.group_key = ? AND i.status != 'resolved'"
-            " ORDER BY i.opened_at DESC LIMIT 1",
-            (group_key,),
-        ).fetchone()
-        return row["id"] if row else None
-
-    def _correlate(self, db: Tx, alerts: list[Alert], now: float) -> str | None:
-        """Return the recent unresolved incident nearest in the topology to `alerts`, if any."""
-        services = {s for a in alerts if (s := a.service(self.service_label))}
-        if not services:
-            return None
-        near = hops(self.topology, services)
-        rows = db.execute(
-            "SELECT i.id, a.service FROM incidents i JOIN incident_alerts a"
-            " ON a.incident_id = i.id WHERE i.status != 'resolved' AND i.opened_at >= ?"
-            " AND a.service IS NOT NULL ORDER BY i.opened_at DESC, i.rowid DESC",
-            (now - self.correlate_window_s,),
-        ).fetchall()
-        best: tuple[int, int, str] | None = None  # (distance, recency rank, id)
-        for rank, row in enumerate(rows):
-            distance = near.get(row["service"])
-            if distance is not None and (best is None or (distance, rank) < best[:2]):
-                best = (distance, rank, row["id"])
-        return best[2] if best else None
-
-    def _upsert_alerts(self, db: Tx, incident_id: str, alerts: list[Alert]) -> None:
-        db.executemany(
-            "INSERT INTO incident_alerts (incident_id, fingerprint, alertname, service, labels,"
-            " annotations, generator_url, status, starts_at, ends_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (incident_id, fingerprint) DO UPDATE SET status = excluded.status,"
-            " labels = excluded.labels, annotations = excluded.annotations,"
-            " generator_url = excluded.generator_url, starts_at = excluded.starts_at,"
-            " ends_at = excluded.ends_at",
-            [alert_row(incident_id, a, self.service_label) for a in alerts],
-        )
-
-    def _settle(self, db: Tx, incident_id: str, now: float) -> None:
-        """Resolve the incident when no alert fires; reopen its resolution when one does.
-
-        While investigating, only resolved_at is recorded: the RCA still runs (a self-healed
-        incident deserves an explanation) and `complete` closes it afterwards.
-        """
-        firing = db.execute(
-            "SELECT count(*) FROM incident_alerts WHERE incident_id = ? AND status = 'firing'",
-            (incident_id,),
-        ).fetchone()[0]
-        if firing:
-            db.execute("UPDATE incidents SET resolved_at = NULL WHERE id = ?", (incident_id,))
-            return
-        db.execute(
-            "UPDATE incidents SET resolved_at = coalesce(resolved_at, ?),"
-            " status = CASE status WHEN 'open' THEN 'resolved' ELSE status END WHERE id = ?",
-            (now, incident_id),
-        )
 
     # -- work queue ---------------------------------------------------------------------------
 

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from opsloop.tools.callgraph import below, downstream
+
 TIME = "time"
 # Index-like columns that pandas or exporters add beside the data; never metrics.
 _NOT_METRICS = {"time", "timestamp", "time.1", "index", "date", "datetime"}
@@ -201,40 +203,25 @@ def onset_rows(z: np.ndarray, threshold: float, hold: int) -> np.ndarray:
     return np.where(held.any(axis=0), held.argmax(axis=0), -1)
 
 
-def _descendants(topology: dict[str, list[str]]) -> dict[str, set[str]]:
-    """Return every service reachable from each caller (callees of callees included)."""
-    reach: dict[str, set[str]] = {}
-    for root in topology:
-        seen: set[str] = set()
-        stack = list(topology.get(root, []))
-        while stack:
-            node = stack.pop()
-            if node not in seen:
-                seen.add(node)
-                stack.extend(topology.get(node, []))
-        reach[root] = seen - {root}
-    return reach
-
-
 def _promote_callees(
     order: list[int],
     z: np.ndarray,
     onset: np.ndarray,
     names: list[str],
-    below: dict[str, set[str]],
+    reach: dict[str, set[str]],
     margin: float,
     moved_z: float,
 ) -> list[int]:
     """Move each callee that moved nearly as much as a caller, and no later, ahead of it."""
     order = list(order)
+    under = {name: below(reach, name) for name in reach}  # cycles: neither side moves
     for _ in range(len(order) ** 2):  # bounded: every move lifts a callee above a caller
         move = next(
             (
                 (a, b)
                 for a in range(len(order))
                 for b in range(a + 1, len(order))
-                if names[order[b]] in below.get(names[order[a]], set())
-                and names[order[a]] not in below.get(names[order[b]], set())  # cycles: as is
+                if names[order[b]] in under.get(names[order[a]], set())
                 and z[order[b]] >= max(moved_z, z[order[a]] * (1 - margin))
                 and onset[order[b]] <= onset[order[a]]
             ),
@@ -308,8 +295,8 @@ def rank_services(
         ranked.extend(sorted(order[i:j], key=lambda k: (svc_onset[k], -svc_z[k])))
         i = j
     if topology:
-        below = _descendants(topology)
-        ranked = _promote_callees(ranked, svc_z, svc_onset, svc, below, topology_margin, onset_z)
+        reach = downstream(topology)
+        ranked = _promote_callees(ranked, svc_z, svc_onset, svc, reach, topology_margin, onset_z)
     sorted_z = np.sort(svc_z)[::-1]
     top = float(sorted_z[0]) if len(sorted_z) and sorted_z[0] > 0 else 1.0
     return [

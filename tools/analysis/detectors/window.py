@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from opsloop.tools.callgraph import below, downstream
+
 ONSET_Z = 3.0
 Z_CAP = 99.0
 MIN_BASELINE, MIN_WINDOW = 5, 3
@@ -129,25 +131,6 @@ def label_key(labels: dict[str, str]) -> tuple:
     return tuple(sorted(labels.items()))
 
 
-def downstream(topology: dict[str, list[str]]) -> dict[str, set[str]]:
-    """Return every service each service reaches through its calls (transitively)."""
-    reach: dict[str, set[str]] = {}
-
-    def visit(name: str, seen: set[str]) -> set[str]:
-        if name in reach:
-            return reach[name]
-        out: set[str] = set()
-        for callee in topology.get(name, []):
-            if callee not in seen:
-                out |= {callee} | visit(callee, seen | {callee})
-        reach[name] = out
-        return out
-
-    for name in topology:
-        visit(name, {name})
-    return reach
-
-
 def callees_first(
     items: list[Any], topology: dict[str, list[str]], service_label: str = "service"
 ) -> list[Any]:
@@ -158,6 +141,7 @@ def callees_first(
     the same way on a service and on one it (transitively) calls, the callee comes first.
     """
     reach = downstream(topology)
+    under = {name: below(reach, name) for name in reach}  # cycles: as ranked
     out: list[Any] = []
     for item in items:
         score = item[0]
@@ -169,7 +153,7 @@ def callees_first(
                 if (
                     other[3] == item[3]
                     and o.direction == score.direction
-                    and svc in reach.get(o.labels.get(service_label, ""), set())
+                    and svc in under.get(o.labels.get(service_label, ""), set())
                 ):
                     at = i
                     break
