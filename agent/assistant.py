@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from langgraph.types import Command
+from langgraph.types import Command, StateSnapshot
 
 from opsloop.agent.config import Settings
 from opsloop.agent.db.checkpoints import open_checkpointer
@@ -104,16 +104,19 @@ class Assistant:
         steps = self.deps.settings.max_steps
         config = {"configurable": {"thread_id": thread_id}, "recursion_limit": 4 * steps + 20}
         while True:
-            for chunk in self.graph.stream(payload, config, stream_mode="updates"):
+            # subgraphs=True: the alert path's steps show as they happen, not all at its end.
+            for _ns, chunk in self.graph.stream(
+                payload, config, stream_mode="updates", subgraphs=True
+            ):
                 for node, update in chunk.items():
                     if on_step and node != "__interrupt__":
                         on_step(node, update if isinstance(update, dict) else {})
-            snapshot = self.graph.get_state(config)
+            snapshot = self.graph.get_state(config, subgraphs=True)
             if not snapshot.interrupts:
                 return self._result(snapshot.values, thread_id)
             request = snapshot.interrupts[0].value
             if approver is None:
-                return self._result(snapshot.values, thread_id, pending=request)
+                return self._result(paused_values(snapshot), thread_id, pending=request)
             payload = Command(resume=approver(request))
 
     def _result(
@@ -158,6 +161,18 @@ class Assistant:
     def _cost(self, usage: dict[str, Any]) -> float | None:
         """Price a turn the self-check has not finished (one paused for approval)."""
         return priced(usage, self.deps)["cost_usd"]
+
+
+def paused_values(snapshot: StateSnapshot) -> dict[str, Any]:
+    """Return the state of the graph that is paused: the alert path's, when it is the one.
+
+    A subgraph's state reaches its parent only when the subgraph ends, so a report waiting
+    for approval lives in the paused subgraph (read with `get_state(..., subgraphs=True)`).
+    """
+    for task in snapshot.tasks:
+        if task.interrupts and isinstance(task.state, StateSnapshot):
+            return paused_values(task.state)
+    return dict(snapshot.values)
 
 
 def _alert_fields(state: dict[str, Any]) -> dict[str, Any]:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from opsloop.agent.rca.assess import assess
 from opsloop.agent.rca.hypotheses import Findings, change_weight, headroom, rank
-from opsloop.agent.rca.playbook import assess
 
 T0 = 1_800_000_000.0
 TOPOLOGY = {
@@ -203,7 +203,8 @@ def test_unreadable_signals_are_never_a_false_alarm():
 
 
 def test_a_psi_just_past_the_bar_counts_as_drift_from_its_recent_peak():
-    from opsloop.agent.rca.playbook import Scope, findings
+    from opsloop.agent.rca.gather import findings
+    from opsloop.agent.rca.scope import Scope
 
     scope = Scope(T0, [], ["fraud-api"], ["fraud-detector"], ["FeatureDrift"], "t", "ticket")
     scan = {

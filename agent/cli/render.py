@@ -12,26 +12,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-STEP_TEXT = {
-    "intake": "reading the question",
-    "recall": "recalling similar answers",
-    "plan": "planning",
-    "tools": "querying",
-    "request": "preparing the approval request (dry run)",
-    "approval": "waiting for approval",
-    "act": "running the approved action",
-    "respond": "writing the answer",
-    "check": "checking every figure against the evidence",
-    "remember": "saving the answer record",
-}
-
-
-def step_label(node: str, update: dict[str, Any]) -> str:
-    """Describe what the graph does next, naming the tools it is about to run."""
-    if node == "plan" and update.get("pending"):
-        names = ", ".join(sorted({c["name"] for c in update["pending"]}))
-        return f"running {names}"
-    return STEP_TEXT.get(node, node)
+from opsloop.agent.graph.steps import step_label
 
 
 class Progress:

@@ -18,6 +18,9 @@ from opsloop.tools.errors import BackendUnavailable, OpsError
 from opsloop.tools.redact import redact
 
 _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="opsloop-tool")
+# Read calls of one step run side by side (an investigation makes a dozen); results are
+# recorded in the planned order, so evidence ids do not depend on which finished first.
+_CALLS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="opsloop-call")
 
 
 def run_tool(
@@ -69,6 +72,23 @@ def timed_call(call: dict[str, Any], deps: Deps) -> tuple[ToolResult, tuple[floa
     started, clock = time.time(), time.perf_counter()
     result = execute_call(call, deps)
     return result, (started, round(time.perf_counter() - clock, 6))
+
+
+def run_reads(state: Any, deps: Deps, calls: list[dict[str, Any]]) -> dict[str, Any]:
+    """Run read `calls` side by side; return the state update with their records and evidence."""
+    evidence = list(state.get("evidence", []))
+    records = list(state.get("tool_calls", []))
+    futures = [
+        _CALLS.submit(contextvars.copy_context().run, timed_call, call, deps) for call in calls
+    ]
+    messages = []
+    for call, future in zip(calls, futures, strict=True):
+        result, timing = future.result()
+        rec, new_evidence, message = record(call, result, len(evidence), deps, timing)
+        records.append(rec)
+        evidence.extend(new_evidence)
+        messages.append(message)
+    return {"tool_calls": records, "evidence": evidence, "messages": messages}
 
 
 def record(

@@ -43,8 +43,8 @@ class AgentState(InputState, total=False):
     started_at: float
     # Running totals of this turn's last answer record (opsloop.agent.llm.usage).
     recorded: dict[str, float]
-    # Alert mode (the RCA playbook): scope, stage, and the verdict.
-    rca: dict[str, Any]  # {"stage": gather|assessed|reported|approval|done, "t0", ...}
+    # Alert mode (the alert path, opsloop.agent.rca): its scope and the verdict.
+    rca: dict[str, Any]  # {"t0", "title", "services", ..., "confidence", "false_alarm", ...}
     hypotheses: list[dict[str, Any]]
     ruled_out: list[dict[str, Any]]
     action: dict[str, Any] | None  # the suggested remediation {"name", "args", "why"}

@@ -19,6 +19,11 @@ def compose(tool_calls: list[dict[str, Any]], notes: list[str]) -> str:
     return "\n\n".join(p for p in parts if p) or "I found nothing to report for that question."
 
 
+def with_notes(text: str, notes: list[str]) -> str:
+    """Return `text` followed by the notes it must carry, one paragraph each."""
+    return "\n\n".join([text, *notes]) if notes else text
+
+
 def describe(rec: dict[str, Any]) -> str:
     """Describe one tool call's outcome in a sentence or a short list."""
     cite = " ".join(f"[{e}]" for e in rec.get("evidence", []))

@@ -1,27 +1,36 @@
-"""Alert mode: the RCA playbook's steps inside the graph (scope, gather, assess, propose)."""
+"""The alert path's nodes: scope, gather, rank, follow-up, report, remember, propose.
+
+`rca/graph.py` wires them; both brains run the same deterministic playbook, and an LLM only
+asks for a few more reads and narrates the report. Nothing here writes: the suggested
+action goes through the approval gate like any other write.
+"""
 
 from __future__ import annotations
 
 import itertools
-import json
-import logging
-import time
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
 
 from opsloop import prompts
 from opsloop.agent.graph.deps import Deps
+from opsloop.agent.graph.execute import run_reads
+from opsloop.agent.graph.nodes.remember import remember_incident, store_answer
 from opsloop.agent.graph.state import AgentState
-from opsloop.agent.rca import playbook as rca
+from opsloop.agent.grounding.compose import with_notes
+from opsloop.agent.llm.chat import invoke, text_of, tool_call_message
 from opsloop.agent.rca.alerts import Alert
+from opsloop.agent.rca.assess import Assessment, assess
+from opsloop.agent.rca.followup import followup_calls
+from opsloop.agent.rca.gather import findings, gather_calls, served_map
 from opsloop.agent.rca.hypotheses import Hypothesis
-from opsloop.tools.callgraph import discover
+from opsloop.agent.rca.report import render
+from opsloop.agent.rca.scope import Scope, question, scope
+from opsloop.agent.stores.memory import Incident
 from opsloop.tools.redact import redact
 
 _ids = itertools.count(1)
-log = logging.getLogger(__name__)
-MAX_FOLLOWUPS = 3  # read calls the LLM may add to the playbook's evidence
 
 
 def alerts_of(state: AgentState) -> list[Alert]:
@@ -29,22 +38,23 @@ def alerts_of(state: AgentState) -> list[Alert]:
     return [Alert(**a) for a in state.get("alerts", [])]
 
 
-def start(state: AgentState, deps: Deps) -> dict[str, Any]:
-    """Scope the alerts; return the intake fields of an alert turn."""
+def scope_node(state: AgentState, deps: Deps) -> dict[str, Any]:
+    """Scope the alerts (services, models, t0) and word the question the turn carries."""
     alerts = alerts_of(state)
     if not alerts:
-        return {"error": "an alert turn needs at least one alert", "rca": {"stage": "done"}}
+        return {"error": "an alert turn needs at least one alert", "rca": {}}
     now = deps.now().timestamp()  # the injected clock, as every other node uses
-    s = rca.scope(alerts, deps.catalog, service_label=deps.settings.service_label, now=now)
+    s = scope(alerts, deps.catalog, service_label=deps.settings.service_label, now=now)
     notes = [
         f"{name} is not a service Prometheus knows; the alert's labels may be wrong."
         for name in s.unknown
     ]
+    text = question(s)
     return {
-        "question": rca.question(s),
+        "question": text,
+        "messages": [HumanMessage(content=text)],
         "notes": notes,
         "rca": {
-            "stage": "gather",
             "t0": s.t0,
             "title": s.title,
             "severity": s.severity,
@@ -59,58 +69,25 @@ def start(state: AgentState, deps: Deps) -> dict[str, Any]:
     }
 
 
-def step(state: AgentState, deps: Deps) -> dict[str, Any]:
-    """Plan the next playbook step: gather evidence, then assess it."""
+def gather_node(state: AgentState, deps: Deps) -> dict[str, Any]:
+    """Run the playbook's reads: signals, changes, logs near the alert, drift of its models."""
     info = dict(state.get("rca") or {})
-    stage = info.get("stage")
     s = _scope(state, info, deps)
-    if stage == "gather":
-        served = rca.served_map(deps.catalog, _all_services(deps))
-        topology = _topology(deps)
-        calls = rca.gather_calls(s, topology, served, set(deps.tools), deps.now().timestamp())
-        pending = [
-            {"id": f"call_a{next(_ids)}", "name": name, "args": args} for name, args in calls
-        ]
-        info.update(stage="gathered", served=served, topology=topology)
-        return {
-            "rca": info,
-            "intent": "investigate",
-            "pending": pending,
-            "messages": [_ai(pending)] if pending else [],
-        }
-    if stage == "gathered":
-        update = _assess(state, deps, s, info)
-        if state.get("brain") == "llm" and deps.llm is not None:
-            update |= _followups(state, deps, update)
-        return update
-    if stage == "followup":  # the LLM's extra evidence is in: rank again with it
-        return _assess(state, deps, s, info)
-    if stage == "approval":
-        info["stage"] = "done"
-    return {"rca": info, "pending": []}
+    served = served_map(deps.catalog, _all_services(deps))
+    topology = deps.call_graph.edges()
+    planned = gather_calls(s, topology, served, set(deps.tools), deps.now().timestamp())
+    calls = [{"id": f"call_a{next(_ids)}", "name": n, "args": a} for n, a in planned]
+    info.update(served=served, topology=topology)
+    update = run_reads(state, deps, calls)
+    if calls:
+        update["messages"] = [tool_call_message(calls), *update["messages"]]
+    return {**update, "rca": info, "intent": "investigate", "steps": state.get("steps", 0) + 1}
 
 
-def propose_node(state: AgentState, deps: Deps) -> dict[str, Any]:
-    """After the report: put the suggested write before the approval gate."""
-    action = state.get("action") or {}
-    info = {**(state.get("rca") or {}), "stage": "approval"}
-    call = {"id": f"call_a{next(_ids)}", "name": action["name"], "args": dict(action["args"])}
-    return {"rca": info, "pending": [call], "messages": [_ai([call])]}
-
-
-def wants_approval(state: AgentState, deps: Deps) -> bool:
-    """Return True when the report is out and its suggested action is a write to request."""
-    action = state.get("action") or {}
-    info = state.get("rca") or {}
-    return (
-        state.get("mode") == "alert"
-        and info.get("stage") == "reported"
-        and deps.is_write(action.get("name", ""))
-        and not state.get("error")
-    )
-
-
-def _assess(state: AgentState, deps: Deps, s: rca.Scope, info: dict[str, Any]) -> dict[str, Any]:
+def rank_node(state: AgentState, deps: Deps) -> dict[str, Any]:
+    """Rank root-cause hypotheses over the evidence; record the ranking as evidence too."""
+    info = dict(state.get("rca") or {})
+    s = _scope(state, info, deps)
     records = state.get("tool_calls", [])
     owners = dict(deps.settings.owners)
     for alert in s.alerts:  # an alert's own team label beats nothing
@@ -118,7 +95,7 @@ def _assess(state: AgentState, deps: Deps, s: rca.Scope, info: dict[str, Any]) -
         svc = alert.service(deps.settings.service_label)
         if team and svc:
             owners.setdefault(svc, team)
-    f = rca.findings(
+    f = findings(
         s,
         records,
         topology=info.get("topology") or {},
@@ -126,7 +103,7 @@ def _assess(state: AgentState, deps: Deps, s: rca.Scope, info: dict[str, Any]) -
         incidents=state.get("incidents", []),
         owners=owners,
     )
-    verdict = rca.assess(f, state.get("incidents", []))
+    verdict = assess(f, state.get("incidents", []))
     evidence = list(state.get("evidence", []))
     eid = f"E{len(evidence) + 1}"
     evidence.append(_verdict_evidence(eid, verdict, owners, info))
@@ -137,7 +114,7 @@ def _assess(state: AgentState, deps: Deps, s: rca.Scope, info: dict[str, Any]) -
     top = verdict.hypotheses[0]
     info["false_alarm"] = top.kind == "none"
     info["false_alarm_why"] = top.why if top.kind == "none" else []
-    info.update(stage="assessed", confidence=verdict.confidence)
+    info["confidence"] = verdict.confidence
     info["raise"] = verdict.raise_confidence
     info["verdict_evidence"] = eid
     return {
@@ -146,64 +123,96 @@ def _assess(state: AgentState, deps: Deps, s: rca.Scope, info: dict[str, Any]) -
         "ruled_out": verdict.ruled_out,
         "action": verdict.action,
         "evidence": evidence,
-        "pending": [],
+        "steps": state.get("steps", 0) + 1,
     }
 
 
-def _followups(state: AgentState, deps: Deps, update: dict[str, Any]) -> dict[str, Any]:
-    """Let the LLM ask for up to MAX_FOLLOWUPS more read calls before the report.
+def followup_node(state: AgentState, deps: Deps) -> dict[str, Any]:
+    """Run the few reads the LLM asks for after the first ranking, then rank again."""
+    calls, update = followup_calls(state, deps)
+    if not calls:
+        return update
+    reads = run_reads({**state, **update}, deps, calls)
+    ranked = rank_node({**state, **update, **reads}, deps)
+    return {**update, **reads, **ranked, "messages": [tool_call_message(calls), *reads["messages"]]}
 
-    Only read tools are offered and accepted; repeats and unknown names are dropped. A
-    failing endpoint changes nothing: the report goes out on the playbook's evidence.
-    """
-    from opsloop.agent.graph.nodes.plan import add_usage  # plan imports this module
 
-    reads = {n: t for n, t in deps.tools.items() if not deps.is_write(n)}
-    ran = [{"name": c["name"], "args": c.get("args", {})} for c in state.get("tool_calls", [])]
-    brief = {
-        "alert": update["rca"].get("title"),
-        "hypotheses": [
-            {k: h[k] for k in ("kind", "target", "score")} for h in update["hypotheses"][:5]
-        ],
-        "ruled_out": update.get("ruled_out", [])[:5],
-        "already_ran": ran,
-    }
+def report_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[str, Any]:
+    """Render the incident report; an LLM, when configured, adds a short narrative on top."""
+    if state.get("error"):
+        return {"answer": state["error"], "messages": [AIMessage(content=state["error"])]}
+    text = render(state, config.get("configurable", {}).get("thread_id"))
+    notes = list(state.get("notes", []))
+    update: dict[str, Any] = {}
+    if state.get("brain") == "llm" and deps.llm is not None:
+        try:
+            # One narrative per report version: a repair pass re-renders, it does not re-ask.
+            summary = state.get("draft") if state.get("repair") else None
+            if not summary:
+                summary, update["usage"] = _narrate(state, deps, text)
+                update["draft"] = summary
+            text = f"{summary}\n\n{text}"
+        except Exception as exc:  # the report stands on its own; say why it has no narrative
+            notes.append(f"The LLM could not narrate this report ({type(exc).__name__}).")
+    answer = with_notes(text, notes)
+    return {**update, "answer": answer, "messages": [AIMessage(content=answer)]}
+
+
+def remember_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[str, Any]:
+    """Store the answer record, and the report as the thread's incident in memory."""
+    update = store_answer(state, config, deps)
+    thread = str(config.get("configurable", {}).get("thread_id", ""))
+    title = (state.get("rca") or {}).get("title") or state.get("question", "")
+    remember_incident(state, deps, record_id=thread, title=title, outcome="open", fill=_from_report)
+    return update
+
+
+def propose_node(state: AgentState, deps: Deps) -> dict[str, Any]:
+    """After the report: put the suggested write before the approval gate."""
+    action = state.get("action") or {}
+    call = {"id": f"call_a{next(_ids)}", "name": action["name"], "args": dict(action["args"])}
+    return {"pending": [call], "messages": [tool_call_message([call])]}
+
+
+def wants_approval(state: AgentState, deps: Deps) -> bool:
+    """Return True when the report suggests a write this turn has not put to a person yet."""
+    name = (state.get("action") or {}).get("name", "")
+    asked = any(c["name"] == name for c in state.get("tool_calls", []))
+    return deps.is_write(name) and not asked and not state.get("error")
+
+
+def _narrate(state: AgentState, deps: Deps, text: str) -> tuple[str, dict[str, Any]]:
+    assert deps.llm is not None
     messages = [
-        SystemMessage(content=prompts.render("followup", max_calls=MAX_FOLLOWUPS)),
-        HumanMessage(content=redact(json.dumps(brief, default=str), deps.secrets)),
+        SystemMessage(content=prompts.render("narrate")),
+        HumanMessage(content=redact(text, deps.secrets)),
     ]
-    started = time.time()
-    try:
-        assert deps.llm is not None
-        reply = deps.llm.bind_tools(list(reads.values())).invoke(messages)
-    except Exception as exc:  # the playbook's evidence stands on its own
-        log.info("follow-up tools not asked: the LLM failed (%s)", type(exc).__name__)
-        return {}
-    usage = add_usage(state.get("usage", {}), reply, started)
-    seen = {(c["name"], json.dumps(c["args"], sort_keys=True, default=str)) for c in ran}
-    calls, notes = [], []
-    for tc in getattr(reply, "tool_calls", None) or []:
-        key = (tc["name"], json.dumps(tc.get("args") or {}, sort_keys=True, default=str))
-        if tc["name"] not in reads:
-            notes.append(f"The LLM asked for {tc['name']}, which is not a read tool; ignored.")
-        elif key not in seen and len(calls) < MAX_FOLLOWUPS:
-            seen.add(key)
-            calls.append({"id": f"call_f{next(_ids)}", "name": tc["name"],
-                          "args": dict(tc.get("args") or {})})  # fmt: skip
-    out: dict[str, Any] = {"usage": usage}
-    if notes:
-        out["notes"] = [*state.get("notes", []), *notes]
-    if calls:
-        out |= {
-            "rca": {**update["rca"], "stage": "followup"},
-            "pending": calls,
-            "messages": [_ai(calls)],
-        }
-    return out
+    reply, usage = invoke(deps.llm, messages, state.get("usage", {}))
+    return text_of(reply), usage
+
+
+def _from_report(incident: Incident, state: AgentState) -> None:
+    """Rewrite an alert incident from the report: cause, scope, alerts (the text is redone)."""
+    info = state.get("rca") or {}
+    incident.text = ""
+    for name in info.get("services", []):
+        if name not in incident.services:
+            incident.services.append(name)
+    for name in info.get("models", []):
+        if name not in incident.models:
+            incident.models.append(name)
+    incident.alerts = list(dict.fromkeys([*incident.alerts, *info.get("names", [])]))
+    incident.source = "alert"
+    incident.opened_at = incident.opened_at or float(info.get("t0", 0.0))
+    hyps = state.get("hypotheses") or []
+    if info.get("false_alarm"):
+        incident.outcome, incident.cause_kind = "false_alarm", ""
+    elif hyps:
+        incident.cause_kind, incident.cause_target = hyps[0]["kind"], hyps[0]["target"]
 
 
 def _verdict_evidence(
-    eid: str, verdict: rca.Assessment, owners: dict[str, str], info: dict[str, Any]
+    eid: str, verdict: Assessment, owners: dict[str, str], info: dict[str, Any]
 ) -> dict[str, Any]:
     """Return the evidence record of the ranking itself, so its scores can be cited."""
     top: Hypothesis = verdict.hypotheses[0]
@@ -225,8 +234,8 @@ def _verdict_evidence(
     }
 
 
-def _scope(state: AgentState, info: dict[str, Any], deps: Deps) -> rca.Scope:
-    return rca.Scope(
+def _scope(state: AgentState, info: dict[str, Any], deps: Deps) -> Scope:
+    return Scope(
         t0=float(info.get("t0", deps.now().timestamp())),
         alerts=alerts_of(state),
         services=list(info.get("services", [])),
@@ -237,26 +246,8 @@ def _scope(state: AgentState, info: dict[str, Any], deps: Deps) -> rca.Scope:
     )
 
 
-def _topology(deps: Deps) -> dict[str, list[str]]:
-    """Return the configured call graph, or the one metric labels show (mesh, traces)."""
-    if deps.settings.topology:
-        return dict(deps.settings.topology)
-    prom = getattr(getattr(deps.catalog, "discovery", None), "prom", None)
-    return discover(prom) if prom is not None else {}
-
-
 def _all_services(deps: Deps) -> list[str]:
     try:
         return deps.catalog.services()
     except Exception:  # discovery down: the scan will say so; scope with what the alert named
         return []
-
-
-def _ai(pending: list[dict[str, Any]]) -> AIMessage:
-    return AIMessage(
-        content="",
-        tool_calls=[
-            {"id": p["id"], "name": p["name"], "args": p["args"], "type": "tool_call"}
-            for p in pending
-        ],
-    )

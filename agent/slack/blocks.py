@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from opsloop.agent.cli.render import step_label
+from opsloop.agent.graph.steps import step_label
 
 SECTION_CHARS = 2900  # Slack refuses a section text over 3000 characters
 MAX_EVIDENCE = 8

@@ -8,7 +8,7 @@ interrupted node from its start on resume: its audit entry must be written exact
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
@@ -73,6 +73,11 @@ def request_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[
         "decision": {"request": request, "refused": refused} if refused else None,
         "approval_request": None if refused else request,
     }
+
+
+def after_request(state: AgentState) -> Literal["approval", "act"]:
+    """Route a request: to a person, or (refused up front) straight to act, which records why."""
+    return "approval" if state.get("approval_request") else "act"
 
 
 def approval_node(state: AgentState, deps: Deps) -> dict[str, Any]:

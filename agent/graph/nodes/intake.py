@@ -38,12 +38,8 @@ def intake_node(state: AgentState, deps: Deps) -> dict[str, Any]:
         "recorded": {},
         "turn_evidence_from": len(state.get("evidence", [])),
     }
-    if update["mode"] == "alert":
-        from opsloop.agent.rca.nodes import start  # alert mode scopes the alert first
-
-        update |= start(state, deps)
-        question = update["question"]
-    elif not question:
+    # An alert turn has no question yet: the alert path words one from the alerts (rca scope).
+    if update["mode"] != "alert" and not question:
         update["error"] = 'empty question: ask something like "p99 latency of checkout last 1h"'
     elif len(question) > MAX_QUESTION_CHARS:
         update["notes"] = [f"Your question was cut to its first {MAX_QUESTION_CHARS} characters."]

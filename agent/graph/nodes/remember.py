@@ -1,9 +1,10 @@
-"""The remember node: store the answer record for recall, review and evals."""
+"""The remember node: store the answer record for recall, review and evals, and the incident."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -14,6 +15,7 @@ from opsloop.agent.graph.execute import public_call, timing_of
 from opsloop.agent.graph.nodes.recall import INCIDENT_INTENTS, INCIDENT_TOOLS
 from opsloop.agent.graph.state import AgentState
 from opsloop.agent.llm.usage import counters
+from opsloop.agent.stores.memory import Incident
 from opsloop.tools.redact import redact
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,18 @@ RESOLVING = {"rollback_model": "model_version", "promote_model": "model_version"
 
 
 def remember_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[str, Any]:
+    """Store this turn's answer record; extend the thread's incident when it was about one."""
+    update = store_answer(state, config, deps)
+    calls = [c for c in state.get("tool_calls", []) if c["name"] != "search_incidents"]
+    related = state.get("intent") in INCIDENT_INTENTS
+    if related or any(c["name"] in INCIDENT_TOOLS for c in calls):
+        thread = config.get("configurable", {}).get("thread_id", "")
+        title = state.get("question", "")
+        remember_incident(state, deps, record_id=f"Q-{thread}", title=title, outcome="answered")
+    return update
+
+
+def store_answer(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[str, Any]:
     """Append this turn's answer record to the answer store, then tell the observers."""
     start = state.get("turn_evidence_from", 0)
     record = {
@@ -46,7 +60,6 @@ def remember_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict
     }
     deps.answers.add(record)
     _notify(record, deps)
-    _remember_incident(state, config, deps)
     return {"recorded": counters(record)}
 
 
@@ -59,64 +72,50 @@ def _notify(record: dict[str, Any], deps: Deps) -> None:
             log.exception("answer observer %r failed", observe)
 
 
-def _remember_incident(state: AgentState, config: RunnableConfig, deps: Deps) -> None:
-    """Write (or extend) this thread's incident record when the turn was about an incident."""
-    calls = [c for c in state.get("tool_calls", []) if c["name"] != "search_incidents"]
-    related = state.get("mode") == "alert" or state.get("intent") in INCIDENT_INTENTS
-    related = related or any(c["name"] in INCIDENT_TOOLS for c in calls)
-    if deps.memory is None or not related or state.get("error"):
-        return
-    from opsloop.agent.stores.memory import Incident
+def remember_incident(
+    state: AgentState,
+    deps: Deps,
+    *,
+    record_id: str,
+    title: str,
+    outcome: str,
+    fill: Callable[[Incident, AgentState], None] | None = None,
+) -> None:
+    """Write (or extend) incident `record_id` in memory with this turn.
 
-    thread = config.get("configurable", {}).get("thread_id", "")
-    alert = state.get("mode") == "alert"
-    record_id = thread if alert else f"Q-{thread}"
-    title = (state.get("rca") or {}).get("title") if alert else None
+    `fill` rewrites the record from the turn first (an alert report replaces itself); a
+    failing memory is logged: memory is an aid and must not lose the answer.
+    """
+    if deps.memory is None or state.get("error"):
+        return
+    calls = [c for c in state.get("tool_calls", []) if c["name"] != "search_incidents"]
     try:
         incident = deps.memory.get(record_id) or Incident(
-            id=record_id,
-            title=(title or state.get("question", ""))[:200],
-            text="",
-            outcome="open" if alert else "answered",
+            id=record_id, title=title[:200], text="", outcome=outcome
         )
-        if alert:  # the report replaces itself: it is rewritten after an approved action
-            incident.text = ""
-            _from_report(incident, state)
+        if fill is not None:
+            fill(incident, state)
         turn = f"Q: {state.get('question', '')}\nA: {state.get('answer', '')[:1500]}"
         incident.text = redact("\n\n".join(t for t in (incident.text, turn) if t), deps.secrets)
         for call in calls:
-            args = call.get("args") or {}
-            if args.get("service") and args["service"] not in incident.services:
-                incident.services.append(str(args["service"]))
-            if args.get("model") and args["model"] not in incident.models:
-                incident.models.append(str(args["model"]))
-            approved = (call.get("approval") or {}).get("approved")
-            if call["name"] in RESOLVING and call["status"] == "ok" and approved:
-                incident.resolution = call.get("summary", "")[:300]
-                incident.cause_kind = incident.cause_kind or RESOLVING[call["name"]]
-                incident.cause_target = incident.cause_target or str(args.get("model", ""))
-            if call["name"] == "retrain_model" and call["status"] == "ok" and approved:
-                incident.resolution = call.get("summary", "")[:300]
-                incident.outcome, incident.resolved_at = "resolved", time.time()
+            _add_call(incident, call)
         deps.memory.add(incident)
-    except Exception as exc:  # memory is an aid: a failed write must not lose the answer
+    except Exception as exc:
         log.warning("could not write incident memory: %s", exc)
 
 
-def _from_report(incident: Any, state: AgentState) -> None:
-    """Fill an alert incident's cause and scope from the playbook's verdict."""
-    info = state.get("rca") or {}
-    for name in info.get("services", []):
-        if name not in incident.services:
-            incident.services.append(name)
-    for name in info.get("models", []):
-        if name not in incident.models:
-            incident.models.append(name)
-    incident.alerts = list(dict.fromkeys([*incident.alerts, *info.get("names", [])]))
-    incident.source = "alert"
-    incident.opened_at = incident.opened_at or float(info.get("t0", 0.0))
-    hyps = state.get("hypotheses") or []
-    if info.get("false_alarm"):
-        incident.outcome, incident.cause_kind = "false_alarm", ""
-    elif hyps:
-        incident.cause_kind, incident.cause_target = hyps[0]["kind"], hyps[0]["target"]
+def _add_call(incident: Incident, call: dict[str, Any]) -> None:
+    """Add a call's services and models, and what an approved fix resolved, to the record."""
+    args = call.get("args") or {}
+    if args.get("service") and args["service"] not in incident.services:
+        incident.services.append(str(args["service"]))
+    if args.get("model") and args["model"] not in incident.models:
+        incident.models.append(str(args["model"]))
+    approved = (call.get("approval") or {}).get("approved")
+    if call["name"] in RESOLVING and call["status"] == "ok" and approved:
+        incident.resolution = call.get("summary", "")[:300]
+        incident.cause_kind = incident.cause_kind or RESOLVING[call["name"]]
+        incident.cause_target = incident.cause_target or str(args.get("model", ""))
+    if call["name"] == "retrain_model" and call["status"] == "ok" and approved:
+        incident.resolution = call.get("summary", "")[:300]
+        incident.outcome, incident.resolved_at = "resolved", time.time()

@@ -1,0 +1,124 @@
+"""Talk to the chat model: the system prompt, the history it sees, usage accounting, replies.
+
+Every node that asks the LLM something (plan, respond's repair, the alert path's follow-up
+reads and narrative) goes through `invoke`, so each call's tokens and timing are counted
+the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+
+from opsloop import prompts
+from opsloop.tools.errors import OpsError
+from opsloop.tools.redact import redact
+
+if TYPE_CHECKING:  # the graph imports this module, never the other way round
+    from opsloop.agent.graph.deps import Deps
+    from opsloop.agent.graph.state import AgentState
+
+HISTORY_TURNS = 3
+
+
+def invoke(
+    llm: BaseChatModel,
+    messages: Sequence[BaseMessage],
+    usage: dict[str, Any],
+    tools: Sequence[Any] | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """Send `messages` (offering `tools` when given); return the reply and the new usage."""
+    model = llm.bind_tools(list(tools)) if tools is not None else llm
+    started = time.time()
+    reply = model.invoke(list(messages))
+    return reply, add_usage(usage, reply, started)
+
+
+def system_prompt(state: AgentState, deps: Deps) -> str:
+    """Render the system prompt with discovered names (or say discovery failed)."""
+    try:
+        services = ", ".join(deps.catalog.services()) or "none found"
+        models = ", ".join(deps.catalog.models()) or "none found"
+    except OpsError as exc:
+        services = models = f"unknown ({exc})"
+    return prompts.render(
+        "system",
+        now=deps.now().strftime("%Y-%m-%d %H:%M"),
+        services=services,
+        models=models,
+        rate_window=deps.settings.rate_window,
+        recalled=state.get("recalled", []),
+        incidents=state.get("incidents", []),
+    )
+
+
+def history(messages: list[BaseMessage], deps: Deps) -> list[BaseMessage]:
+    """Return the last few turns, redacted, with every tool call paired with its result."""
+    humans = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage)]
+    start = humans[-HISTORY_TURNS] if len(humans) >= HISTORY_TURNS else 0
+    answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
+    out: list[BaseMessage] = []
+    for message in messages[start:]:
+        if isinstance(message, HumanMessage | ToolMessage) and isinstance(message.content, str):
+            message = message.model_copy(update={"content": redact(message.content, deps.secrets)})
+        elif isinstance(message, AIMessage) and message.tool_calls:
+            # A call left unanswered (an approval never given) would make the API reject
+            # the whole conversation, so drop it from what the model sees.
+            calls = [c for c in message.tool_calls if c.get("id") in answered]
+            if not calls and not message.content:
+                continue
+            message = message.model_copy(update={"tool_calls": calls})
+        out.append(message)
+    return out
+
+
+def add_usage(usage: dict[str, Any], reply: Any, started: float) -> dict[str, Any]:
+    """Add one reply's token usage to the turn's totals; `started` is when it was asked for.
+
+    Each call is also listed (start, duration, tokens), for the trace exporter's chat spans.
+    """
+    meta = getattr(reply, "usage_metadata", None) or {}
+    call = {
+        "started_at": started,
+        "duration_s": round(max(0.0, time.time() - started), 6),
+        "input_tokens": int(meta.get("input_tokens", 0)),
+        "output_tokens": int(meta.get("output_tokens", 0)),
+    }
+    return {
+        **usage,
+        "input_tokens": usage.get("input_tokens", 0) + call["input_tokens"],
+        "output_tokens": usage.get("output_tokens", 0) + call["output_tokens"],
+        "llm_calls": usage.get("llm_calls", 0) + 1,
+        "chat_calls": [*usage.get("chat_calls", []), call],
+    }
+
+
+def text_of(message: AIMessage) -> str:
+    """Return the text of a reply whose content may be a list of parts."""
+    if isinstance(message.content, str):
+        return message.content.strip()
+    parts = [p.get("text", "") if isinstance(p, dict) else str(p) for p in message.content]
+    return "".join(parts).strip()
+
+
+def llm_error(exc: Exception) -> str:
+    """Describe an endpoint failure in one short line, safe to show."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    text = json.dumps(text)[1:-1][:160]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def tool_call_message(calls: list[dict[str, Any]]) -> AIMessage:
+    """Return the assistant message that asks for `calls` ({"id", "name", "args"})."""
+    return AIMessage(
+        content="",
+        tool_calls=[
+            {"id": c["id"], "name": c["name"], "args": c["args"], "type": "tool_call"}
+            for c in calls
+        ],
+    )
