@@ -140,7 +140,8 @@ def test_hostile_alert_annotations_cannot_add_a_write_to_an_investigation(settin
 
 
 def test_a_hostile_slack_message_is_a_question_not_an_order(settings, hostile_logs):
-    from opsloop.agent.slack import SlackOps, SlackStore
+    from opsloop.agent.slack.app import SlackOps
+    from opsloop.agent.slack.store import SlackStore
     from tests.slack_server import event, fake_slack
     from tests.test_slack import CHANNEL, SECRET, Harness, mention
 

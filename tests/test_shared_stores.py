@@ -190,8 +190,9 @@ def test_incidents_cli_reads_the_shared_database_and_names_a_bad_url(pg_url, mon
 
 
 def test_approve_clicked_on_two_replicas_at_once_runs_the_action_once(settings, pg_url):
-    from opsloop.agent.slack import SlackOps, blocks
+    from opsloop.agent.slack import blocks
     from opsloop.agent.slack.actions import decide
+    from opsloop.agent.slack.app import SlackOps
     from tests.slack_server import block_action, fake_slack
     from tests.test_slack import CHANNEL, slack_settings
 

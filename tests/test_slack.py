@@ -22,7 +22,9 @@ from opsloop.agent.assistant import Assistant
 from opsloop.agent.config import Settings
 from opsloop.agent.factory import build_deps
 from opsloop.agent.llm.scripted import ScriptedChatModel, tool_call
-from opsloop.agent.slack import SlackOps, SlackStore, blocks
+from opsloop.agent.slack import blocks
+from opsloop.agent.slack.app import SlackOps
+from opsloop.agent.slack.store import SlackStore
 from tests.slack_server import BOT_USER, FakeSlack, block_action, event, fake_slack, sign
 from tests.test_approval import restart_tool
 

@@ -12,7 +12,8 @@ from starlette.testclient import TestClient
 from opsloop.agent.assistant import Assistant
 from opsloop.agent.cli.serve import build_server
 from opsloop.agent.config import Settings
-from opsloop.agent.slack import SlackOps, SlackStore
+from opsloop.agent.slack.app import SlackOps
+from opsloop.agent.slack.store import SlackStore
 from tests.slack_server import BOT_USER, event, fake_slack, sign, socket_mode
 from tests.test_incident_store import am_payload
 from tests.test_server import wait_for
@@ -108,7 +109,8 @@ def test_socket_mode_receives_events_and_answers_in_the_thread(settings, tmp_pat
 def test_a_report_offers_its_suggested_action_and_is_updated_in_place(tmp_path: Path):
     from slack_sdk import WebClient
 
-    from opsloop.agent.slack import SlackReporter, blocks
+    from opsloop.agent.slack import blocks
+    from opsloop.agent.slack.reports import SlackReporter
     from tests.test_slack import _has_action
 
     request = {

@@ -1,1 +1,2 @@
-"""opsloop tools: one module per backend or capability, each a typed LangChain tool."""
+"""opsloop's tools: what the model calls (toolsets/), the clients behind them (backends/),
+pure analysis (analysis/), and the contract every tool follows (base.py)."""

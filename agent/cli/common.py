@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -33,3 +34,34 @@ def load_settings() -> Settings:
         raise fail(f"invalid configuration: {field}: {first['msg']}") from None
     except ConfigError as exc:
         raise fail(str(exc)) from None
+
+
+def assistant_for(settings: Settings) -> Any:
+    """Build the assistant for `settings`, or fail with the configuration problem."""
+    from opsloop.agent.assistant import Assistant  # heavy imports only for commands that need them
+
+    try:
+        return Assistant.from_settings(settings)
+    except ConfigError as exc:  # a bad [policy] or orchestrator setting
+        raise fail(f"invalid configuration: {exc}") from None
+
+
+def finish(result: dict[str, Any], as_json: bool) -> None:
+    """Print a result and exit with 0 (answered), 2 (failed) or 3 (awaiting approval)."""
+    from opsloop.agent.cli.render import show_answer
+
+    if as_json:
+        print(json.dumps(result, indent=2, default=str))
+    elif not result.get("error"):
+        show_answer(out, result)
+    if result.get("error"):
+        raise fail(result["error"])
+    if result.get("approval"):
+        thread = result["thread_id"]
+        if not as_json:
+            out.print(result["answer"], markup=False)
+        err.print(
+            f"Waiting for approval. Approve with `opsloop approve {thread}` "
+            f"or reject with `opsloop approve {thread} --reject`."
+        )
+        raise typer.Exit(EXIT_APPROVAL)

@@ -9,7 +9,15 @@ from typing import Annotated, Any
 
 import typer
 
-from opsloop.agent.cli.common import JsonFlag, err, fail, load_settings, out
+from opsloop.agent.cli.common import (
+    JsonFlag,
+    assistant_for,
+    err,
+    fail,
+    finish,
+    load_settings,
+    out,
+)
 from opsloop.agent.rca.alerts import AlertError, parse_notification
 
 
@@ -34,12 +42,11 @@ def investigate(
     Exit codes: 0 done, 2 could not investigate, 3 waiting for approval.
     """
     from opsloop.agent.cli.chat import approver_for
-    from opsloop.agent.cli.main import _assistant, _finish
     from opsloop.agent.cli.render import Progress
 
     notification = _read(alert)
     settings = load_settings()
-    assistant = _assistant(settings)
+    assistant = assistant_for(settings)
     alerts = [a.public() for a in notification.alerts]
     interactive = sys.stdin.isatty() and not as_json and str(alert) != "-"
     with Progress(err, err.is_terminal and not as_json) as live:
@@ -47,7 +54,7 @@ def investigate(
         result = assistant.investigate(
             alerts, thread_id=thread, user=settings.user, approver=approver, on_step=live.on_step
         )
-    _finish(result, as_json)
+    finish(result, as_json)
 
 
 def _read(path: Path) -> Any:

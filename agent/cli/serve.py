@@ -78,14 +78,14 @@ def build_server(
     """
     from opsloop.agent.server.app import create_app
 
-    store = IncidentStore.from_settings(settings, store_path(settings))
-    if investigator is None:
-        if assistant is None:
-            from opsloop.agent.assistant import (
-                Assistant,  # heavy (graph, clients): only when serving
-            )
+    if investigator is None and assistant is None:
+        from opsloop.agent.assistant import Assistant  # heavy (graph, clients): only to serve
 
-            assistant = Assistant.from_settings(settings)
+        assistant = Assistant.from_settings(settings)
+    # Intake correlates incidents over the same call graph the investigations use.
+    call_graph = assistant.deps.call_graph if assistant is not None else None
+    store = IncidentStore.from_settings(settings, store_path(settings), call_graph)
+    if investigator is None:
         investigator, default_report, default_resolved = assistant_hooks(assistant)
         on_report = on_report or default_report
         on_resolved = on_resolved or default_resolved
@@ -126,7 +126,7 @@ def _slack(settings: Settings, assistant: Any, store: IncidentStore) -> Any:
     """Return the Slack app when a bot token and an assistant are there, else None."""
     if assistant is None or settings.slack_bot_token is None:
         return None
-    from opsloop.agent.slack import build_slack
+    from opsloop.agent.slack.app import build_slack
 
     return build_slack(settings, assistant, store)
 
@@ -135,7 +135,7 @@ def _with_slack(
     slack: Any, on_report: ReportHook | None, on_resolved: ResolvedHook | None
 ) -> tuple[ReportHook, ResolvedHook]:
     """Chain the Slack channel's hooks after the others (each failure logged apart)."""
-    from opsloop.agent.slack import SlackReporter
+    from opsloop.agent.slack.reports import SlackReporter
 
     reporter = SlackReporter(slack.client, slack.settings.slack_channel, slack.store)
 

@@ -1,0 +1,1 @@
+"""The deterministic brain: intents, entities and time ranges from a question, and a plan."""

@@ -247,3 +247,13 @@ class _Progress:
             )
         except SlackApiError as exc:  # progress is cosmetic: never fail the answer for it
             log.info("progress update failed: %s", exc)
+
+
+def build_slack(settings: Any, assistant: Any, incidents: Any = None) -> SlackOps | None:
+    """Return the Slack app for `settings`, or None when no bot token is configured."""
+    if settings.slack_bot_token is None:
+        return None
+    store = SlackStore(
+        getattr(settings, "database_url", None) or settings.state_dir / "slack.sqlite"
+    )
+    return SlackOps(settings, assistant, store, incidents)
