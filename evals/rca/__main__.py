@@ -1,4 +1,4 @@
-"""`python -m opsloop.evals.rca [--seeds N] [--fault NAME] [--json]`: RCA accuracy, sandbox."""
+"""`python -m opsloop.evals.rca [--seeds N] [--fault NAME] [--json]`: sandbox RCA accuracy."""
 
 from __future__ import annotations
 
