@@ -14,6 +14,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, SettingsConfigDict
 from typing_extensions import TypedDict  # pydantic validates typing.TypedDict only on 3.12+
 
+from opsloop.tools.backends.prometheus.modelmon import ModelMetrics
+
 CONFIG_FILE_ENV = "OPSLOOP_CONFIG"
 MASK = "********"
 
@@ -85,6 +87,10 @@ class Settings(BaseSettings):
     )
     feature_log_dir: Path | None = Field(
         None, description="Model feature logs: <model>.reference.csv and live <model>.csv."
+    )
+    model_metrics: ModelMetrics = Field(
+        default_factory=ModelMetrics,
+        description="The model monitor's metric names ([model_metrics] in opsloop.toml).",
     )
     topology: dict[str, list[str]] = Field(
         default_factory=dict, description="Service → services it calls (JSON in env)."

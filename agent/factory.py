@@ -57,6 +57,7 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
         grafana_datasource=settings.grafana_datasource,
         service_label=settings.service_label,
         rate_window=settings.rate_window,
+        models=settings.model_metrics,
     )
     state = settings.state_dir
     secrets = secret_values(settings)

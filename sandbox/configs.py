@@ -54,15 +54,16 @@ def alert_rules() -> dict:
         ),
         _alert(
             "ModelQualityDrop",
-            "min by (service, model) (model_online_auc) "
-            "< on (service, model) min by (service, model) (model_quality_slo_auc)",
+            "min by (service, model, metric) (model_quality) "
+            "< on (service, model, metric) min by (service, model, metric) "
+            "(model_quality_objective)",
             "page",
             '{{ $labels.model }} online AUC {{ $value | printf "%.3f" }} is below its SLO',
             "Online AUC of {{ $labels.model }} on delayed labels fell under the SLO.",
         ),
         _alert(
             "FeatureDrift",
-            "max by (service, model, feature) (model_feature_psi) > 0.25",
+            'max by (service, model, feature) (model_feature_drift{method="psi"}) > 0.25',
             "ticket",
             "{{ $labels.model }} feature {{ $labels.feature }} drifted "
             '(PSI {{ $value | printf "%.2f" }})',

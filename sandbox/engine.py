@@ -288,20 +288,21 @@ class Engine:
                 state.infer_buckets,
                 state.infer_sum,
             )
+            # The model-monitoring contract opsloop documents (docs/conventions.md).
             yield (
-                "model_online_auc",
+                "model_quality",
                 "gauge",
-                "AUC on delayed labels of recent traffic.",
-                "model_online_auc",
-                base,
+                "Online quality on delayed labels of recent traffic, by score.",
+                "model_quality",
+                (*base, ("metric", "auc")),
                 round(state.auc, 4),
             )
             yield (
-                "model_quality_slo_auc",
+                "model_quality_objective",
                 "gauge",
-                "Online AUC below this pages someone.",
-                "model_quality_slo_auc",
-                (*service, ("model", state.model)),
+                "Quality below this pages someone.",
+                "model_quality_objective",
+                (*service, ("model", state.model), ("metric", "auc")),
                 state.slo_auc,
             )
             yield (
@@ -314,11 +315,11 @@ class Engine:
             )
             for feature, value in sorted(state.psi.items()):
                 yield (
-                    "model_feature_psi",
+                    "model_feature_drift",
                     "gauge",
-                    "Population stability index vs training.",
-                    "model_feature_psi",
-                    (*service, ("model", state.model), ("feature", feature)),
+                    "Drift of a live input feature against training, by method.",
+                    "model_feature_drift",
+                    (*service, ("model", state.model), ("feature", feature), ("method", "psi")),
                     value,
                 )
 

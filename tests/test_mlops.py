@@ -74,7 +74,9 @@ def champion(world) -> str | None:
 def serving_version(world) -> str | None:
     """Return the version label of fraud-detector's live online-AUC series."""
     url = world["state"]["urls"]["prometheus"] + "/api/v1/query"
-    result = httpx.get(url, params={"query": f'model_online_auc{{model="{MODEL}"}}'}).json()
+    result = httpx.get(
+        url, params={"query": f'model_quality{{model="{MODEL}",metric="auc"}}'}
+    ).json()
     series = result["data"]["result"]
     return series[0]["metric"].get("version") if series else None
 

@@ -119,7 +119,8 @@ def test_quality_drop_after_an_alias_move_is_the_release():
         alerted=["fraud-api"],
         alerted_models=["fraud-detector"],
         alert_names=["ModelQualityDrop"],
-        rows=[row("fraud-api", "model_auc", "down", 30, model="fraud-detector")],
+        alerted_quality=["fraud-detector"],  # the alert says the model performs badly
+        rows=[row("fraud-api", "model_quality", "down", 30, model="fraud-detector")],
         changes=[change("fraud-detector", "alias_move", 3)],
         drift={"fraud-detector": {"features": [], "psi": {}, "eid": "E-drift"}},
     )
@@ -132,7 +133,7 @@ def test_drift_without_a_release_is_the_data():
         alerted=["fraud-api"],
         alerted_models=["fraud-detector"],
         alert_names=["FeatureDrift"],
-        rows=[row("fraud-api", "model_auc", "down", 10, model="fraud-detector")],
+        rows=[row("fraud-api", "model_quality", "down", 10, model="fraud-detector")],
         changes=[change("fraud-detector", "alias_move", 30 * 3600)],
         drift={
             "fraud-detector": {
@@ -215,7 +216,7 @@ def test_a_psi_just_past_the_bar_counts_as_drift_from_its_recent_peak():
         "data": {
             "series": [
                 {
-                    **row("fraud-api", "feature_psi", "up", 40, model="fraud-detector"),
+                    **row("fraud-api", "feature_drift", "up", 40, model="fraud-detector"),
                     "feature": "txn_velocity",
                     "current": 0.21,  # the three-point median still under the bar
                     "peak": 0.31,

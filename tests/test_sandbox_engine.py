@@ -108,7 +108,7 @@ def test_exposition_is_valid_prometheus_text():
     )
     assert check.returncode == 0, check.stderr + check.stdout
     assert "# TYPE http_requests_total counter" in page
-    assert 'model="fraud-detector",version="3"} 0.93' in page
+    assert 'model="fraud-detector",version="3",metric="auc"} 0.93' in page
 
 
 def test_engine_state_round_trips():

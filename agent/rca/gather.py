@@ -16,7 +16,6 @@ LOG_RANGE = "15m"
 DRIFT_RANGE = "5m"
 CHANGE_LOOKBACK_S = 6 * 3600
 MAX_LOG_SERVICES = 4
-PSI_DRIFTED = 0.25  # the usual PSI bar for a shifted distribution
 
 
 def served_map(catalog: Catalog, services: list[str]) -> dict[str, list[str]]:
@@ -71,6 +70,7 @@ def findings(
     served: dict[str, list[str]],
     incidents: list[dict[str, Any]],
     owners: dict[str, str],
+    drift_threshold: float = 0.25,
 ) -> Findings:
     """Turn the gathering step's tool records into Findings with evidence ids."""
     f = Findings(
@@ -78,10 +78,12 @@ def findings(
         alerted=list(s.services),
         alerted_models=list(s.models),
         alert_names=list(s.names),
+        alerted_quality=list(s.quality),
         topology=topology,
         served={k: v for k, v in served.items() if v},
         incidents=incidents,
         owners=owners,
+        drift_threshold=drift_threshold,
     )
     for rec in records:
         data = rec.get("data") if isinstance(rec.get("data"), dict) else {}
@@ -124,12 +126,12 @@ def findings(
 
 
 def _monitor_drift(f: Findings) -> None:
-    """Add the drift a model monitor reports (feature PSI series) to the drift checks."""
+    """Add the drift a model monitor reports (per-feature drift series) to the drift checks."""
     for row in f.rows:
-        if row["signal"] != "feature_psi" or not row.get("model") or not row.get("feature"):
+        if row["signal"] != "feature_drift" or not row.get("model") or not row.get("feature"):
             continue
         level = max(float(row.get("current", 0.0)), float(row.get("peak") or 0.0))
-        if row["direction"] != "up" or level <= PSI_DRIFTED:
+        if row["direction"] != "up" or level <= f.drift_threshold:
             continue
         drift = f.drift.setdefault(row["model"], {"features": [], "psi": {}, "eid": None})
         if row["feature"] not in drift["features"]:

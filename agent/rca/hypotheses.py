@@ -26,7 +26,7 @@ from opsloop.tools.callgraph import below, downstream
 WEIGHT = {
     ("error_ratio", "up"): 1.0,
     ("latency_p99", "up"): 1.0,
-    ("model_auc", "down"): 1.0,
+    ("model_quality", "down"): 1.0,
     ("cpu_util", "up"): 0.9,
     ("memory_util", "up"): 0.9,
     ("restarts", "up"): 0.8,
@@ -37,7 +37,7 @@ WEIGHT = {
 SATURATION = ("cpu_util", "memory_util")
 HEADROOM_NONE, HEADROOM_FULL = 0.3, 0.7  # share of the limit where a rise starts to count
 FAMILY = {"error_ratio": "errors", "latency_p99": "latency"}
-MODEL_SIGNALS = ("model_auc", "feature_psi")  # about a model, not the service serving it
+MODEL_SIGNALS = ("model_quality", "feature_drift")  # about a model, not its server
 Z_FULL = 10.0  # a robust z this large counts as fully anomalous
 CHANGE_WINDOW_S = 6 * 3600.0
 CHANGE_FRESH_S = 15 * 60.0  # a change this close before the onset counts fully
@@ -62,6 +62,8 @@ class Findings:
     incidents: list[dict[str, Any]] = field(default_factory=list)
     owners: dict[str, str] = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)  # tools that could not be run
+    alerted_quality: list[str] = field(default_factory=list)  # models an alert says are bad
+    drift_threshold: float = 0.25  # drift above this is a shifted input (the model monitor's)
 
 
 @dataclass
@@ -258,17 +260,15 @@ def _model_hypotheses(f: Findings, reach: dict[str, set[str]]) -> list[Hypothesi
     quality = {m: 0.0 for m in models}
     q_eid: dict[str, str] = {}
     for row in f.rows:
-        if row["signal"] == "model_auc" and row.get("model") in quality:
+        if row["signal"] == "model_quality" and row.get("model") in quality:
             sev = severity(row)
             if sev > quality[row["model"]]:
                 quality[row["model"]] = sev
                 if row.get("eid"):
                     q_eid[row["model"]] = row["eid"]
-    alerted_quality = {"ModelQualityDrop"} & set(f.alert_names)
-    for m in f.alerted_models:
-        if alerted_quality:
-            quality[m] = max(quality[m], 0.6)
-    drifted = {m: _drift_strength(f.drift.get(m)) for m in models}
+    for m in f.alerted_quality:  # the alert itself says this model performs badly
+        quality[m] = max(quality.get(m, 0.0), 0.6)
+    drifted = {m: _drift_strength(f.drift.get(m), f.drift_threshold) for m in models}
     # Drift in several models at once: look for what feeds them all.
     feeders = _feeder_scores(f, drifted, reach)
     shared = {m: feeder for feeder, (_, hit, _) in feeders.items() for m in hit}
@@ -278,7 +278,7 @@ def _model_hypotheses(f: Findings, reach: dict[str, set[str]]) -> list[Hypothesi
         onset = _onset(f, [r for r in f.rows if r.get("model") == m])
         w, move = _best_change(f, m, onset, ("alias_move",))
         ev = [e for e in (q_eid.get(m), (f.drift.get(m) or {}).get("eid")) if e]
-        why_q = [_cite("online AUC fell", q_eid.get(m))] if q > 0 else []
+        why_q = [_cite("online quality fell", q_eid.get(m))] if q > 0 else []
         mv = Hypothesis("model_version", m, 0.0, list(ev), list(why_q))
         if move is not None:
             mv.score = 0.45 * max(q, 0.2) + 0.5 * w - 0.35 * d
@@ -319,14 +319,15 @@ def _model_hypotheses(f: Findings, reach: dict[str, set[str]]) -> list[Hypothesi
     return out
 
 
-def _drift_strength(drift: dict[str, Any] | None) -> float:
-    """Return 0..1 from the drifted input features (the prediction score does not count)."""
+def _drift_strength(drift: dict[str, Any] | None, threshold: float) -> float:
+    """Return 0..1 from the drifted input features (the prediction score does not count):
+    full strength at twice the drift threshold."""
     if not drift:
         return 0.0
     psi = [float(p) for p in drift.get("psi", {}).values()]
     if not drift.get("features") or not psi:
         return 0.0
-    return min(1.0, max(psi) / 0.5)
+    return min(1.0, max(psi) / (2 * threshold))
 
 
 def _feeders(f: Findings, model: str, reach: dict[str, set[str]]) -> set[str]:
@@ -359,8 +360,8 @@ def _fresh_change(f: Findings, target: str) -> bool:
 
 def _false_alarm(f: Findings, worst: dict[str, dict[str, Any]]) -> Hypothesis:
     bad = max((r["sev"] for k, r in worst.items() if "/" not in k), default=0.0)
-    quality = max((severity(r) for r in f.rows if r["signal"] == "model_auc"), default=0.0)
-    drift = max((_drift_strength(d) for d in f.drift.values()), default=0.0)
+    quality = max((severity(r) for r in f.rows if r["signal"] == "model_quality"), default=0.0)
+    drift = max((_drift_strength(d, f.drift_threshold) for d in f.drift.values()), default=0.0)
     impact = max(bad if worst else 0.0, quality, drift)
     seasonal = any(r.get("seasonal") for r in f.rows if r["signal"] == "request_rate")
     target = f.alerted[0] if f.alerted else (f.alerted_models or ["the alert"])[0]

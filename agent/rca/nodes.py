@@ -44,7 +44,13 @@ def scope_node(state: AgentState, deps: Deps) -> dict[str, Any]:
     if not alerts:
         return {"error": "an alert turn needs at least one alert", "rca": {}}
     now = deps.now().timestamp()  # the injected clock, as every other node uses
-    s = scope(alerts, deps.catalog, service_label=deps.settings.service_label, now=now)
+    s = scope(
+        alerts,
+        deps.catalog,
+        service_label=deps.settings.service_label,
+        now=now,
+        quality_metric=deps.settings.model_metrics.quality,
+    )
     notes = [
         f"{name} is not a service Prometheus knows; the alert's labels may be wrong."
         for name in s.unknown
@@ -61,6 +67,7 @@ def scope_node(state: AgentState, deps: Deps) -> dict[str, Any]:
             "services": s.services,
             "models": s.models,
             "names": s.names,
+            "quality": s.quality,
             "alerts": len(alerts),
         },
         "hypotheses": [],
@@ -102,6 +109,7 @@ def rank_node(state: AgentState, deps: Deps) -> dict[str, Any]:
         served=info.get("served", {}),
         incidents=state.get("incidents", []),
         owners=owners,
+        drift_threshold=deps.settings.model_metrics.drift_threshold,
     )
     verdict = assess(f, state.get("incidents", []))
     evidence = list(state.get("evidence", []))
@@ -243,6 +251,7 @@ def _scope(state: AgentState, info: dict[str, Any], deps: Deps) -> Scope:
         names=list(info.get("names", [])),
         title=str(info.get("title", "")),
         severity=str(info.get("severity", "unknown")),
+        quality=list(info.get("quality", [])),
     )
 
 

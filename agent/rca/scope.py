@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
 
 from opsloop.agent.planner.catalog import Catalog
 from opsloop.agent.rca.alerts import Alert
@@ -11,6 +13,11 @@ from opsloop.tools.errors import OpsError
 
 LIVE_S = 15 * 60  # an alert younger than this is investigated "now"
 REPLAY_SETTLE_S = 5 * 60  # an old alert is judged this long after it started
+# Words that say an alert is about a model's quality, in its name or annotations.
+QUALITY_WORDS = re.compile(
+    r"quality|\bauc\b|accuracy|precision|recall|\bf1\b|ndcg|\bmrr\b|calibration|\broc\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -25,6 +32,7 @@ class Scope:
     title: str
     severity: str
     unknown: list[str] = field(default_factory=list)  # names no backend knows
+    quality: list[str] = field(default_factory=list)  # models an alert says perform badly
 
     @property
     def when(self) -> str:
@@ -33,7 +41,12 @@ class Scope:
 
 
 def scope(
-    alerts: list[Alert], catalog: Catalog, *, service_label: str = "service", now: float
+    alerts: list[Alert],
+    catalog: Catalog,
+    *,
+    service_label: str = "service",
+    now: float,
+    quality_metric: str = "model_quality",
 ) -> Scope:
     """Read services, models and t0 from the alerts' labels."""
     firing = [a for a in alerts if a.status == "firing"] or alerts
@@ -41,13 +54,15 @@ def scope(
         known = set(catalog.services())
     except OpsError:
         known = set()
-    services, models, unknown = [], [], []
+    services, models, unknown, quality = [], [], [], []
     for alert in firing:
         svc = alert.service(service_label)
         if svc and svc not in services:
             (services if not known or svc in known else unknown).append(svc)
         if alert.model and alert.model not in models:
             models.append(alert.model)
+        if alert.model and asserts_quality(alert, quality_metric) and alert.model not in quality:
+            quality.append(alert.model)
     latest = max(a.starts_at for a in firing)
     t0 = now if now - latest < LIVE_S else min(now, latest + REPLAY_SETTLE_S)
     names = list(dict.fromkeys(a.name for a in firing))
@@ -56,7 +71,28 @@ def scope(
     severity = min((a.severity for a in firing), key=lambda s: rank_of.get(s, 5))
     first = firing[0].annotations.get("summary") or firing[0].name
     title = f"{', '.join(names)} on {where}: {first}"
-    return Scope(t0, alerts, services, models, names, title[:200], severity, unknown)
+    return Scope(t0, alerts, services, models, names, title[:200], severity, unknown, quality)
+
+
+def rule_expression(alert: Alert) -> str:
+    """Return the alerting rule's PromQL, from the generator URL Prometheus attaches."""
+    if not alert.generator_url:
+        return ""
+    query = parse_qs(urlsplit(alert.generator_url).query)
+    return (query.get("g0.expr") or [""])[0]
+
+
+def asserts_quality(alert: Alert, quality_metric: str) -> bool:
+    """Return True when the alert says its model performs badly (not only that inputs moved).
+
+    The rule's expression names the quality metric, or the alert's name or annotations
+    speak of quality (accuracy, AUC, precision, …).
+    """
+    if re.search(rf"\b{re.escape(quality_metric)}\b", rule_expression(alert)):
+        return True
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", alert.name)  # camel case, as people name alerts
+    notes = (alert.annotations.get(k, "") for k in ("summary", "description"))
+    return bool(QUALITY_WORDS.search(" ".join([words, *notes])))
 
 
 def question(s: Scope) -> str:

@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field
 
 from opsloop.tools.analysis.detectors.drift import Drift, histogram_drift, sample_drift
 from opsloop.tools.backends.features import FeatureLog
-from opsloop.tools.backends.prometheus.promql import matcher, selector
 from opsloop.tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
 from opsloop.tools.toolsets.metrics import MetricsContext, window
 
@@ -41,8 +40,8 @@ def drift_tools(ctx: MetricsContext, features: FeatureLog | None = None) -> list
             results += [sample_drift(c, ref[c].to_numpy(), cur[c].to_numpy()) for c in cols]
             source = f"{len(cur)} logged inference rows vs a {len(ref)}-row training reference"
         else:
-            results += _reported_psi(ctx, model, start, stop)
-            source = "PSI reported by the model monitor (model_feature_psi)"
+            results += _reported_drift(ctx, model, start, stop)
+            source = f"drift reported by the model monitor ({ctx.models.feature_drift})"
         score = _score_drift(ctx, model, start, stop, seconds)
         if score:
             results.append(score)
@@ -84,15 +83,17 @@ def drift_tools(ctx: MetricsContext, features: FeatureLog | None = None) -> list
     return [ops_tool(check_drift, name="check_drift", args_schema=DriftArgs)]
 
 
-def _reported_psi(ctx: MetricsContext, model: str, start: datetime, stop: datetime) -> list[Drift]:
-    """Read per-feature PSI exported by the serving system (max over the window)."""
+def _reported_drift(
+    ctx: MetricsContext, model: str, start: datetime, stop: datetime
+) -> list[Drift]:
+    """Read per-feature drift exported by the model monitor (max over the window)."""
     seconds = int((stop - start).total_seconds())
-    sel = selector("model_feature_psi", [matcher("model", model)])
+    sel = ctx.models.drift_selector(model)
     query = f"max by (feature) (max_over_time({sel}[{seconds}s]))"
     out = []
     for row in ctx.prom.instant(query, stop):
         value = float(row["value"][1])
-        verdict = "drifted" if value > 0.25 else "moderate" if value > 0.1 else "stable"
+        verdict = ctx.models.drift_verdict(value)
         out.append(Drift(row["metric"].get("feature", "?"), value, 0.0, None, verdict))
     return out
 
@@ -102,7 +103,7 @@ def _score_drift(
 ) -> Drift | None:
     """Compare prediction-score histograms: this window against the day before it."""
     seconds = int(seconds)
-    sel = selector("model_prediction_score_bucket", [matcher("model", model)])
+    sel = ctx.models.score_buckets(model)
     now = ctx.prom.instant(f"sum by (le) (increase({sel}[{seconds}s]))", stop)
     before = ctx.prom.instant(f"sum by (le) (increase({sel}[86400s] offset {seconds}s))", stop)
     if not now or not before:

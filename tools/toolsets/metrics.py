@@ -21,6 +21,7 @@ from opsloop.tools.analysis.series import (
 from opsloop.tools.backends.prometheus.client import PromClient
 from opsloop.tools.backends.prometheus.discovery import Discovery
 from opsloop.tools.backends.prometheus.links import metric_link
+from opsloop.tools.backends.prometheus.modelmon import ModelMetrics
 from opsloop.tools.backends.prometheus.promql import format_duration, matcher, parse_duration
 from opsloop.tools.backends.prometheus.signals import SIGNALS, TITLES, build_signal
 from opsloop.tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
@@ -43,6 +44,7 @@ class MetricsContext:
     service_label: str = "service"
     rate_window: str = "5m"
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    models: ModelMetrics = field(default_factory=ModelMetrics)  # the model monitor's names
 
     def link(self, expr: str, start: datetime, end: datetime) -> str:
         """Return the Grafana or Prometheus page for `expr` over the window."""

@@ -34,8 +34,8 @@ BAD_MOVES = {
     ("cpu_util", "up"),
     ("memory_util", "up"),
     ("restarts", "up"),
-    ("model_auc", "down"),
-    ("feature_psi", "up"),
+    ("model_quality", "down"),
+    ("feature_drift", "up"),
 }
 
 
@@ -86,12 +86,11 @@ def scan_queries(ctx: MetricsContext, rate: str) -> list[ScanQuery]:
         if usage:
             promql = f"max by ({label}) ({usage} / on ({label}, pod) {limit})"
             out.append(ScanQuery(name, promql, "ratio", title))
-    auc = f"min by ({label}, model) ({selector('model_online_auc')})"
-    out.append(ScanQuery("model_auc", auc, "ratio", "model online AUC"))
-    # What the model monitor reports about its inputs: it sees drift before a feature log
-    # that is written in batches does.
-    psi = f"max by ({label}, model, feature) ({selector('model_feature_psi')})"
-    out.append(ScanQuery("feature_psi", psi, "", "feature PSI"))
+    # The model monitor's quality and input drift (docs/conventions.md): it sees drift before
+    # a feature log written in batches does.
+    models = ctx.models
+    out.append(ScanQuery("model_quality", models.quality_by(label), "", "model quality"))
+    out.append(ScanQuery("feature_drift", models.drift_by(label), "", "feature drift"))
     return out
 
 
@@ -106,8 +105,9 @@ def scan_tools(ctx: MetricsContext) -> list[OpsTool]:
         rate: str = "1m",
     ) -> ToolResult:
         """Score every service's error ratio, p99 latency, request rate, restarts, CPU and
-        memory against their limits, and each model's online AUC, in a short window ending at
-        `end` (the alert time) against the baseline before it and the same time yesterday.
+        memory against their limits, and each model's online quality and input drift, in a
+        short window ending at `end` (the alert time) against the baseline before it and the
+        same time yesterday.
         Returns per signal the direction, robust z and onset time. Use it first when
         investigating an alert: what moved, where, and which moved first."""
         start, stop, seconds = window(range, end, ctx.now())
@@ -188,6 +188,7 @@ def _row(ctx: MetricsContext, q: ScanQuery, s: WindowScore, peak: float) -> dict
     service = s.labels.get(ctx.service_label, "")
     model = s.labels.get("model")
     feature = s.labels.get("feature")
+    metric = s.labels.get("metric")  # which quality score (auc, accuracy, ...)
     who = f"{model} ({service})" if model else service
     if feature:
         who = f"{who} {feature}"
@@ -199,14 +200,16 @@ def _row(ctx: MetricsContext, q: ScanQuery, s: WindowScore, peak: float) -> dict
         else s.direction
     )
     versus = "vs yesterday" if s.seasonal else "vs baseline"
+    title = f"{q.title} ({metric})" if metric else q.title
     text = (
-        f"{who} {q.title}: {when}, now {format_value(s.current, q.unit)}, baseline "
+        f"{who} {title}: {when}, now {format_value(s.current, q.unit)}, baseline "
         f"{format_value(s.baseline, q.unit)} (z {s.z:.1f} {versus})"
     )
     return {
         "service": service,
         "model": model,
         "feature": feature,
+        "metric": metric,
         "signal": q.signal,
         "direction": s.direction,
         "z": round(s.z, 2),
@@ -223,7 +226,7 @@ def _row(ctx: MetricsContext, q: ScanQuery, s: WindowScore, peak: float) -> dict
 
 def _one(promql: str, labels: dict[str, str], service_label: str) -> str:
     """Return the query narrowed to one series, so its evidence link shows just that line."""
-    keep = {k: v for k, v in labels.items() if k in (service_label, "model", "feature")}
+    keep = {k: v for k, v in labels.items() if k in (service_label, "model", "feature", "metric")}
     if not keep:
         return promql
     # `and on (…)` against a one-sample vector filters after aggregation, whatever the shape.
