@@ -68,7 +68,7 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
     )
     features = FeatureLog(settings.feature_log_dir) if settings.feature_log_dir else None
     memory = LazyMemory(settings)
-    call_graph = CallGraph(settings.topology, prom)
+    call_graph = CallGraph(settings.topology, prom, extra=discovery.dependency_edges)
     tools = {
         t.name: t
         for t in [
@@ -84,7 +84,7 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
     return Deps(
         settings=settings,
         tools=tools,
-        catalog=LiveCatalog(discovery, rate_window=settings.rate_window),
+        catalog=LiveCatalog(discovery, rate_window=settings.rate_window, pods=ctx.pods),
         answers=AnswerStore(state / "answers.sqlite"),
         audit=AuditLog.from_settings(settings),
         llm=llm if llm is not None else make_llm(settings),

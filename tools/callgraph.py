@@ -114,7 +114,8 @@ def discover(prom: Instant) -> dict[str, list[str]]:
 
 
 class CallGraph:
-    """The call graph in use: the configured one, else the one the metrics show.
+    """The call graph in use: the configured one, else the one the metrics show (mesh or
+    trace edges, plus clients → the dependencies they measure).
 
     Discovery is cached for `ttl_s`, so intake routing and every investigation share one
     reading instead of querying Prometheus each time.
@@ -125,11 +126,13 @@ class CallGraph:
         configured: Topology | None = None,
         prom: Instant | None = None,
         *,
+        extra: Callable[[], Topology] | None = None,
         ttl_s: float = DISCOVERY_TTL_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.configured = {k: list(v) for k, v in (configured or {}).items()}
         self.prom = prom
+        self.extra = extra  # more discovered edges: clients → the dependencies they measure
         self.ttl_s = ttl_s
         self.clock = clock
         self._lock = threading.Lock()
@@ -142,5 +145,20 @@ class CallGraph:
         with self._lock:
             now = self.clock()
             if self._cached is None or now - self._cached[0] >= self.ttl_s:
-                self._cached = (now, discover(self.prom))
+                self._cached = (now, merge(discover(self.prom), self._extra()))
             return self._cached[1]
+
+    def _extra(self) -> Topology:
+        try:
+            return self.extra() if self.extra else {}
+        except OpsError:  # Prometheus down: the scan will say so
+            return {}
+
+
+def merge(*graphs: Topology) -> dict[str, list[str]]:
+    """Return the union of call graphs."""
+    edges: dict[str, set[str]] = {}
+    for graph in graphs:
+        for caller, callees in graph.items():
+            edges.setdefault(caller, set()).update(callees)
+    return {k: sorted(v) for k, v in sorted(edges.items())}

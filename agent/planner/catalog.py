@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 from opsloop.tools.backends.prometheus.discovery import MODEL_LABEL, Discovery
-from opsloop.tools.backends.prometheus.promql import matcher
+from opsloop.tools.backends.prometheus.identity import identity_labels, identity_matcher
+from opsloop.tools.backends.prometheus.kube import PodIndex
 from opsloop.tools.backends.prometheus.signals import CANDIDATES, MetricMap
 
 
@@ -36,6 +39,10 @@ class Catalog(Protocol):
         """Return every metric name."""
         ...
 
+    def pod_service(self, labels: Mapping[str, str], when: float | None) -> str | None:
+        """Return the service a Kubernetes label set (namespace, pod, …) belongs to."""
+        ...
+
 
 @dataclass
 class LiveCatalog:
@@ -44,6 +51,7 @@ class LiveCatalog:
     discovery: Discovery
     rate_window: str = "5m"
     extra_models: list[str] = field(default_factory=list)
+    pods: PodIndex | None = None  # shared with the metric tools (opsloop.agent.factory)
 
     @property
     def service_label(self) -> str:
@@ -59,9 +67,14 @@ class LiveCatalog:
         return sorted(set(self.discovery.models()) | set(self.extra_models))
 
     def models_of(self, service: str) -> list[str]:
-        """Return models whose metrics carry this service's label."""
-        match = "{" + matcher(self.service_label, service) + f',{MODEL_LABEL}!=""}}'
-        return self.discovery.prom.label_values(MODEL_LABEL, match=match)
+        """Return models whose metrics name this service (by any identity label)."""
+        for identity in identity_labels(self.service_label):
+            which = identity_matcher(identity, service)
+            match = "{" + which + f',{MODEL_LABEL}!=""}}'
+            models = self.discovery.prom.label_values(MODEL_LABEL, match=match)
+            if models:
+                return models
+        return []
 
     def metric_map(self, service: str | None) -> MetricMap:
         """Return the conventional metrics the service exposes."""
@@ -70,6 +83,13 @@ class LiveCatalog:
     def metric_names(self) -> list[str]:
         """Return metric names found in Prometheus."""
         return self.discovery.metric_names()
+
+    def pod_service(self, labels: Mapping[str, str], when: float | None) -> str | None:
+        """Return the service a pod belongs to, from what Prometheus knows of the pods."""
+        if self.pods is None:
+            return None
+        at = datetime.fromtimestamp(when, UTC) if when is not None else None
+        return self.pods.at(at).service(labels)
 
 
 @dataclass
@@ -102,3 +122,7 @@ class StaticCatalog:
     def metric_names(self) -> list[str]:
         """Return the fixed metric names."""
         return list(self.metrics)
+
+    def pod_service(self, labels: Mapping[str, str], when: float | None) -> str | None:
+        """Know no pods: a fixed catalog has only names."""
+        return None

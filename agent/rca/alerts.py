@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from opsloop.tools.backends.prometheus.kube import service_candidates
+
 # Alertmanager sends this for an alert that has not ended yet.
 ZERO_TIME = "0001-01-01T00:00:00Z"
 MAX_ALERTS = 1000
@@ -31,8 +33,12 @@ class Alert:
     generator_url: str | None = None
 
     def service(self, label: str = "service") -> str | None:
-        """Return the service the alert is about, if it names one."""
-        return self.labels.get(label) or self.labels.get("job") or None
+        """Return the service the alert's labels name first (docs/conventions.md order)."""
+        return next(iter(self.candidates(label)), None)
+
+    def candidates(self, label: str = "service") -> list[str]:
+        """Return every name the alert's labels may give its service, in the order tried."""
+        return service_candidates(self.labels, label)
 
     @property
     def model(self) -> str | None:

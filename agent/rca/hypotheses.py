@@ -28,14 +28,18 @@ WEIGHT = {
     ("latency_p99", "up"): 1.0,
     ("model_quality", "down"): 1.0,
     ("cpu_util", "up"): 0.9,
+    ("cpu_throttling", "up"): 0.9,
     ("memory_util", "up"): 0.9,
+    ("oom_kills", "up"): 0.9,
     ("restarts", "up"): 0.8,
+    ("unavailable", "up"): 0.7,
+    ("not_ready", "up"): 0.6,
     ("request_rate", "up"): 0.25,
     ("request_rate", "down"): 0.25,
 }
 # Saturation matters near the limit: a rise to 16 % of a CPU limit is load, not a fault.
-SATURATION = ("cpu_util", "memory_util")
-HEADROOM_NONE, HEADROOM_FULL = 0.3, 0.7  # share of the limit where a rise starts to count
+# Per signal, the level where a rise starts to count and where it counts fully.
+SATURATION = {"cpu_util": (0.3, 0.7), "memory_util": (0.3, 0.7), "cpu_throttling": (0.05, 0.25)}
 FAMILY = {"error_ratio": "errors", "latency_p99": "latency"}
 MODEL_SIGNALS = ("model_quality", "feature_drift")  # about a model, not its server
 Z_FULL = 10.0  # a robust z this large counts as fully anomalous
@@ -104,7 +108,8 @@ def headroom(row: dict[str, Any]) -> float:
     levels = [float(v) for v in (row.get("current"), row.get("peak")) if v is not None]
     if row["signal"] not in SATURATION or row.get("direction") != "up" or not levels:
         return 1.0
-    share = (max(levels) - HEADROOM_NONE) / (HEADROOM_FULL - HEADROOM_NONE)
+    none, full = SATURATION[row["signal"]]
+    share = (max(levels) - none) / (full - none)
     return min(1.0, max(0.05, share))
 
 
@@ -183,6 +188,10 @@ def _service_hypotheses(
             evidence[s].append(top["eid"])
         if top and top["sev"] > 0:
             why[s].append(_row_text(top))
+        for row in _also_bad(f, s, top):  # throttling beside latency, OOM kills beside memory
+            why[s].append(_row_text(row))
+            if row.get("eid"):
+                evidence[s].append(row["eid"])
     # Propagation: a symptom's anomaly is shared by something it calls.
     for s in services:
         top = worst.get(s)
@@ -239,10 +248,30 @@ def _service_hypotheses(
     return out
 
 
+def _also_bad(f: Findings, service: str, top: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Return the service's other marked bad moves, strongest first: the evidence a person
+    looks at beside the worst one."""
+    taken = top["signal"] if top else None
+    rows = [
+        r
+        for r in f.rows
+        if r["service"] == service
+        and r["signal"] not in (taken, *MODEL_SIGNALS)
+        and (r["signal"], r.get("direction")) in WEIGHT
+        and WEIGHT[(r["signal"], r["direction"])] >= 0.5
+        and severity(r) >= MIN_SUSPECT
+    ]
+    best: dict[str, dict[str, Any]] = {}
+    for row in sorted(rows, key=lambda r: -severity(r)):
+        best.setdefault(row["signal"], row)
+    return list(best.values())[:2]
+
+
 def _saturated(f: Findings, service: str) -> bool:
-    """Return True when the service's CPU use rose to a marked degree."""
+    """Return True when the service's CPU use (or its throttling) rose to a marked degree."""
+    cpu = ("cpu_util", "cpu_throttling")
     return any(
-        r["service"] == service and r["signal"] == "cpu_util" and severity(r) >= 0.4 for r in f.rows
+        r["service"] == service and r["signal"] in cpu and severity(r) >= 0.4 for r in f.rows
     )
 
 

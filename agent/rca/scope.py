@@ -56,7 +56,7 @@ def scope(
         known = set()
     services, models, unknown, quality = [], [], [], []
     for alert in firing:
-        svc = alert.service(service_label)
+        svc = subject(alert, catalog, known, service_label, now)
         if svc and svc not in services:
             (services if not known or svc in known else unknown).append(svc)
         if alert.model and alert.model not in models:
@@ -72,6 +72,23 @@ def scope(
     first = firing[0].annotations.get("summary") or firing[0].name
     title = f"{', '.join(names)} on {where}: {first}"
     return Scope(t0, alerts, services, models, names, title[:200], severity, unknown, quality)
+
+
+def subject(
+    alert: Alert, catalog: Catalog, known: set[str], service_label: str, now: float
+) -> str | None:
+    """Return the service an alert is about: the service its pod belongs to (what Prometheus
+    knows of the pod), else the first name its labels give that is a known service, else
+    the first name (reported as unknown)."""
+    names = alert.candidates(service_label)
+    found = None
+    if known and alert.labels.get("pod"):
+        try:
+            found = catalog.pod_service(alert.labels, now)
+        except OpsError:
+            found = None
+    found = found if found in known else next((n for n in names if n in known), None)
+    return found or next(iter(names), None)
 
 
 def rule_expression(alert: Alert) -> str:

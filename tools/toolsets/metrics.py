@@ -20,6 +20,7 @@ from opsloop.tools.analysis.series import (
 )
 from opsloop.tools.backends.prometheus.client import PromClient
 from opsloop.tools.backends.prometheus.discovery import Discovery
+from opsloop.tools.backends.prometheus.kube import PodIndex
 from opsloop.tools.backends.prometheus.links import metric_link
 from opsloop.tools.backends.prometheus.modelmon import ModelMetrics
 from opsloop.tools.backends.prometheus.promql import format_duration, matcher, parse_duration
@@ -45,6 +46,11 @@ class MetricsContext:
     rate_window: str = "5m"
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     models: ModelMetrics = field(default_factory=ModelMetrics)  # the model monitor's names
+    pods: PodIndex | None = None  # Kubernetes pods → services; built from discovery if unset
+
+    def __post_init__(self) -> None:
+        if self.pods is None:
+            self.pods = PodIndex(self.prom, self.discovery.services, self.discovery.server_pods)
 
     def link(self, expr: str, start: datetime, end: datetime) -> str:
         """Return the Grafana or Prometheus page for `expr` over the window."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -37,13 +38,18 @@ def aligned_yesterday(
     end: datetime,
     series: list[Series],
     step: float | None = None,
+    transform: Callable[[list[Series]], list[Series]] | None = None,
 ) -> dict[tuple, np.ndarray]:
-    """Fetch the same span a day earlier, aligned point by point with today's series."""
+    """Fetch the same span a day earlier, aligned point by point with today's series
+    (`transform`, when given, shapes yesterday's series as today's were: pods → services)."""
     day = timedelta(days=1)
     step = step or auto_step(start, end)
+    past_series = fetch(ctx, promql, start - day, end - day, step)
+    if transform is not None:
+        past_series = transform(past_series)
     before = {
         label_key(labels): dict(zip((ts + 86400).tolist(), vals.tolist(), strict=True))
-        for labels, ts, vals in fetch(ctx, promql, start - day, end - day, step)
+        for labels, ts, vals in past_series
     }
     out = {}
     for labels, ts, _ in series:

@@ -17,11 +17,14 @@ from pydantic import BaseModel, Field
 
 from opsloop.tools.analysis.detectors.window import WindowScore, label_key, score_window
 from opsloop.tools.analysis.series import format_value
-from opsloop.tools.backends.prometheus.promql import parse_duration, selector
+from opsloop.tools.backends.prometheus.clients import dependency_queries
+from opsloop.tools.backends.prometheus.identity import relabel
+from opsloop.tools.backends.prometheus.kube import kube_queries, per_service
+from opsloop.tools.backends.prometheus.promql import parse_duration
 from opsloop.tools.backends.prometheus.signals import build_signal
 from opsloop.tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
 from opsloop.tools.toolsets.metrics import MetricsContext, window
-from opsloop.tools.toolsets.ranges import aligned_yesterday, fetch
+from opsloop.tools.toolsets.ranges import Series, aligned_yesterday, fetch
 
 STEP_S = 5.0
 RECENT_POINTS = 3  # the last ~15 s at STEP_S: what a fresh alert has to show
@@ -32,8 +35,12 @@ BAD_MOVES = {
     ("error_ratio", "up"),
     ("latency_p99", "up"),
     ("cpu_util", "up"),
+    ("cpu_throttling", "up"),
     ("memory_util", "up"),
     ("restarts", "up"),
+    ("oom_kills", "up"),
+    ("unavailable", "up"),
+    ("not_ready", "up"),
     ("model_quality", "down"),
     ("feature_drift", "up"),
 }
@@ -47,6 +54,7 @@ class ScanQuery:
     promql: str
     unit: str
     title: str
+    combine: str = ""  # per pod, joined to services by pod and combined: "max" or "sum"
 
 
 class ScanArgs(BaseModel):
@@ -60,37 +68,37 @@ class ScanArgs(BaseModel):
 
 
 def scan_queries(ctx: MetricsContext, rate: str) -> list[ScanQuery]:
-    """Return the queries the scan runs: golden signals, saturation and model quality."""
+    """Return the queries the scan runs: golden signals, Kubernetes saturation and health,
+    model quality and input drift (every name from docs/conventions.md)."""
     label = ctx.service_label
     metric_map = ctx.discovery.metric_map(None)
+    names = set(ctx.discovery.metric_names())
+    kube = kube_queries(names, rate)
+    golden = ["error_ratio", "latency_p99", "request_rate"]
+    if not any(q.signal == "restarts" for q in kube):  # restarts named by service, not by pod
+        golden.append("restarts")
     out = []
-    for name in ("error_ratio", "latency_p99", "request_rate", "restarts"):
+    for name in golden:
         built = build_signal(name, None, metric_map, service_label=label, window=rate)
         if built:
             out.append(ScanQuery(name, built.promql, built.unit, built.title))
-    # Saturation as a share of the pod's limit: "at 95% of its CPU limit" says more than
-    # "0.95 cores", and it is what saturation alerts fire on.
-    limits = {
-        "cpu_util": (
-            f"rate({selector(metric_map.cpu)}[{rate}])" if metric_map.cpu else None,
-            "container_spec_cpu_limit_cores",
-            "CPU use / limit",
-        ),
-        "memory_util": (
-            selector(metric_map.memory) if metric_map.memory else None,
-            "container_spec_memory_limit_bytes",
-            "memory / limit",
-        ),
-    }
-    for name, (usage, limit, title) in limits.items():
-        if usage:
-            promql = f"max by ({label}) ({usage} / on ({label}, pod) {limit})"
-            out.append(ScanQuery(name, promql, "ratio", title))
-    # The model monitor's quality and input drift (docs/conventions.md): it sees drift before
-    # a feature log written in batches does.
+    # Dependencies measured by their clients (databases, external APIs): their own rows.
+    for signal, promql, unit, title in dependency_queries(ctx.discovery.clients(), label, rate):
+        out.append(ScanQuery(signal, promql, unit, title))
+    # Saturation as a share of the container's limit ("at 95 % of its CPU limit" says more
+    # than "0.95 cores"), throttling, restarts and OOM kills, joined to services by pod.
+    out += [ScanQuery(q.signal, q.promql, q.unit, q.title, q.combine) for q in kube]
+    # The model monitor's quality and input drift: it sees drift before a feature log
+    # written in batches does.
     models = ctx.models
-    out.append(ScanQuery("model_quality", models.quality_by(label), "", "model quality"))
-    out.append(ScanQuery("feature_drift", models.drift_by(label), "", "feature drift"))
+    for signal, metric, promql_by, title in (
+        ("model_quality", models.quality, models.quality_by, "model quality"),
+        ("feature_drift", models.feature_drift, models.drift_by, "feature drift"),
+    ):
+        if metric in names:
+            identity = ctx.discovery.identity(metric) or label
+            promql = relabel(promql_by(identity), identity, label)
+            out.append(ScanQuery(signal, promql, "", title))
     return out
 
 
@@ -115,10 +123,19 @@ def scan_tools(ctx: MetricsContext) -> list[OpsTool]:
         wanted = set(ctx.discovery.resolve_service(s) for s in services) if services else None
 
         def score(q: ScanQuery) -> list[tuple[ScanQuery, WindowScore, float]]:
-            series = fetch(ctx, q.promql, first, stop, STEP_S)
+            pods = ctx.pods.at(stop) if q.combine and ctx.pods else None
+
+            def by_service(rows: list[Series]) -> list[Series]:  # per pod → per service
+                if not q.combine:
+                    return rows
+                return per_service(rows, pods, q.combine, ctx.service_label) if pods else []
+
+            series = by_service(fetch(ctx, q.promql, first, stop, STEP_S))
+            # A series that names no service (a client call naming no dependency) says nothing.
+            series = [s for s in series if s[0].get(ctx.service_label)]
             if wanted is not None:
                 series = [s for s in series if s[0].get(ctx.service_label) in wanted]
-            refs = aligned_yesterday(ctx, q.promql, first, stop, series, STEP_S)
+            refs = aligned_yesterday(ctx, q.promql, first, stop, series, STEP_S, by_service)
             out = []
             for labels, ts, values in series:
                 scored = score_window(

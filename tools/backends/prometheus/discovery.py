@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import difflib
+from datetime import datetime
 
 from opsloop.tools.backends.prometheus.client import PromClient
+from opsloop.tools.backends.prometheus.clients import (
+    ClientMetric,
+    dependency_edges,
+    dependency_names,
+    present,
+)
+from opsloop.tools.backends.prometheus.identity import name_from, pick_identity
+from opsloop.tools.backends.prometheus.kube import server_pods
 from opsloop.tools.backends.prometheus.signals import CANDIDATES, STATUS_LABELS, MetricMap
 from opsloop.tools.errors import UnknownEntity
 
@@ -19,8 +28,46 @@ class Discovery:
         self.service_label = service_label
 
     def services(self) -> list[str]:
-        """Return every service name found on the service label."""
-        return self.prom.label_values(self.service_label)
+        """Return every service: on the service label, or named the way the request
+        metrics name it (`service_name`, `job`; docs/conventions.md)."""
+        names = set(self.prom.label_values(self.service_label))
+        for metric in self._server_metrics():
+            identity = self.identity(metric)
+            if identity and identity != self.service_label:
+                names |= set(self.names_on(metric, identity))
+        names |= set(dependency_names(self.prom, self.clients()))
+        return sorted(names)
+
+    def clients(self) -> list[ClientMetric]:
+        """Return the client-side histograms present (dependencies measured by callers)."""
+        return present(self.metric_names())
+
+    def dependency_edges(self) -> dict[str, list[str]]:
+        """Return client service → the dependencies its client histograms measured."""
+        return dependency_edges(self.prom, self.clients(), self.identity)
+
+    def identity(self, metric: str) -> str | None:
+        """Return the label that names services on `metric` (None: it names none)."""
+        return pick_identity(self.prom.label_names(match=metric), self.service_label)
+
+    def names_on(self, metric: str, identity: str) -> list[str]:
+        """Return the service names `metric` carries under its identity label."""
+        values = self.prom.label_values(identity, match=metric)
+        return sorted({name_from(identity, v) for v in values})
+
+    def server_pods(self, when: datetime | None = None) -> list[tuple[str, str, str]]:
+        """Return (namespace, pod, service) for pods whose request metrics name a service."""
+        for metric in self._server_metrics():
+            identity = self.identity(metric)
+            if identity and "pod" in self.prom.label_names(match=metric):
+                return server_pods(self.prom, metric, identity, when)
+        return []
+
+    def _server_metrics(self) -> list[str]:
+        """Return the request and latency metrics present (what names a service)."""
+        names = set(self.metric_names())
+        kinds = ("requests", "latency")
+        return [n for kind in kinds for n in CANDIDATES[kind] if n in names]
 
     def models(self) -> list[str]:
         """Return model names found on model metrics."""
@@ -36,22 +83,23 @@ class Discovery:
         found: dict[str, str | None] = {}
         for kind, candidates in CANDIDATES.items():
             found[kind] = next(
-                (
-                    name
-                    for name in candidates
-                    if name in names
-                    and (
-                        service is None
-                        or service in self.prom.label_values(self.service_label, match=name)
-                    )
-                ),
+                (name for name in candidates if name in names and self._has(name, service)),
                 None,
             )
         status_label = "code"
         if found["requests"]:
             labels = set(self.prom.label_names(match=found["requests"]))
             status_label = next((s for s in STATUS_LABELS if s in labels), "code")
-        return MetricMap(status_label=status_label, **found)
+        server = found["requests"] or found["latency"]
+        identity = (self.identity(server) if server else None) or self.service_label
+        return MetricMap(status_label=status_label, identity=identity, **found)
+
+    def _has(self, metric: str, service: str | None) -> bool:
+        """Return True when `metric` has series for `service` (any metric, for None)."""
+        if service is None:
+            return True
+        identity = self.identity(metric)
+        return identity is not None and service in self.names_on(metric, identity)
 
     def resolve_service(self, name: str) -> str:
         """Return the known service matching `name`, or raise UnknownEntity with suggestions."""

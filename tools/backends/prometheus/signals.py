@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from opsloop.tools.backends.prometheus.identity import identity_matcher, relabel
 from opsloop.tools.backends.prometheus.promql import matcher, selector
 
 Signal = Literal[
@@ -83,6 +84,7 @@ class MetricMap:
     memory: str | None = None
     restarts: str | None = None
     status_label: str = "code"
+    identity: str = ""  # the label naming services on these metrics ("": the service label)
 
 
 def quantile_of(signal: str) -> float | None:
@@ -103,36 +105,46 @@ def build_signal(
 ) -> SignalQuery | None:
     """Render PromQL for one signal; None when the metric is missing.
 
-    With no service, the signal is computed for every service (grouped by the service label).
+    With no service, the signal is computed for every service (grouped by the service label,
+    into which the metrics' own identity label is copied: `service_name`, `job`, …).
     """
-    svc = [matcher(service_label, service)] if service else []
+    identity = metrics.identity or service_label
+    svc = [identity_matcher(identity, service)] if service else []
     if not service and not by:
         by = (service_label,)
     group = f" by ({', '.join(by)})" if by else ""
+
+    def rated(sel: str) -> str:  # rate(), with the service label in place when grouped by it
+        expr = f"rate({sel}[{window}])"
+        return relabel(expr, identity, service_label) if service_label in by else expr
+
     promql: str | None = None
     if signal == "request_rate" and metrics.requests:
-        promql = f"sum{group} (rate({selector(metrics.requests, svc)}[{window}]))"
+        promql = f"sum{group} ({rated(selector(metrics.requests, svc))})"
     elif signal == "error_ratio" and metrics.requests:
         errors = selector(metrics.requests, [*svc, matcher(metrics.status_label, "5..", "=~")])
         total = selector(metrics.requests, svc)
         # `or vector(0)` keeps the ratio at 0 instead of empty when no 5xx series exists yet.
         if by:
-            promql = f"sum{group} (rate({errors}[{window}])) / sum{group} (rate({total}[{window}]))"
+            promql = f"sum{group} ({rated(errors)}) / sum{group} ({rated(total)})"
         else:
             promql = f"(sum(rate({errors}[{window}])) or vector(0)) / sum(rate({total}[{window}]))"
     elif signal.startswith("latency_p") and metrics.latency:
         keep = ", ".join(("le", *by))
         promql = (
             f"histogram_quantile({quantile_of(signal)}, "
-            f"sum by ({keep}) (rate({selector(metrics.latency, svc)}[{window}])))"
+            f"sum by ({keep}) ({rated(selector(metrics.latency, svc))}))"
         )
-    elif signal == "cpu" and metrics.cpu:
-        promql = f"sum{group or ' by (pod)'} (rate({selector(metrics.cpu, svc)}[{window}]))"
+    # Process and pod metrics name the service with the service label, when they do at all
+    # (Kubernetes series are joined to services by pod instead: backends/prometheus/kube.py).
+    own = [matcher(service_label, service)] if service else []
+    if signal == "cpu" and metrics.cpu:
+        promql = f"sum{group or ' by (pod)'} (rate({selector(metrics.cpu, own)}[{window}]))"
     elif signal == "memory" and metrics.memory:
-        promql = f"sum{group or ' by (pod)'} ({selector(metrics.memory, svc)})"
+        promql = f"sum{group or ' by (pod)'} ({selector(metrics.memory, own)})"
     elif signal == "restarts" and metrics.restarts:
         promql = (
-            f"sum{group or ' by (pod)'} (increase({selector(metrics.restarts, svc)}[{window}]))"
+            f"sum{group or ' by (pod)'} (increase({selector(metrics.restarts, own)}[{window}]))"
         )
     if promql is None:
         return None
