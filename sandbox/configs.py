@@ -27,43 +27,48 @@ def _alert(
 
 
 def alert_rules() -> dict:
-    """Return the sandbox alert rules (one group, evaluated every second)."""
+    """Return the sandbox alert rules (one group, evaluated every second), written over the
+    names real exporters use: OpenTelemetry HTTP metrics, cAdvisor, kube-state-metrics."""
+    requests = "http_server_request_duration_seconds"
     ratio = (
-        'sum by (service) (rate(http_requests_total{code=~"5.."}[30s])) '
-        "/ sum by (service) (rate(http_requests_total[30s]))"
+        f'sum by (service_name) (rate({requests}_count{{http_response_status_code=~"5.."}}[30s])) '
+        f"/ sum by (service_name) (rate({requests}_count[30s]))"
     )
     slow = (
-        '1 - sum by (service) (rate(http_request_duration_seconds_bucket{le="0.5"}[30s])) '
-        "/ sum by (service) (rate(http_request_duration_seconds_count[30s]))"
+        f'1 - sum by (service_name) (rate({requests}_bucket{{le="0.5"}}[30s])) '
+        f"/ sum by (service_name) (rate({requests}_count[30s]))"
     )
+    memory = 'container_memory_working_set_bytes{container!=""}'
+    cpu = 'rate(container_cpu_usage_seconds_total{container!=""}[30s])'
     rules = [
         _alert(
             "HighErrorRatio",
             f"({ratio}) > 0.05",
             "page",
-            "{{ $labels.service }}: {{ $value | humanizePercentage }} of requests fail",
-            "More than 5% of {{ $labels.service }} requests returned 5xx over 30s.",
+            "{{ $labels.service_name }}: {{ $value | humanizePercentage }} of requests fail",
+            "More than 5% of {{ $labels.service_name }} requests returned 5xx over 30s.",
         ),
         _alert(
             "LatencySLOBurn",
             f"({slow}) > 0.05",
             "page",
-            "{{ $labels.service }} is burning its latency SLO",
-            "{{ $value | humanizePercentage }} of {{ $labels.service }} requests took over "
+            "{{ $labels.service_name }} is burning its latency SLO",
+            "{{ $value | humanizePercentage }} of {{ $labels.service_name }} requests took over "
             "500ms; the SLO allows 1% (burn rate above 5x).",
         ),
         _alert(
             "ModelQualityDrop",
-            "min by (service, model, metric) (model_quality) "
-            "< on (service, model, metric) min by (service, model, metric) "
+            "min by (service_name, model, metric) (model_quality) "
+            "< on (service_name, model, metric) min by (service_name, model, metric) "
             "(model_quality_objective)",
             "page",
-            '{{ $labels.model }} online AUC {{ $value | printf "%.3f" }} is below its SLO',
-            "Online AUC of {{ $labels.model }} on delayed labels fell under the SLO.",
+            '{{ $labels.model }} online {{ $labels.metric }} {{ $value | printf "%.3f" }} '
+            "is below its objective",
+            "Online quality of {{ $labels.model }} on delayed labels fell under its objective.",
         ),
         _alert(
             "FeatureDrift",
-            'max by (service, model, feature) (model_feature_drift{method="psi"}) > 0.25',
+            'max by (service_name, model, feature) (model_feature_drift{method="psi"}) > 0.25',
             "ticket",
             "{{ $labels.model }} feature {{ $labels.feature }} drifted "
             '(PSI {{ $value | printf "%.2f" }})',
@@ -72,35 +77,36 @@ def alert_rules() -> dict:
         ),
         _alert(
             "MemorySaturation",
-            "max by (service, pod) (process_resident_memory_bytes "
-            "/ on (service, pod) container_spec_memory_limit_bytes) > 0.9",
+            f"max by (namespace, pod, container) ({memory} / on (namespace, pod, container) "
+            'kube_pod_container_resource_limits{resource="memory"}) > 0.9',
             "page",
             "{{ $labels.pod }} uses {{ $value | humanizePercentage }} of its memory limit",
-            "Memory of {{ $labels.pod }} ({{ $labels.service }}) is above 90% of its limit; "
+            "Memory of {{ $labels.pod }} ({{ $labels.container }}) is above 90% of its limit; "
             "it will be OOM-killed.",
         ),
         _alert(
             "RestartLoop",
-            "sum by (service) (increase(kube_pod_container_status_restarts_total[2m])) > 1",
+            "sum by (namespace, container) "
+            "(increase(kube_pod_container_status_restarts_total[2m])) > 1",
             "page",
-            "{{ $labels.service }} pods keep restarting",
-            "{{ $labels.service }} restarted more than once in 2 minutes.",
+            "{{ $labels.container }} pods keep restarting",
+            "{{ $labels.container }} restarted more than once in 2 minutes.",
         ),
         _alert(
             "CPUSaturation",
-            "max by (service, pod) (rate(process_cpu_seconds_total[30s]) "
-            "/ on (service, pod) container_spec_cpu_limit_cores) > 0.9",
+            f"max by (namespace, pod, container) ({cpu} / on (namespace, pod, container) "
+            'kube_pod_container_resource_limits{resource="cpu"}) > 0.9',
             "page",
             "{{ $labels.pod }} runs at {{ $value | humanizePercentage }} of its CPU limit",
-            "{{ $labels.pod }} ({{ $labels.service }}) is CPU-throttled.",
+            "{{ $labels.pod }} ({{ $labels.container }}) is CPU-throttled.",
         ),
         _alert(
             "TrafficSurge",
-            "sum by (service) (rate(http_requests_total[30s])) "
-            "> 1.6 * sum by (service) (rate(http_requests_total[5m] offset 30m))",
+            f"sum by (service_name) (rate({requests}_count[30s])) "
+            f"> 1.6 * sum by (service_name) (rate({requests}_count[5m] offset 30m))",
             "ticket",
-            "{{ $labels.service }} traffic is 60% above 30 minutes ago",
-            "Request rate of {{ $labels.service }} jumped; check whether this is expected.",
+            "{{ $labels.service_name }} traffic is 60% above 30 minutes ago",
+            "Request rate of {{ $labels.service_name }} jumped; check whether this is expected.",
         ),
     ]
     return {"groups": [{"name": "opsloop-sandbox", "interval": SCRAPE_INTERVAL, "rules": rules}]}
@@ -133,7 +139,7 @@ def alertmanager_config(webhook_url: str) -> dict:
     return {
         "route": {
             "receiver": "opsloop",
-            "group_by": ["alertname", "service", "model"],
+            "group_by": ["alertname", "service_name", "container", "model"],
             "group_wait": "1s",
             "group_interval": "1s",
             "repeat_interval": "4h",

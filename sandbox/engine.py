@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from opsloop.sandbox.faults import Effects
+from opsloop.sandbox.series import CODES, Sample, model_samples, pod_samples
 from opsloop.sandbox.world import (
     INFERENCE_BUCKETS,
     LATENCY_BUCKETS,
@@ -23,9 +24,7 @@ from opsloop.sandbox.world import (
     lognormal_cdf,
 )
 
-CODES = ("200", "404", "500")
-Sample = tuple[str, str, str, str, tuple[tuple[str, str], ...], float]
-# (family, type, help, sample name, labels, value)
+CFS_PERIOD_S = 0.1  # the kernel's default CFS period
 
 
 @dataclass
@@ -50,11 +49,20 @@ class PodState:
     pod: str
     instance: str
     requests: dict[str, float] = field(default_factory=lambda: dict.fromkeys(CODES, 0.0))
-    buckets: list[float] = field(default_factory=lambda: [0.0] * (len(LATENCY_BUCKETS) + 1))
-    latency_sum: float = 0.0
+    # Latency histogram per status code, as OpenTelemetry's http.server.request.duration is.
+    buckets: dict[str, list[float]] = field(
+        default_factory=lambda: {c: [0.0] * (len(LATENCY_BUCKETS) + 1) for c in CODES}
+    )
+    latency_sum: dict[str, float] = field(default_factory=lambda: dict.fromkeys(CODES, 0.0))
     cpu: float = 0.0
+    cfs_periods: float = 0.0  # CFS scheduler periods, and those the CPU limit throttled
+    cfs_throttled: float = 0.0
     memory_mb: float = 0.0
     restarts: float = 0.0
+    oom_killed: bool = False  # the last termination was an OOM kill
+    # Calls to callees that serve no HTTP (the database): callee → error type ("" = none) →
+    # (latency buckets, latency sum), as a database client histogram records them.
+    clients: dict[str, dict[str, tuple[list[float], float]]] = field(default_factory=dict)
     leak_mb: float = 0.0
     leak_factor: float = 1.0
 
@@ -89,6 +97,8 @@ class Engine:
 
     def __post_init__(self) -> None:
         self.rng = np.random.default_rng(self.seed)
+        # Client-side calls draw from their own stream, so adding them changed no other noise.
+        self.client_rng = np.random.default_rng(self.seed + 1_000_003)
         if not self.pods:
             for svc in self.world.services:
                 for i, pod in enumerate(svc.pod_names()):
@@ -119,17 +129,23 @@ class Engine:
             total = float(self.rng.poisson(max(rate, 0.0) * dt))
             err = float(self.rng.binomial(int(total), min(1.0, errors[svc.name])))
             not_found = float(self.rng.binomial(int(total - err), 0.01))
-            pod.requests["500"] += err
-            pod.requests["404"] += not_found
-            pod.requests["200"] += total - err - not_found
             median = latency[svc.name] * self.rng.normal(1.0, 0.03)
             cdf = lognormal_cdf_many(median)
-            for i, share in enumerate(cdf):
-                pod.buckets[i] += round(total * share)
-            pod.buckets[-1] += total
-            pod.latency_sum += total * median * np.exp(LATENCY_SIGMA**2 / 2)
+            mean = median * np.exp(LATENCY_SIGMA**2 / 2)
+            for code, n in (("500", err), ("404", not_found), ("200", total - err - not_found)):
+                pod.requests[code] += n
+                for i, share in enumerate(cdf):
+                    pod.buckets[code][i] += round(n * share)
+                pod.buckets[code][-1] += n
+                pod.latency_sum[code] += n * mean
+            self._client_calls(pod, svc, total, latency, errors)
             demand = total * svc.cpu_per_request * eff.cpu.get(svc.name, 1.0) + 0.02 * dt
-            pod.cpu += min(demand, svc.cpu_limit * dt)
+            allowed = svc.cpu_limit * dt
+            pod.cpu += min(demand, allowed)
+            periods = dt / CFS_PERIOD_S
+            pod.cfs_periods += periods
+            if demand > allowed:  # the share of periods in which the quota ran out
+                pod.cfs_throttled += periods * min(1.0, (demand - allowed) / demand * 2)
             self._memory(pod, svc.memory_mb, svc.memory_limit_mb, dt, eff)
             agg = self.last.setdefault(svc.name, {"requests": 0.0, "errors": 0.0})
             agg["requests"] += total
@@ -138,6 +154,25 @@ class Engine:
             agg["error_ratio"] = errors[svc.name]
         for model, state in self.models.items():
             self._model(state, champions.get(model, state.version), dt, eff)
+
+    def _client_calls(
+        self, pod: PodState, svc: Any, total: float, latency: dict, errors: dict
+    ) -> None:
+        """Record this step's calls to callees without HTTP metrics, as their client sees them."""
+        for callee, per_request in svc.calls:
+            if self.world.by_name[callee].http:
+                continue
+            calls = float(self.client_rng.poisson(max(total * per_request, 0.0)))
+            failed = float(self.client_rng.binomial(int(calls), min(1.0, errors[callee])))
+            cdf = lognormal_cdf_many(latency[callee])
+            mean = latency[callee] * np.exp(LATENCY_SIGMA**2 / 2)
+            by_error = pod.clients.setdefault(callee, {})
+            for error, n in (("", calls - failed), ("timeout", failed)):
+                buckets, total_s = by_error.get(error, ([0.0] * (len(LATENCY_BUCKETS) + 1), 0.0))
+                for i, share in enumerate(cdf):
+                    buckets[i] += round(n * share)
+                buckets[-1] += n
+                by_error[error] = (buckets, total_s + n * mean)
 
     def _latencies(self, shape: float, eff: Effects) -> dict[str, float]:
         """Median latency per service: own time (slowed by load, CPU and faults) plus callees."""
@@ -185,6 +220,7 @@ class Engine:
         pod.memory_mb = base * float(self.rng.normal(1.0, 0.01)) + pod.leak_mb
         if pod.memory_mb >= limit:  # OOMKilled: the container restarts empty
             pod.restarts += 1
+            pod.oom_killed = True
             pod.leak_mb = 0.0
             pod.memory_mb = base
 
@@ -220,108 +256,9 @@ class Engine:
     # -- reading ---------------------------------------------------------------------------
 
     def samples(self) -> Iterator[Sample]:
-        """Yield every current sample with its family metadata."""
-        yield from self._pod_samples()
-        yield from self._model_samples()
-
-    def _pod_samples(self) -> Iterator[Sample]:
-        req = ("http_requests", "counter", "HTTP requests by status code.")
-        lat = ("http_request_duration_seconds", "histogram", "HTTP request latency.")
-        cpu = ("process_cpu_seconds", "counter", "CPU time consumed.")
-        mem = ("process_resident_memory_bytes", "gauge", "Resident memory.")
-        limit = ("container_spec_memory_limit_bytes", "gauge", "Memory limit of the pod.")
-        cpu_limit = ("container_spec_cpu_limit_cores", "gauge", "CPU limit of the pod.")
-        restarts = ("kube_pod_container_status_restarts", "counter", "Container restarts.")
-        for pod in self.pods:
-            svc = self.world.by_name[pod.service]
-            base = (
-                ("service", pod.service),
-                ("namespace", svc.namespace),
-                ("pod", pod.pod),
-                ("instance", pod.instance),
-                ("job", pod.service),
-            )
-            if svc.http:
-                for code in CODES:
-                    yield (*req, "http_requests_total", (*base, ("code", code)), pod.requests[code])
-                yield from _histogram(lat, base, LATENCY_BUCKETS, pod.buckets, pod.latency_sum)
-            yield (*cpu, "process_cpu_seconds_total", base, round(pod.cpu, 4))
-            yield (*mem, "process_resident_memory_bytes", base, round(pod.memory_mb * 2**20))
-            yield (*limit, "container_spec_memory_limit_bytes", base, svc.memory_limit_mb * 2**20)
-            yield (*cpu_limit, "container_spec_cpu_limit_cores", base, svc.cpu_limit)
-            yield (*restarts, "kube_pod_container_status_restarts_total", base, pod.restarts)
-
-    def _model_samples(self) -> Iterator[Sample]:
-        for state in self.models.values():
-            svc = self.world.serving(state.model)
-            # job/instance as a model server would carry them; without them the live scrape
-            # would attach the exporter's own and split each series from its history.
-            service = (
-                (("service", svc.name), ("job", svc.name), ("instance", f"{svc.name}:9100"))
-                if svc
-                else ()
-            )
-            v = state.version
-            base = (*service, ("model", state.model), ("version", v))
-            for version, count in state.predictions.items():
-                yield (
-                    "model_predictions",
-                    "counter",
-                    "Predictions served by model version.",
-                    "model_predictions_total",
-                    (*service, ("model", state.model), ("version", version)),
-                    count,
-                )
-            if not v:
-                continue
-            yield from _histogram(
-                ("model_prediction_score", "histogram", "Predicted probability."),
-                base,
-                SCORE_BUCKETS,
-                state.score_buckets,
-                state.score_sum,
-            )
-            yield from _histogram(
-                ("model_inference_duration_seconds", "histogram", "Model inference latency."),
-                base,
-                INFERENCE_BUCKETS,
-                state.infer_buckets,
-                state.infer_sum,
-            )
-            # The model-monitoring contract opsloop documents (docs/conventions.md).
-            yield (
-                "model_quality",
-                "gauge",
-                "Online quality on delayed labels of recent traffic, by score.",
-                "model_quality",
-                (*base, ("metric", "auc")),
-                round(state.auc, 4),
-            )
-            yield (
-                "model_quality_objective",
-                "gauge",
-                "Quality below this pages someone.",
-                "model_quality_objective",
-                (*service, ("model", state.model), ("metric", "auc")),
-                state.slo_auc,
-            )
-            yield (
-                "model_serving_info",
-                "gauge",
-                "Version served, by alias.",
-                "model_serving_info",
-                (*base, ("alias", "champion")),
-                1.0,
-            )
-            for feature, value in sorted(state.psi.items()):
-                yield (
-                    "model_feature_drift",
-                    "gauge",
-                    "Drift of a live input feature against training, by method.",
-                    "model_feature_drift",
-                    (*service, ("model", state.model), ("feature", feature), ("method", "psi")),
-                    value,
-                )
+        """Yield every current sample with its family metadata (opsloop.sandbox.series)."""
+        yield from pod_samples(self)
+        yield from model_samples(self)
 
     # -- persistence -----------------------------------------------------------------------
 
@@ -332,6 +269,7 @@ class Engine:
         return {
             "seed": self.seed,
             "rng": self.rng.bit_generator.state,
+            "client_rng": self.client_rng.bit_generator.state,
             "pods": [asdict(p) for p in self.pods],
             "models": {k: asdict(m) for k, m in self.models.items()},
         }
@@ -347,6 +285,8 @@ class Engine:
             models={k: ModelState(**m) for k, m in data["models"].items()},
         )
         engine.rng.bit_generator.state = data["rng"]
+        if "client_rng" in data:
+            engine.client_rng.bit_generator.state = data["client_rng"]
         return engine
 
 
@@ -354,22 +294,3 @@ def lognormal_cdf_many(median: float, bounds: tuple[float, ...] = LATENCY_BUCKET
     """Return P(x ≤ le) for each bucket bound, for a log-normal with this median."""
     med = np.array(max(median, 1e-9))
     return [float(lognormal_cdf(le, med)) for le in bounds]
-
-
-def _histogram(
-    family: tuple[str, str, str],
-    base: tuple[tuple[str, str], ...],
-    bounds: tuple[float, ...],
-    counts: list[float],
-    total: float,
-) -> Iterator[Sample]:
-    """Yield the _bucket, _sum and _count samples of one histogram series."""
-    name = family[0]
-    for le, value in zip((*bounds, "+Inf"), counts, strict=True):
-        yield (*family, f"{name}_bucket", (*base, ("le", _le(le))), value)
-    yield (*family, f"{name}_sum", base, total)
-    yield (*family, f"{name}_count", base, counts[-1])
-
-
-def _le(value: float | str) -> str:
-    return value if isinstance(value, str) else repr(float(value))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from opsloop.sandbox.engine import Sample
+from opsloop.sandbox.series import Sample
 from opsloop.tools.backends.prometheus.promql import escape_value
 
 

@@ -7,8 +7,8 @@ from typing import TextIO
 
 import numpy as np
 
-from opsloop.sandbox.engine import Sample
 from opsloop.sandbox.exposition import labels, number
+from opsloop.sandbox.series import Sample
 
 _Key = tuple[str, str, tuple[tuple[str, str], ...]]  # (family, sample name, labels)
 

@@ -11,8 +11,8 @@ from opsloop.tools.analysis.series import format_value
 from opsloop.tools.toolsets.metrics import step_for
 
 P99_SHAPE = re.compile(
-    r"^histogram_quantile\(0\.99, sum by \(le\) \(rate\(http_request_duration_seconds_bucket"
-    r'\{service="checkout"\}\[5m\]\)\)\)$'
+    r"^histogram_quantile\(0\.99, sum by \(le\) \(rate\(http_server_request_duration_seconds_bucket"
+    r'\{service_name="checkout"\}\[5m\]\)\)\)$'
 )
 
 

@@ -33,8 +33,8 @@ HOURS = 3.0
 FAULT_S = 600.0  # the fault started this long before the end of the history
 NS = "shop"
 PODS = {
-    "web": ["web-5d8f7c9b4-abcde", "web-5d8f7c9b4-fghij"],
-    "api": ["api-7c9d8b6f5-klmno", "api-7c9d8b6f5-pqrst"],
+    "web": ["web-5d8f7c9b4-x2x9z", "web-5d8f7c9b4-q7w8z"],
+    "api": ["api-7c9d8b6f5-k5l6m", "api-7c9d8b6f5-p2r4s"],
 }
 BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 KSM = (("job", "kube-state-metrics"), ("service", "kube-state-metrics"))

@@ -76,7 +76,8 @@ def test_kill_9_mid_investigation_loses_nothing_and_posts_nothing_twice(
             **os.environ,
             "OPSLOOP_HOME": str(opsloop_home),
             "OPSLOOP_PROMETHEUS_URL": prometheus,
-            "OPSLOOP_TOPOLOGY": "{}",  # unconnected: one incident per alert group
+            # Unconnected (configured, so nothing is discovered): one incident per alert group.
+            "OPSLOOP_TOPOLOGY": json.dumps({"elsewhere": []}),
             "OPSLOOP_SLACK_BOT_TOKEN": "xoxb-test-token",
             "OPSLOOP_SLACK_API_URL": slack.url,
             "OPSLOOP_SLACK_CHANNEL": CHANNEL,

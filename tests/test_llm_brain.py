@@ -6,7 +6,7 @@ from opsloop.agent.llm.scripted import ScriptedChatModel, tool_call
 
 P99 = (
     "histogram_quantile(0.99, sum by (le) "
-    '(rate(http_request_duration_seconds_bucket{service="checkout"}[5m])))'
+    '(rate(http_server_request_duration_seconds_bucket{service_name="checkout"}[5m])))'
 )
 
 

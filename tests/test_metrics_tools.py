@@ -14,7 +14,7 @@ from opsloop.tools.toolsets.metrics import MetricsContext, metrics_tools
 
 P99 = (
     "histogram_quantile(0.99, sum by (le) "
-    '(rate(http_request_duration_seconds_bucket{service="checkout"}[5m])))'
+    '(rate(http_server_request_duration_seconds_bucket{service_name="checkout"}[5m])))'
 )
 
 
@@ -29,9 +29,10 @@ def test_discovery_finds_services_and_metric_conventions(prometheus):
     disc = Discovery(PromClient(prometheus))
     assert {"checkout", "fraud-api", "gateway"} <= set(disc.services())
     mm = disc.metric_map("checkout")
-    assert mm.requests == "http_requests_total"
-    assert mm.latency == "http_request_duration_seconds_bucket"
-    assert mm.status_label == "code"
+    assert mm.requests == "http_server_request_duration_seconds_count"
+    assert mm.latency == "http_server_request_duration_seconds_bucket"
+    assert mm.status_label == "http_response_status_code"
+    assert mm.identity == "service_name"  # OpenTelemetry names the service; no `service` label
     assert disc.metric_map("postgres").latency is None  # postgres serves no HTTP
 
 
@@ -61,7 +62,7 @@ def test_range_query_figures_match_prometheus(tools, prometheus):
 def test_instant_query_and_per_pod_series(tools):
     result = tools["query_metrics"].invoke(
         {
-            "query": 'sum by (pod) (process_resident_memory_bytes{service="checkout"})',
+            "query": 'sum by (pod) (container_memory_working_set_bytes{container="checkout"})',
             "instant": True,
         }
     )
@@ -72,7 +73,7 @@ def test_instant_query_and_per_pod_series(tools):
 
 def test_invalid_promql_raises_query_error_with_prometheus_reason(prometheus):
     with pytest.raises(QueryError, match=r"Prometheus rejected the query: .*parse error"):
-        PromClient(prometheus).instant("sum(rate(http_requests_total[5m]")
+        PromClient(prometheus).instant("sum(rate(http_server_request_duration_seconds_count[5m]")
 
 
 def test_unknown_metric_is_no_data_not_an_error(tools):
@@ -112,7 +113,7 @@ def test_golden_signals_unknown_service_suggests_names(tools):
 
 def test_oversized_output_tells_the_model_to_narrow(tools):
     result = tools["query_metrics"].invoke(
-        {"query": "process_resident_memory_bytes", "range": "15m"}
+        {"query": "container_memory_working_set_bytes", "range": "15m"}
     )
     bounded = result.bounded(300)
     assert bounded.truncated and "narrow the query" in bounded.summary
@@ -123,7 +124,7 @@ def test_list_tools(tools):
     services = tools["list_services"].invoke({})
     assert "checkout" in services.data["services"]
     metrics = tools["list_metrics"].invoke({"contains": "http", "service": "checkout"})
-    assert "http_requests_total" in metrics.data["names"]
+    assert "http_server_request_duration_seconds_count" in metrics.data["names"]
 
 
 def test_unreachable_prometheus_names_url_and_fix():

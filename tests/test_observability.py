@@ -81,7 +81,8 @@ def test_detect_anomalies_ranks_the_faulty_service_first(config_error):
         ),
     )
     first = result.data["ranked"][0]
-    assert first["labels"] == {"service": "checkout"} and "error ratio" in first["title"]
+    ranked = [(x["title"], x["direction"], round(x["z"], 1)) for x in result.data["ranked"][:4]]
+    assert first["labels"] == {"service": "checkout"} and "error ratio" in first["title"], ranked
     assert first["direction"] == "up" and first["onset"] is not None
 
 

@@ -10,7 +10,7 @@ from tests.openai_server import openai_server
 
 P99 = (
     "histogram_quantile(0.99, sum by (le) "
-    '(rate(http_request_duration_seconds_bucket{service="checkout"}[5m])))'
+    '(rate(http_server_request_duration_seconds_bucket{service_name="checkout"}[5m])))'
 )
 
 

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from opsloop.agent.rca.assess import assess
-from opsloop.agent.rca.hypotheses import Findings, change_weight, headroom, rank
+from opsloop.agent.rca.evidence import change_weight, headroom
+from opsloop.agent.rca.hypotheses import Findings, rank
 
 T0 = 1_800_000_000.0
 TOPOLOGY = {

@@ -16,6 +16,8 @@ from tests.webhook import firing, resolved, webhook_receiver
 pytestmark = pytest.mark.integration
 ALERT_DEADLINE_S = 150.0
 
+REQUESTS = "http_server_request_duration_seconds_count"  # OpenTelemetry, as exported
+
 
 @pytest.fixture(scope="module")
 def bad_release(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict, object]]:
@@ -45,7 +47,7 @@ def test_prometheus_holds_300_series_and_6h_of_history(bad_release):
     at = httpx.get(
         f"{state['urls']['prometheus']}/api/v1/query",
         params={
-            "query": 'sum(rate(http_requests_total{service="checkout"}[5m]))',
+            "query": f'sum(rate({REQUESTS}{{service_name="checkout"}}[5m]))',
             "time": six_hours_ago,
         },
     ).json()["data"]["result"]
@@ -54,7 +56,7 @@ def test_prometheus_holds_300_series_and_6h_of_history(bad_release):
 
 def test_live_scrape_continues_the_history(bad_release):
     _, state, _ = bad_release
-    query = 'sum(rate(http_requests_total{service="gateway"}[30s]))'
+    query = f'sum(rate({REQUESTS}{{service_name="gateway"}}[30s]))'
     # Live series fill the 30 s window over the first 30 s of scraping, and the rate climbs
     # as they do: poll until it settles in range (a counter reset would overshoot instead).
     deadline = time.monotonic() + 75
@@ -74,7 +76,7 @@ def test_the_first_live_sample_carries_the_gap_since_history(bad_release):
     # Raw samples across the seam between backfilled history and live scraping: the requests
     # of the gap (the time `up` took) belong to the first live sample, spread over the gap.
     # Scraped a second later instead, they read as a surge and fire TrafficSurge at go-live.
-    query = 'http_requests_total{{service="gateway",code="200"}}[{:.0f}s]'
+    query = REQUESTS + '{{service_name="gateway",http_response_status_code="200"}}[{:.0f}s]'
     deadline = time.monotonic() + 60
     while True:
         series = prom(state, query.format(time.time() - state["started"] + 120))
@@ -170,7 +172,9 @@ def test_a_spec_written_from_the_docs_produces_its_incident(tmp_path):
         state = up(home, str(spec), webhook=url, seed=11)
         try:
             assert state["scenario"] == "broken-recommender" and state["seed"] == 11
-            received.wait_for(firing("HighErrorRatio", service="recommender"), ALERT_DEADLINE_S)
+            received.wait_for(
+                firing("HighErrorRatio", service_name="recommender"), ALERT_DEADLINE_S
+            )
         finally:
             stopped = down(home)
     assert set(stopped) == {"simulator", "prometheus", "alertmanager"}

@@ -28,7 +28,7 @@ from tests.test_server import wait_for
 
 P99 = (
     "histogram_quantile(0.99, sum by (le) "
-    '(rate(http_request_duration_seconds_bucket{service="checkout"}[5m])))'
+    '(rate(http_server_request_duration_seconds_bucket{service_name="checkout"}[5m])))'
 )
 PRICES = {"gpt-4o-mini": {"input_per_mtok": 0.15, "output_per_mtok": 0.6}}
 QUESTION = "p99 of checkout over the last hour? secret-question-words"

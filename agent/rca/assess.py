@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from opsloop.agent.rca.hypotheses import Findings, Hypothesis, rank
+from opsloop.agent.rca.evidence import Findings, Hypothesis
+from opsloop.agent.rca.hypotheses import rank
 
 MIN_ACTIONABLE = 0.15  # below this score no hypothesis earns a remediation
 TOP = 5
@@ -86,6 +87,12 @@ def _ruled_why(h: Hypothesis) -> str:
 
 def _raise(top: Hypothesis, f: Findings) -> list[str]:
     out = [f"a working {name} (it failed)" for name in dict.fromkeys(f.failed)]
+    models = bool(f.alerted_models or f.served)  # a world without models misses no monitor
+    out += [
+        f"{source}: none were found"
+        for source in f.unread
+        if models or not source.startswith("model")
+    ]
     if not f.changes:
         out.append("a change log (deploys, config pushes, model alias moves)")
     if not f.topology:

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from opsloop.agent.planner.catalog import Catalog
-from opsloop.agent.rca.hypotheses import Findings
+from opsloop.agent.rca.evidence import Findings
 from opsloop.agent.rca.scope import Scope
 from opsloop.tools.callgraph import downstream
 from opsloop.tools.errors import OpsError
@@ -93,6 +93,7 @@ def findings(
         if rec["status"] != "ok":
             continue
         if rec["name"] == "scan_signals":
+            f.unread += [s for s in data.get("unread", []) if s not in f.unread]
             for row in data.get("series", []):
                 idx = row.get("evidence")
                 eid = ids[idx] if isinstance(idx, int) and idx < len(ids) else None

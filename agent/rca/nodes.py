@@ -22,9 +22,9 @@ from opsloop.agent.grounding.compose import with_notes
 from opsloop.agent.llm.chat import invoke, text_of, tool_call_message
 from opsloop.agent.rca.alerts import Alert
 from opsloop.agent.rca.assess import Assessment, assess
+from opsloop.agent.rca.evidence import Hypothesis
 from opsloop.agent.rca.followup import followup_calls
 from opsloop.agent.rca.gather import findings, gather_calls, served_map
-from opsloop.agent.rca.hypotheses import Hypothesis
 from opsloop.agent.rca.report import render
 from opsloop.agent.rca.scope import Scope, question, scope
 from opsloop.agent.stores.memory import Incident

@@ -104,6 +104,8 @@ def judge(result: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
     if truth["kind"] == "none":  # a false alarm is found when the verdict is "no fault"
         rank = 1 if result.get("false_alarm") else None
         top_kind = "none" if result.get("false_alarm") else top_kind
+    elif result.get("false_alarm"):  # "no fault" misses a real one, whatever weak ones it lists
+        rank = None
     return {
         "rank": rank,
         "ac1": rank == 1,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -14,7 +15,8 @@ from opsloop.tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_to
 from opsloop.tools.toolsets.metrics import MetricsContext, window
 from opsloop.tools.toolsets.ranges import fetch
 
-LIMITS = {"memory": "container_spec_memory_limit_bytes", "cpu": "container_spec_cpu_limit_cores"}
+KSM_LIMITS = "kube_pod_container_resource_limits"  # kube-state-metrics, by resource
+SPEC_LIMITS = {"memory": "container_spec_memory_limit_bytes"}  # cAdvisor's own, when no KSM
 
 
 class ForecastArgs(BaseModel):
@@ -32,7 +34,7 @@ def forecast_tools(ctx: MetricsContext) -> list[OpsTool]:
         """Project each pod's memory or CPU from its recent trend and say when it reaches its
         limit, with a 95 % band ("fraud-api memory reaches its limit in ~40 min"). Use it to
         warn before an outage."""
-        if signal not in LIMITS:
+        if signal not in ("memory", "cpu"):
             return ToolResult.failure("signal must be memory or cpu")
         service = ctx.discovery.resolve_service(service)
         start, stop, _ = window(range, None, ctx.now())
@@ -42,15 +44,12 @@ def forecast_tools(ctx: MetricsContext) -> list[OpsTool]:
         )
         if built is None:
             return ToolResult.failure(f"{service} exposes no {signal} metric I recognise")
-        limit_q = (
-            f"max by (pod) ({selector(LIMITS[signal], [matcher(ctx.service_label, service)])})"
-        )
-        limits = {
-            r["metric"].get("pod", ""): float(r["value"][1])
-            for r in ctx.prom.instant(limit_q, stop)
-        }
+        limits = _limits(ctx, service, signal, metric_map.workload, stop)
         if not limits:
-            return ToolResult.failure(f"no {LIMITS[signal]} for {service}: the limit is unknown")
+            return ToolResult.failure(
+                f"no {signal} limit for {service} ({KSM_LIMITS} or cAdvisor's): "
+                "the limit is unknown"
+            )
         unit = built.unit
         lines, values = [], {}
         for labels, ts, vals in fetch(ctx, built.promql, start, stop):
@@ -105,6 +104,24 @@ def _minutes(seconds: float | None) -> str:
     if seconds < 2 * 3600:
         return f"~{seconds / 60:.0f} min"
     return f"~{seconds / 3600:.1f} h"
+
+
+def _limits(
+    ctx: MetricsContext, service: str, signal: str, workload: str, at: Any
+) -> dict[str, float]:
+    """Return each pod's limit of `signal` (kube-state-metrics, else cAdvisor's spec)."""
+    names = set(ctx.discovery.metric_names())
+    who = matcher(workload or ctx.service_label, service)
+    queries = []
+    if KSM_LIMITS in names:
+        queries.append(selector(KSM_LIMITS, [who, matcher("resource", signal)]))
+    if signal in SPEC_LIMITS and SPEC_LIMITS[signal] in names:
+        queries.append(f"{selector(SPEC_LIMITS[signal], [who])} > 0")  # 0: no limit set
+    for query in queries:
+        rows = ctx.prom.instant(f"max by (pod) ({query})", at)
+        if rows:
+            return {r["metric"].get("pod", ""): float(r["value"][1]) for r in rows}
+    return {}
 
 
 def clock(ts: float | None) -> str:

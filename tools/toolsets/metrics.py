@@ -23,7 +23,7 @@ from opsloop.tools.backends.prometheus.discovery import Discovery
 from opsloop.tools.backends.prometheus.kube import PodIndex
 from opsloop.tools.backends.prometheus.links import metric_link
 from opsloop.tools.backends.prometheus.modelmon import ModelMetrics
-from opsloop.tools.backends.prometheus.promql import format_duration, matcher, parse_duration
+from opsloop.tools.backends.prometheus.promql import format_duration, parse_duration
 from opsloop.tools.backends.prometheus.signals import SIGNALS, TITLES, build_signal
 from opsloop.tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
 from opsloop.tools.errors import OpsError, QueryError
@@ -359,9 +359,7 @@ def metrics_tools(ctx: MetricsContext) -> list[OpsTool]:
         service that exposes them. Use before writing PromQL for an unfamiliar metric."""
         if service:
             service = ctx.discovery.resolve_service(service)
-            names = ctx.prom.label_values(
-                "__name__", match=f"{{{matcher(ctx.service_label, service)}}}"
-            )
+            names = ctx.discovery.metrics_of(service)
         else:
             names = ctx.discovery.metric_names()
         if contains:

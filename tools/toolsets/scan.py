@@ -102,6 +102,22 @@ def scan_queries(ctx: MetricsContext, rate: str) -> list[ScanQuery]:
     return out
 
 
+# What a scan needs, by signal, and the source that provides it (docs/conventions.md).
+SOURCES = {
+    "error_ratio": "request metrics (OpenTelemetry or Prometheus-client HTTP)",
+    "cpu_util": "container CPU and its limit (cAdvisor, kube-state-metrics)",
+    "memory_util": "container memory and its limit (cAdvisor, kube-state-metrics)",
+    "restarts": "restarts (kube-state-metrics)",
+    "model_quality": "model quality (the model monitor's metrics)",
+}
+
+
+def unread(queries: list[ScanQuery]) -> list[str]:
+    """Return the sources whose signals the scan could not read: nothing judged them."""
+    have = {q.signal for q in queries}
+    return [source for signal, source in SOURCES.items() if signal not in have]
+
+
 def scan_tools(ctx: MetricsContext) -> list[OpsTool]:
     """Build the scan_signals tool bound to the metrics context."""
 
@@ -155,8 +171,9 @@ def scan_tools(ctx: MetricsContext) -> list[OpsTool]:
             return out
 
         # A dozen range queries, twice (today and yesterday): side by side, not in a row.
+        queries = scan_queries(ctx, rate)
         with ThreadPoolExecutor(max_workers=PARALLEL_QUERIES) as pool:
-            rows = [row for rows_of in pool.map(score, scan_queries(ctx, rate)) for row in rows_of]
+            rows = [row for rows_of in pool.map(score, queries) for row in rows_of]
         if not rows:
             return ToolResult(
                 status=ToolStatus.NO_DATA,
@@ -195,7 +212,12 @@ def scan_tools(ctx: MetricsContext) -> list[OpsTool]:
             status=ToolStatus.OK,
             summary="\n".join(lines),
             evidence=evidence,
-            data={"t0": stop.timestamp(), "window_s": seconds, "series": data},
+            data={
+                "t0": stop.timestamp(),
+                "window_s": seconds,
+                "series": data,
+                "unread": unread(queries),
+            },
         )
 
     return [ops_tool(scan_signals, name="scan_signals", args_schema=ScanArgs, timeout_s=60)]

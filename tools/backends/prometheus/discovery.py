@@ -12,12 +12,18 @@ from opsloop.tools.backends.prometheus.clients import (
     dependency_names,
     present,
 )
-from opsloop.tools.backends.prometheus.identity import name_from, pick_identity
+from opsloop.tools.backends.prometheus.identity import (
+    identity_labels,
+    identity_matcher,
+    name_from,
+    pick_identity,
+)
 from opsloop.tools.backends.prometheus.kube import server_pods
 from opsloop.tools.backends.prometheus.signals import CANDIDATES, STATUS_LABELS, MetricMap
 from opsloop.tools.errors import UnknownEntity
 
 MODEL_LABEL = "model"
+CONTAINER = "container"
 
 
 class Discovery:
@@ -45,6 +51,15 @@ class Discovery:
     def dependency_edges(self) -> dict[str, list[str]]:
         """Return client service → the dependencies its client histograms measured."""
         return dependency_edges(self.prom, self.clients(), self.identity)
+
+    def metrics_of(self, service: str) -> list[str]:
+        """Return the metric names with series for `service`, under any label naming it
+        (its identity labels, or the container of its pods)."""
+        names: set[str] = set()
+        for label in (*identity_labels(self.service_label), CONTAINER):
+            match = "{" + identity_matcher(label, service) + "}"
+            names |= set(self.prom.label_values("__name__", match=match))
+        return sorted(names)
 
     def identity(self, metric: str) -> str | None:
         """Return the label that names services on `metric` (None: it names none)."""
@@ -92,14 +107,23 @@ class Discovery:
             status_label = next((s for s in STATUS_LABELS if s in labels), "code")
         server = found["requests"] or found["latency"]
         identity = (self.identity(server) if server else None) or self.service_label
-        return MetricMap(status_label=status_label, identity=identity, **found)
+        usage = found["cpu"] or found["memory"] or found["restarts"]
+        workload = CONTAINER if usage and self._per_container(usage) else ""
+        return MetricMap(status_label=status_label, identity=identity, workload=workload, **found)
 
     def _has(self, metric: str, service: str | None) -> bool:
         """Return True when `metric` has series for `service` (any metric, for None)."""
         if service is None:
             return True
+        if self._per_container(metric):  # cAdvisor, kube-state-metrics: the container's name
+            return service in self.prom.label_values(CONTAINER, match=metric)
         identity = self.identity(metric)
         return identity is not None and service in self.names_on(metric, identity)
+
+    def _per_container(self, metric: str) -> bool:
+        """Return True for a Kubernetes container metric (it names no service of its own)."""
+        labels = set(self.prom.label_names(match=metric))
+        return CONTAINER in labels and self.service_label not in labels
 
     def resolve_service(self, name: str) -> str:
         """Return the known service matching `name`, or raise UnknownEntity with suggestions."""

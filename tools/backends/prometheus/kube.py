@@ -29,11 +29,13 @@ POD_OWNER = "kube_pod_owner"
 APP_LABELS = ("label_app_kubernetes_io_name", "label_app")
 LOOKBACK = "3h"  # pods seen this long before the time asked about still count (rollouts)
 # checkout-7d9f8b6c4-x2x9z → checkout (Deployment); checkout-0 → checkout (StatefulSet);
-# checkout-x2x9z → checkout (DaemonSet, Job).
-_REPLICASET_POD = re.compile(r"^(.+)-[a-z0-9]{6,10}-[a-z0-9]{5}$")
+# checkout-x2x9z → checkout (DaemonSet, Job). Kubernetes draws hashes and suffixes from an
+# alphabet without vowels (so `node-exporter-x2x9z` is no Deployment "node").
+_HASH = "[bcdfghjklmnpqrstvwxz2456789]"
+_REPLICASET_POD = re.compile(rf"^(.+)-{_HASH}{{5,10}}-{_HASH}{{5}}$")
 _ORDINAL_POD = re.compile(r"^(.+)-\d+$")
-_SHORT_POD = re.compile(r"^(.+)-[a-z0-9]{5}$")
-_REPLICASET = re.compile(r"^(.+)-[a-z0-9]{6,10}$")
+_SHORT_POD = re.compile(rf"^(.+)-{_HASH}{{5}}$")
+_REPLICASET = re.compile(rf"^(.+)-{_HASH}{{5,10}}$")
 
 
 class Instant(Protocol):

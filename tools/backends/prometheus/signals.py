@@ -85,6 +85,7 @@ class MetricMap:
     restarts: str | None = None
     status_label: str = "code"
     identity: str = ""  # the label naming services on these metrics ("": the service label)
+    workload: str = ""  # on CPU, memory and restart metrics ("container": Kubernetes' own)
 
 
 def quantile_of(signal: str) -> float | None:
@@ -135,17 +136,26 @@ def build_signal(
             f"histogram_quantile({quantile_of(signal)}, "
             f"sum by ({keep}) ({rated(selector(metrics.latency, svc))}))"
         )
-    # Process and pod metrics name the service with the service label, when they do at all
-    # (Kubernetes series are joined to services by pod instead: backends/prometheus/kube.py).
-    own = [matcher(service_label, service)] if service else []
+    # Process metrics name the service with the service label; Kubernetes container metrics
+    # by the container, named like its service (the scan joins them by pod instead).
+    workload = metrics.workload or service_label
+    if service:
+        own = [matcher(workload, service)]
+    else:  # every service: a container's name is its service's (not the pod totals, "")
+        own = [matcher(workload, "", "!=")] if metrics.workload else []
+
+    def per(expr: str) -> str:  # grouped by service: the container's name copied there
+        return relabel(expr, workload, service_label) if service_label in by else expr
+
     if signal == "cpu" and metrics.cpu:
-        promql = f"sum{group or ' by (pod)'} (rate({selector(metrics.cpu, own)}[{window}]))"
-    elif signal == "memory" and metrics.memory:
-        promql = f"sum{group or ' by (pod)'} ({selector(metrics.memory, own)})"
-    elif signal == "restarts" and metrics.restarts:
         promql = (
-            f"sum{group or ' by (pod)'} (increase({selector(metrics.restarts, own)}[{window}]))"
+            f"sum{group or ' by (pod)'} ({per(f'rate({selector(metrics.cpu, own)}[{window}])')})"
         )
+    elif signal == "memory" and metrics.memory:
+        promql = f"sum{group or ' by (pod)'} ({per(selector(metrics.memory, own))})"
+    elif signal == "restarts" and metrics.restarts:
+        restarts = f"increase({selector(metrics.restarts, own)}[{window}])"
+        promql = f"sum{group or ' by (pod)'} ({per(restarts)})"
     if promql is None:
         return None
     return SignalQuery(signal, promql, UNITS[signal], TITLES[signal])
