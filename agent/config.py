@@ -152,6 +152,9 @@ class Settings(BaseSettings):
     investigation_lease_s: float = Field(
         600.0, gt=0, description="Worker lease on an investigation, renewed every lease/3."
     )
+    registry_poll_s: float = Field(
+        60.0, gt=0, description="How often `opsloop serve` checks registry aliases for moves."
+    )
     serve_host: str = Field("127.0.0.1", description="Where `opsloop serve` listens.")
     serve_port: int = Field(8080, ge=0, le=65535, description="Port for `opsloop serve`.")
 

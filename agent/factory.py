@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,11 +11,12 @@ from zoneinfo import ZoneInfo
 from opsloop.agent.approvals.audit import AuditLog
 from opsloop.agent.approvals.policy import Policy
 from opsloop.agent.config import ConfigError, Settings
+from opsloop.agent.db.postgres import is_postgres
 from opsloop.agent.graph.deps import Deps
 from opsloop.agent.llm.client import make_llm
 from opsloop.agent.planner.catalog import LiveCatalog
 from opsloop.agent.stores.answers import AnswerStore
-from opsloop.tools.backends.changelog import ChangeLog
+from opsloop.tools.backends.changelog import ChangeEvent, ChangeLog
 from opsloop.tools.backends.features import FeatureLog
 from opsloop.tools.backends.jobs import JobStore
 from opsloop.tools.backends.logs import make_backend
@@ -22,8 +24,10 @@ from opsloop.tools.backends.mlflow_registry import Registry
 from opsloop.tools.backends.orchestrators import make_orchestrator
 from opsloop.tools.backends.prometheus.client import PromClient
 from opsloop.tools.backends.prometheus.discovery import Discovery
+from opsloop.tools.backends.prometheus.rollouts import rollouts, service_resolver
 from opsloop.tools.base import OpsTool
 from opsloop.tools.callgraph import CallGraph
+from opsloop.tools.toolsets.changes import ChangesContext, changes_tools
 from opsloop.tools.toolsets.detect import detector_tools
 from opsloop.tools.toolsets.incidents import incident_tools
 from opsloop.tools.toolsets.logs import LogsContext, grafana_logs_link, logs_tools
@@ -69,6 +73,8 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
     features = FeatureLog(settings.feature_log_dir) if settings.feature_log_dir else None
     memory = LazyMemory(settings)
     call_graph = CallGraph(settings.topology, prom, extra=discovery.dependency_edges)
+    registry = make_registry(settings)
+    changelog = ChangeLog.open(changelog_path(settings))
     tools = {
         t.name: t
         for t in [
@@ -76,7 +82,8 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
             *logs_tools(logs),
             *detector_tools(ctx, features, call_graph),
             *scan_tools(ctx),
-            *model_tools(settings, secrets),
+            *changes_tools(change_feed(ctx, changelog, registry)),
+            *model_tools(settings, secrets, registry, changelog),
             *incident_tools(memory),
             *(extra_tools or []),
         ]
@@ -140,19 +147,48 @@ def open_memory(settings: Settings) -> Any:
     )
 
 
-def changelog_path(settings: Settings) -> Path:
-    """Return the change-event log in use (the sandbox's, or one in the state directory)."""
+def changelog_path(settings: Settings) -> Path | str:
+    """Return the change log in use: the incident queue's PostgreSQL when replicas share one,
+    else the sandbox's file or one in the state directory."""
+    if settings.database_url and is_postgres(settings.database_url):
+        return settings.database_url
     return settings.changelog_path or settings.state_dir / "changes.sqlite"
 
 
-def model_tools(settings: Settings, secrets: tuple[str, ...] = ()) -> list[OpsTool]:
-    """Build the registry, rollback and retraining tools when a registry is configured."""
+def make_registry(settings: Settings) -> Registry | None:
+    """Return the configured model registry client, if any."""
     uri = settings.mlflow_tracking_uri
     if not uri:
-        return []
+        return None
     ui = settings.mlflow_ui_url or (uri if uri.startswith(("http://", "https://")) else None)
+    return Registry(uri, ui)
+
+
+def change_feed(
+    metrics: MetricsContext, changelog: ChangeLog, registry: Registry | None
+) -> ChangesContext:
+    """Return the change sources: the log, kube-state-metrics rollouts, the registry."""
+    pods = metrics.pods
+
+    def k8s(since: float, until: float) -> list[ChangeEvent]:
+        resolve = service_resolver(pods, datetime.fromtimestamp(until, UTC)) if pods else None
+        return rollouts(metrics.prom, since, until, resolve or (lambda ns, name: name))
+
+    return ChangesContext(changelog, k8s, registry)
+
+
+def model_tools(
+    settings: Settings,
+    secrets: tuple[str, ...] = (),
+    registry: Registry | None = None,
+    changelog: ChangeLog | None = None,
+) -> list[OpsTool]:
+    """Build the registry, rollback and retraining tools when a registry is configured."""
+    registry = registry or make_registry(settings)
+    if registry is None:
+        return []
     changes = changelog_path(settings)
-    reg = RegistryContext(Registry(uri, ui), ChangeLog(changes))
+    reg = RegistryContext(registry, changelog or ChangeLog.open(changes))
     orchestrator = None
     if settings.retrain_backend != "local":
         if not (settings.retrain_url and settings.retrain_target):

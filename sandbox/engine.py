@@ -13,7 +13,13 @@ from typing import Any
 import numpy as np
 
 from opsloop.sandbox.faults import Effects
-from opsloop.sandbox.series import CODES, Sample, model_samples, pod_samples
+from opsloop.sandbox.series import (
+    CODES,
+    Sample,
+    model_samples,
+    pod_samples,
+    workload_samples,
+)
 from opsloop.sandbox.world import (
     INFERENCE_BUCKETS,
     LATENCY_BUCKETS,
@@ -94,6 +100,10 @@ class Engine:
     pods: list[PodState] = field(default_factory=list)
     models: dict[str, ModelState] = field(default_factory=dict)
     last: dict[str, dict[str, float]] = field(default_factory=dict)  # per-service rates, for logs
+    # service → deploy times: kube-state-metrics shows each as a generation step and a new
+    # ReplicaSet once the engine's clock (`now`) passes it.
+    deploys: dict[str, list[float]] = field(default_factory=dict)
+    now: float = 0.0
 
     def __post_init__(self) -> None:
         self.rng = np.random.default_rng(self.seed)
@@ -119,6 +129,7 @@ class Engine:
 
     def step(self, t: float, dt: float, eff: Effects, champions: dict[str, str]) -> None:
         """Advance the world from `t - dt` to `t` under the given effects and champions."""
+        self.now = t
         shape = float(diurnal(t))
         latency = self._latencies(shape, eff)
         errors = self._error_ratios(latency, eff)
@@ -258,6 +269,7 @@ class Engine:
     def samples(self) -> Iterator[Sample]:
         """Yield every current sample with its family metadata (opsloop.sandbox.series)."""
         yield from pod_samples(self)
+        yield from workload_samples(self)
         yield from model_samples(self)
 
     # -- persistence -----------------------------------------------------------------------
@@ -272,6 +284,8 @@ class Engine:
             "client_rng": self.client_rng.bit_generator.state,
             "pods": [asdict(p) for p in self.pods],
             "models": {k: asdict(m) for k, m in self.models.items()},
+            "deploys": self.deploys,
+            "now": self.now,
         }
 
     @classmethod
@@ -283,6 +297,8 @@ class Engine:
             seed=data["seed"],
             pods=[PodState(**p) for p in data["pods"]],
             models={k: ModelState(**m) for k, m in data["models"].items()},
+            deploys=data.get("deploys", {}),
+            now=data.get("now", 0.0),
         )
         engine.rng.bit_generator.state = data["rng"]
         if "client_rng" in data:

@@ -104,10 +104,12 @@ def start_prometheus_with_history(
     seed: int = 7,
     end: float | None = None,
     port: int | None = None,
+    deploys: dict[str, list[float]] | None = None,
 ) -> tuple[Managed, str]:
-    """Serve `hours` of a calm world from a real Prometheus (no registry, no live scraping)."""
+    """Serve `hours` of a calm world from a real Prometheus (no registry, no live scraping);
+    `deploys` (service → times) appear as kube-state-metrics rollouts."""
     stop = float(int(end if end is not None else time.time()))
-    engine = Engine(SANDBOX, constant_quality(), seed=seed)
+    engine = Engine(SANDBOX, constant_quality(), seed=seed, deploys=dict(deploys or {}))
     champions = {"fraud-detector": "3", "recsys-ranker": "3"}
     recorder = run_history(
         engine, grid(stop, hours, step_s), lambda t: Effects(), lambda t: champions

@@ -269,6 +269,9 @@ def _simulate_history(
     """Run the engine over the past with real model quality; write the logs of the last hours."""
     quality = RegistryQuality(tracking_uri, seed)
     engine = Engine(SANDBOX, quality, seed=seed)
+    for event in changelog.events():
+        if event.kind == "deploy":
+            engine.deploys.setdefault(event.target, []).append(event.at)
     slo = {}
     for m in seeded:
         slo[m.name] = round(quality(m.name, m.champion, 0.0, ()).auc - SLO_MARGIN, 3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,8 @@ if TYPE_CHECKING:  # the engine imports this module to render its state
     from opsloop.sandbox.engine import Engine
 
 CODES = ("200", "404", "500")
+GENERATION0 = 12  # the deployments' edits before the simulated days
+FIRST_REPLICASET_AT = 1_700_000_000  # when the first ReplicaSets were created, long before
 Sample = tuple[str, str, str, str, tuple[tuple[str, str], ...], float]
 # (family, type, help, sample name, labels, value)
 
@@ -73,6 +76,29 @@ def pod_samples(engine: Engine) -> Iterator[Sample]:
         yield _gauge("kube_pod_labels", app_label, 1.0)
         for condition, value in (("true", 1.0), ("false", 0.0)):
             yield _gauge("kube_pod_status_ready", (*ksm_pod, ("condition", condition)), value)
+
+
+def workload_samples(engine: Engine) -> Iterator[Sample]:
+    """Deployments as kube-state-metrics shows them: generation, replicas, ReplicaSets."""
+    ksm = (("job", "kube-state-metrics"), ("instance", "kube-state-metrics:8080"))
+    for svc in engine.world.services:
+        done = sorted(t for t in engine.deploys.get(svc.name, []) if t <= engine.now)
+        where = (*ksm, ("namespace", svc.namespace))
+        dep = (*where, ("deployment", svc.name))
+        yield _gauge("kube_deployment_metadata_generation", dep, GENERATION0 + len(done))
+        yield _gauge("kube_deployment_spec_replicas", dep, len(svc.pod_names()))
+        for i, created in enumerate([0.0, *done]):
+            rs = (*where, ("replicaset", f"{svc.name}-{_rs_hash(svc.name, i)}"))
+            owner = (*rs, ("owner_kind", "Deployment"), ("owner_name", svc.name))
+            yield _gauge("kube_replicaset_owner", (*owner, ("owner_is_controller", "true")), 1.0)
+            yield _gauge("kube_replicaset_created", rs, round(created or FIRST_REPLICASET_AT))
+
+
+def _rs_hash(name: str, revision: int) -> str:
+    """Return a ReplicaSet hash the way Kubernetes spells them (no vowels), stable per revision."""
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"
+    n = zlib.crc32(f"{name}/{revision}".encode())
+    return "".join(alphabet[(n >> (5 * k)) % len(alphabet)] for k in range(9))[:9]
 
 
 def model_samples(engine: Engine) -> Iterator[Sample]:

@@ -138,6 +138,8 @@ class Simulator:
         elif event := change_event(fault):
             who, kind, summary, detail = event
             self.changelog.record(ChangeEvent(now, who, kind, fault.target, summary, detail))
+            if kind == "deploy":  # kube-state-metrics shows the rollout from the next scrape
+                self.engine.deploys.setdefault(fault.target, []).append(now)
 
     def run(self) -> None:
         """Tick until stopped."""

@@ -90,7 +90,8 @@ def build_server(
         on_report = on_report or default_report
         on_resolved = on_resolved or default_resolved
     slack = _slack(settings, assistant, store)
-    routes = list(extra_routes)
+    max_body = int(getattr(settings, "webhook_max_body_bytes", 1_048_576))
+    routes = [*extra_routes, *_change_intake(settings, max_body)]
     if slack is not None:
         if settings.slack_signing_secret is not None:
             routes += slack.routes()
@@ -104,11 +105,36 @@ def build_server(
         on_report=on_report,
         on_resolved=on_resolved,
     )
-    max_body = int(getattr(settings, "webhook_max_body_bytes", 1_048_576))
-    app = create_app(settings, store, pool, max_body_bytes=max_body, extra_routes=routes)
+    app = create_app(
+        settings, store, pool, max_body_bytes=max_body, extra_routes=routes,
+        background=_pollers(settings),
+    )  # fmt: skip
     app.state.slack = slack
     app.state.telemetry = _self_monitoring(app.state.registry, assistant)
     return app, store, pool
+
+
+def _change_intake(settings: Settings, max_body: int) -> list[Any]:
+    """Return `POST /changes`, writing to the change log the investigations read."""
+    from opsloop.agent.factory import changelog_path
+    from opsloop.agent.server.app import WebhookAuth
+    from opsloop.agent.server.changes import changes_routes
+    from opsloop.tools.backends.changelog import ChangeLog
+
+    return changes_routes(ChangeLog.open(changelog_path(settings)), WebhookAuth(settings), max_body)
+
+
+def _pollers(settings: Settings) -> list[Any]:
+    """Return the registry alias poller when a registry is configured (moves made outside)."""
+    from opsloop.agent.factory import changelog_path, make_registry
+    from opsloop.tools.backends.changelog import ChangeLog
+    from opsloop.tools.backends.registry_changes import AliasPoller
+
+    registry = make_registry(settings)
+    if registry is None:
+        return []
+    interval = float(getattr(settings, "registry_poll_s", 60.0))
+    return [AliasPoller(registry, ChangeLog.open(changelog_path(settings)), interval)]
 
 
 def _self_monitoring(registry: Any, assistant: Any) -> Any:

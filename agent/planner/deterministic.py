@@ -53,7 +53,7 @@ CAPABILITY = {
     "model_status": "the model registry",
     "compare_model_versions": "the model registry",
     "job_status": "retraining",
-    "recent_changes": "the model registry",
+    "recent_changes": "the change feed",
     "retrain_model": "retraining",
     "rollback_model": "model rollback",
     "promote_model": "model promotion",

@@ -186,8 +186,11 @@ def create_app(
     extra_routes: Sequence[BaseRoute] = (),
     manage_pool: bool = True,
     stop_timeout_s: float = 10.0,
+    background: Sequence[Any] = (),
 ) -> Starlette:
     """Build the app; with `manage_pool` its lifespan starts and stops the worker pool.
+
+    `background` holds more services (start()/stop()) the lifespan runs, e.g. a registry poll.
 
     `extra_routes` mounts more endpoints (e.g. `Route("/slack/events", ...)`) on the same app.
     """
@@ -203,7 +206,7 @@ def create_app(
                     401, "unauthorized", f"missing or wrong credentials: send {auth.expected()}",
                     {"WWW-Authenticate": auth.challenge()},
                 )  # fmt: skip
-            body = await _read_body(request, max_body_bytes)
+            body = await read_body(request, max_body_bytes)
             notification = _parse(body, parse, _HINT[source])
         except Reject as exc:
             metrics.rejected.labels(exc.reason).inc()
@@ -260,12 +263,12 @@ def create_app(
         return JSONResponse(found)
 
     routes: list[BaseRoute] = [
-        Route("/alerts/alertmanager", _guard(alertmanager), methods=["POST"]),
-        Route("/alerts/grafana", _guard(grafana), methods=["POST"]),
-        Route("/healthz", _guard(healthz), methods=["GET"]),
-        Route("/metrics", _guard(metrics_endpoint), methods=["GET"]),
-        Route("/incidents", _guard(incidents), methods=["GET"]),
-        Route("/incidents/{incident_id}", _guard(incident), methods=["GET"]),
+        Route("/alerts/alertmanager", guard(alertmanager), methods=["POST"]),
+        Route("/alerts/grafana", guard(grafana), methods=["POST"]),
+        Route("/healthz", guard(healthz), methods=["GET"]),
+        Route("/metrics", guard(metrics_endpoint), methods=["GET"]),
+        Route("/incidents", guard(incidents), methods=["GET"]),
+        Route("/incidents/{incident_id}", guard(incident), methods=["GET"]),
         *extra_routes,
     ]
 
@@ -273,9 +276,13 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if manage_pool:
             pool.start()
+        for service in background:
+            service.start()
         try:
             yield
         finally:
+            for service in background:
+                await run_in_threadpool(service.stop)
             if manage_pool and not await run_in_threadpool(pool.stop, stop_timeout_s):
                 log.warning("investigations still running at shutdown; their leases will expire")
 
@@ -289,7 +296,7 @@ def create_app(
     return app
 
 
-def _guard(handler: Handler) -> Handler:
+def guard(handler: Handler) -> Handler:
     """Turn Reject into its 4xx, a locked or broken store into 503, anything else into 500."""
 
     async def guarded(request: Request) -> Response:
@@ -307,7 +314,7 @@ def _guard(handler: Handler) -> Handler:
     return guarded
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int) -> bytes:
     """Read the body, refusing more than `limit` bytes whether announced or streamed."""
     too_large = Reject(413, "too_large", f"body exceeds {limit} bytes; send one notification")
     declared = request.headers.get("content-length")

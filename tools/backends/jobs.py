@@ -228,7 +228,7 @@ def run_job(store: JobStore, job_id: str) -> int:
         return 1
     version = str(result["version"])
     registry = Registry(cfg["tracking_uri"])
-    changelog = ChangeLog(Path(cfg["changelog_path"])) if cfg.get("changelog_path") else None
+    changelog = ChangeLog.open(cfg["changelog_path"]) if cfg.get("changelog_path") else None
     try:
         evaluation = result.get("evaluation") or {}
         tags = {tag: evaluation[key] for key, tag in EVAL_TAGS.items() if key in evaluation}

@@ -1,4 +1,4 @@
-"""Model registry tools (read-only): what is serving, version details, comparisons, changes."""
+"""Model registry tools (read-only): what is serving, version details, comparisons."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from pydantic import BaseModel, Field
 
 from opsloop.tools.backends.changelog import ChangeEvent, ChangeLog
 from opsloop.tools.backends.mlflow_registry import CHALLENGER, CHAMPION, Registry, VersionInfo
-from opsloop.tools.backends.prometheus.promql import parse_duration
 from opsloop.tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
 
 # Metrics worth a column in tables, in this order when present; others follow by name.
@@ -53,13 +52,6 @@ class CompareArgs(BaseModel):
     version_b: str | None = Field(
         None, description="Second version (default: the challenger, else the newest other)."
     )
-
-
-class ChangesArgs(BaseModel):
-    """Arguments of recent_changes."""
-
-    range: str = Field("24h", description="How far back to look, e.g. 1h, 24h, 7d.")
-    target: str | None = Field(None, description="Only changes to this model or service.")
 
 
 def metric_text(metrics: dict[str, float], limit: int = 4) -> str:
@@ -200,40 +192,9 @@ def registry_tools(ctx: RegistryContext) -> list[OpsTool]:
             evidence=evidence,
         )
 
-    def recent_changes(range: str = "24h", target: str | None = None) -> ToolResult:
-        """List recent changes — model alias moves (promotions, rollbacks), deploys and config
-        pushes — newest first, optionally for one model or service. Use it for "what changed
-        recently?" and when looking for the cause of an incident."""
-        if ctx.changelog is None:
-            return ToolResult.failure(
-                "no change log is configured: set OPSLOOP_CHANGELOG_PATH (the sandbox sets it)"
-            )
-        seconds = parse_duration(range)
-        since = ctx.now() - seconds
-        events = ctx.changelog.events(since=since, target=target)
-        if not events:
-            where = f" to {target}" if target else ""
-            return ToolResult(
-                status=ToolStatus.NO_DATA,
-                summary=f"No recorded changes{where} in the last {range}.",
-                evidence=[_changes_evidence(ctx, range, target, "none")],
-            )
-        newest = list(reversed(events))
-        lines = [f"{len(events)} change(s) in the last {range}, newest first:"]
-        lines += [f"- {_when(e.at)} {e.kind}: {e.summary}" for e in newest[:12]]
-        if len(events) > 12:
-            lines.append(f"- … and {len(events) - 12} older")
-        return ToolResult(
-            status=ToolStatus.OK,
-            summary="\n".join(lines),
-            data={"changes": [_event_data(e) for e in newest]},
-            evidence=[_changes_evidence(ctx, range, target, lines[0])],
-        )
-
     return [
         ops_tool(model_status, name="model_status", args_schema=ModelStatusArgs),
         ops_tool(compare_model_versions, name="compare_model_versions", args_schema=CompareArgs),
-        ops_tool(recent_changes, name="recent_changes", args_schema=ChangesArgs),
     ]
 
 
@@ -261,11 +222,6 @@ def _overview(ctx: RegistryContext) -> ToolResult:
     return ToolResult(
         status=ToolStatus.OK, summary="\n".join(lines), data={"models": data}, evidence=evidence
     )
-
-
-def _changes_evidence(ctx: RegistryContext, range: str, target: str | None, text: str):
-    where = f" target={target}" if target else ""
-    return Evidence(tool="recent_changes", query=f"changelog: last {range}{where}", summary=text)
 
 
 def _move(e: ChangeEvent) -> str:

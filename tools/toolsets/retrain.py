@@ -32,7 +32,7 @@ class RetrainContext:
     jobs: JobStore
     command: list[str]  # local pipeline template; empty = not configured
     orchestrator: Orchestrator | None = None  # set when retraining runs elsewhere
-    changelog_path: Path | None = None
+    changelog_path: Path | str | None = None  # a SQLite file or the PostgreSQL URL
     metric: str = "auc"
     margin: float = 0.01
     secrets: tuple[str, ...] = ()
