@@ -25,6 +25,7 @@ from opsloop.tools.backends.orchestrators import make_orchestrator
 from opsloop.tools.backends.prometheus.client import PromClient
 from opsloop.tools.backends.prometheus.discovery import Discovery
 from opsloop.tools.backends.prometheus.rollouts import rollouts, service_resolver
+from opsloop.tools.backends.prometheus.served_versions import version_switches
 from opsloop.tools.base import OpsTool
 from opsloop.tools.callgraph import CallGraph
 from opsloop.tools.toolsets.changes import ChangesContext, changes_tools
@@ -167,14 +168,19 @@ def make_registry(settings: Settings) -> Registry | None:
 def change_feed(
     metrics: MetricsContext, changelog: ChangeLog, registry: Registry | None
 ) -> ChangesContext:
-    """Return the change sources: the log, kube-state-metrics rollouts, the registry."""
+    """Return the change sources: the log, kube-state-metrics rollouts, the model versions
+    serving pods count predictions for, the registry."""
     pods = metrics.pods
 
     def k8s(since: float, until: float) -> list[ChangeEvent]:
         resolve = service_resolver(pods, datetime.fromtimestamp(until, UTC)) if pods else None
         return rollouts(metrics.prom, since, until, resolve or (lambda ns, name: name))
 
-    return ChangesContext(changelog, k8s, registry)
+    def served(since: float, until: float) -> list[ChangeEvent]:
+        return version_switches(metrics.prom, metrics.models, since, until)
+
+    observed = {"kube-state-metrics rollouts": k8s, "served model versions": served}
+    return ChangesContext(changelog, observed, registry)
 
 
 def model_tools(

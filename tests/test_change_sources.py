@@ -60,7 +60,8 @@ def test_recent_changes_merges_the_rollout_into_the_ci_event(prom: str, tmp_path
     log = ChangeLog(tmp_path / "changes.sqlite")
     log.record(ChangeEvent(DEPLOYED - 40, "alice", "deploy", "checkout", "checkout 2.8.0 deployed"))
     client = PromClient(prom)
-    ctx = ChangesContext(log, lambda a, b: rollouts(client, a, b, lambda ns, n: n), now=lambda: END)
+    k8s = {"kube-state-metrics rollouts": lambda a, b: rollouts(client, a, b, lambda ns, n: n)}
+    ctx = ChangesContext(log, k8s, now=lambda: END)
     tool = changes_tools(ctx)[0]
     result = tool.invoke({"range": "2h"})
     changes = result.data["changes"]
@@ -76,7 +77,9 @@ def test_an_unreadable_source_is_named_not_hidden(tmp_path: Path) -> None:
     def down(since: float, until: float) -> list[ChangeEvent]:
         raise BackendUnavailable("Prometheus", "http://127.0.0.1:9", "refused", "Start it.")
 
-    ctx = ChangesContext(ChangeLog(tmp_path / "c.sqlite"), down, now=lambda: END)
+    ctx = ChangesContext(
+        ChangeLog(tmp_path / "c.sqlite"), {"kube-state-metrics rollouts": down}, now=lambda: END
+    )
     result = changes_tools(ctx)[0].invoke({"range": "1h"})
     assert "could not read kube-state-metrics rollouts" in result.summary
 
@@ -252,6 +255,21 @@ def test_bad_change_bodies_get_a_clear_400(server: Any, body: str, words: str) -
     )
     assert reply.status_code == 400 and words in reply.json()["error"]
     assert log.events() == []
+
+
+def test_github_deliveries_are_authenticated_by_their_signature(server: Any) -> None:
+    import hashlib
+    import hmac
+
+    client, log = server
+    body = json.dumps(GITHUB).encode()
+    good = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    bad = "sha256=" + hmac.new(b"guess", body, hashlib.sha256).hexdigest()
+    headers = {"X-GitHub-Event": "deployment_status", "Content-Type": "application/json"}
+    reply = client.post("/changes", content=body, headers={**headers, "X-Hub-Signature-256": bad})
+    assert reply.status_code == 401 and log.events() == []
+    reply = client.post("/changes", content=body, headers={**headers, "X-Hub-Signature-256": good})
+    assert reply.status_code == 201 and log.events()[0].who == "dave"
 
 
 def test_parse_change_refuses_other_github_events() -> None:

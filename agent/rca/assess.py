@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from opsloop.agent.rca.evidence import Findings, Hypothesis
+from opsloop.agent.rca.evidence import Findings, Hypothesis, best_change, onset_of
 from opsloop.agent.rca.hypotheses import rank
 
 MIN_ACTIONABLE = 0.15  # below this score no hypothesis earns a remediation
@@ -64,6 +64,8 @@ def remediation(top: Hypothesis, f: Findings) -> dict[str, Any] | None:
         args: dict[str, Any] = {"model": top.target}
         if top.kind == "data":
             args["window"] = "7d"
+        elif previous := _released_from(f, top.target):
+            args["version"] = previous  # the version the release replaced
         why = (
             "roll back to the champion before the release"
             if top.kind == "model_version"
@@ -78,6 +80,17 @@ def remediation(top: Hypothesis, f: Findings) -> dict[str, Any] | None:
         "service": f"the fault is in {top.target} itself",
     }[top.kind]
     return {"name": "escalate", "args": args, "why": why}
+
+
+def _released_from(f: Findings, model: str) -> str | None:
+    """Return the version the serving pods ran before a fresh version switch.
+
+    An alias move needs no version: the rollback tool reads the champion's history itself.
+    """
+    onset = onset_of(f, [r for r in f.rows if r.get("model") == model])
+    w, change = best_change(f, model, onset, ("version_switch",))
+    previous = (change or {}).get("detail", {}).get("from") if w > 0 else None
+    return str(previous) if previous else None
 
 
 def _ruled_why(h: Hypothesis) -> str:

@@ -35,6 +35,7 @@ CHANGE_WINDOW_S = 6 * 3600.0
 CHANGE_FRESH_S = 15 * 60.0  # a change this close before the onset counts fully
 CHANGE_DECAY_S = 30 * 60.0
 MIN_SUSPECT = 0.15
+ERRORS_NOTED = (0.001, 0.01)  # an added error ratio that barely counts, and one that fully does
 
 
 @dataclass
@@ -95,11 +96,26 @@ def headroom(row: dict[str, Any]) -> float:
     fault. A row without a level (a plain z) counts fully.
     """
     levels = [float(v) for v in (row.get("current"), row.get("peak")) if v is not None]
+    if row["signal"] == "error_ratio" and row.get("direction") == "up" and levels:
+        return _error_weight(max(levels) - float(row.get("baseline") or 0.0))
     if row["signal"] not in SATURATION or row.get("direction") != "up" or not levels:
         return 1.0
     none, full = SATURATION[row["signal"]]
     share = (max(levels) - none) / (full - none)
     return min(1.0, max(0.05, share))
+
+
+def _error_weight(added: float) -> float:
+    """Return how much a rise in the error ratio counts by the errors it added (0.05..1).
+
+    One failed request in a thousand is within a 99.9 % objective; ten in a thousand burn it
+    ten times over. Between the two the weight grows with the logarithm of the rise, so a
+    service that went from no errors to a handful is not ranked with one failing a third.
+    """
+    low, high = ERRORS_NOTED
+    if added <= low:
+        return 0.05
+    return min(1.0, max(0.05, math.log(added / low) / math.log(high / low)))
 
 
 def change_weight(change: dict[str, Any], onset: float) -> float:

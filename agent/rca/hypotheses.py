@@ -31,7 +31,7 @@ from opsloop.agent.rca.evidence import (
     row_text,
     severity,
 )
-from opsloop.agent.rca.models import drift_strength, model_hypotheses
+from opsloop.agent.rca.models import MODEL_RELEASES, drift_strength, model_hypotheses
 from opsloop.tools.callgraph import below, downstream
 
 
@@ -89,15 +89,24 @@ def _service_hypotheses(
             why[s].append(row_text(row))
             if row.get("eid"):
                 evidence[s].append(row["eid"])
-    # Propagation: a symptom's anomaly is shared by something it calls.
+    # Propagation: a symptom's anomaly is shared by something it calls. In a call cycle
+    # neither side is below the other, unless one side changed at the onset and the other
+    # did not: then the change explains both.
+    onset = onset_of(f, f.rows)
+    changed = {s: best_change(f, s, onset, ("deploy", "config"))[0] for s in services}
     for s in services:
         top = worst.get(s)
         family = FAMILY.get(top["signal"]) if top else None
         if not top or not family or top["sev"] < MIN_SUSPECT:
             continue
+        cycle = {
+            c
+            for c in reach.get(s, set())
+            if s in reach.get(c, set()) and changed.get(c, 0.0) >= 0.5 > changed.get(s, 0.0)
+        }
         sharers = [
             c
-            for c in below(reach, s)
+            for c in below(reach, s) | cycle
             if worst.get(f"{c}/{family}", {}).get("sev", 0.0) >= 0.5 * top["sev"]
         ]
         if sharers:
@@ -116,13 +125,18 @@ def _service_hypotheses(
                     evidence.setdefault(c, []).extend(evidence[s])
                 score[s] *= 0.6
     # Changes: a fresh deploy or config push on the suspect.
-    onset = onset_of(f, f.rows)
     for s in list(score):
         w, change = best_change(f, s, onset, ("deploy", "config"))
         if change is None:
             continue
         involved = score[s] >= MIN_SUSPECT or any(s in reach.get(a, set()) for a in f.alerted)
         bonus = (0.45 if involved else 0.15) * w
+        shipped = _shipped_model(f, s, onset)
+        if shipped and own.get(s, 0.0) < 0.5:
+            # The deploy released a model version: with the service itself healthy, the
+            # release is the suspect (the model hypothesis), not the service's code.
+            bonus *= 0.3
+            why.setdefault(s, []).append(f"its deploy shipped {shipped}")
         score[s] = min(1.0, score[s] * 0.7 + bonus + (0.1 if involved else 0.0))
         text = f"{change['kind']} {change['when']}: {change['summary']}"
         why.setdefault(s, []).append(cite(text, change.get("eid")))
@@ -141,6 +155,17 @@ def _service_hypotheses(
         kind = _service_kind(f, s, reach)
         out.append(Hypothesis(kind, s, value, evidence.get(s, []), why.get(s, [])))
     return out
+
+
+def _shipped_model(f: Findings, service: str, onset: float) -> str | None:
+    """Return the model version a service's fresh deploy released (a switch or alias move of
+    a model it serves, at about the same time), if any."""
+    for model in f.served.get(service, []):
+        w, release = best_change(f, model, onset, MODEL_RELEASES)
+        if release is not None and w >= 0.5:
+            version = (release.get("detail") or {}).get("to")
+            return f"{model} v{version}" if version else model
+    return None
 
 
 def _also_bad(f: Findings, service: str, top: dict[str, Any] | None) -> list[dict[str, Any]]:

@@ -14,6 +14,9 @@ from opsloop.agent.rca.evidence import (
     severity,
 )
 
+# A model release: an alias moved in the registry, or the serving pods switched version.
+MODEL_RELEASES = ("alias_move", "version_switch")
+
 
 def model_hypotheses(f: Findings, reach: dict[str, set[str]]) -> list[Hypothesis]:
     models = sorted({m for ms in f.served.values() for m in ms} | set(f.alerted_models))
@@ -36,18 +39,19 @@ def model_hypotheses(f: Findings, reach: dict[str, set[str]]) -> list[Hypothesis
     for m in models:
         d, q = drifted[m], quality[m]
         onset = onset_of(f, [r for r in f.rows if r.get("model") == m])
-        w, move = best_change(f, m, onset, ("alias_move",))
+        w, move = best_change(f, m, onset, MODEL_RELEASES)
         ev = [e for e in (q_eid.get(m), (f.drift.get(m) or {}).get("eid")) if e]
         why_q = [cite("online quality fell", q_eid.get(m))] if q > 0 else []
         mv = Hypothesis("model_version", m, 0.0, list(ev), list(why_q))
         if move is not None:
             mv.score = 0.45 * max(q, 0.2) + 0.5 * w - 0.35 * d
-            mv.why.append(cite(f"alias move {move['when']}: {move['summary']}", move.get("eid")))
+            what = "alias move" if move["kind"] == "alias_move" else "version switch"
+            mv.why.append(cite(f"{what} {move['when']}: {move['summary']}", move.get("eid")))
             if move.get("eid"):
                 mv.evidence.append(move["eid"])
         else:
             mv.score = 0.15 * q
-            mv.why.append("no alias move before the onset")
+            mv.why.append("no alias move or version switch before the onset")
         data = Hypothesis("data", m, 0.0, list(ev), list(why_q))
         feeder = shared.get(m)
         data.score = 0.35 * q + 0.55 * d - 0.4 * w - (0.45 * d if feeder else 0.0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 
@@ -21,16 +23,27 @@ HINT = (
 )
 
 
+def github_signed(body: bytes, signature: str, secret: str) -> bool:
+    """Return True when `X-Hub-Signature-256` is the body's HMAC-SHA256 under `secret`."""
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature.strip())
+
+
 def changes_routes(changelog: ChangeLog, auth: WebhookAuth, max_body_bytes: int) -> list[Route]:
     """Return the `/changes` route, authenticated like the alert endpoints."""
 
     async def changes(request: Request) -> Response:
-        if not auth.allows(request.headers.get("authorization")):
+        body = await read_body(request, max_body_bytes)
+        signature = request.headers.get("x-hub-signature-256")
+        if not (
+            auth.allows(request.headers.get("authorization"))
+            or (signature and auth.token and github_signed(body, signature, auth.token))
+        ):
             raise Reject(
-                401, "unauthorized", f"missing or wrong credentials: send {auth.expected()}",
+                401, "unauthorized", f"missing or wrong credentials: send {auth.expected()}"
+                " (GitHub: set the webhook secret to the token)",
                 {"WWW-Authenticate": auth.challenge()},
             )  # fmt: skip
-        body = await read_body(request, max_body_bytes)
         try:
             payload = json.loads(body) if body.strip() else None
         except (ValueError, RecursionError) as exc:

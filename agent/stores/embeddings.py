@@ -1,7 +1,7 @@
 """Offline text embeddings for incident memory: hashed word and character n-grams.
 
 Incidents are told in on-call language full of identifiers (`fraud-api`, `OOMKilled`,
-`connection pool exhausted`, `ModelQualityDrop`), so the default embedding keeps both the
+`connection pool exhausted`, `KubePodCrashLooping`), so the default embedding keeps both the
 words and the pieces of words: unigrams and bigrams of words (numbers dropped: values differ
 between occurrences), plus character 3–5-grams of each word, hashed into a fixed number of
 signed buckets with sublinear term weights and L2-normalised. It needs no model download.
@@ -34,7 +34,7 @@ STOPWORDS = frozenset(
 
 def features(text: str) -> Counter[str]:
     """Return the weighted features of a text: words, word pairs, character n-grams."""
-    # Split camel case first so `ModelQualityDrop` shares words with "model quality drop".
+    # Split camel case first so `KubePodCrashLooping` shares words with "pod crash looping".
     spaced = _CAMEL.sub(" ", text).lower()
     words = [w for w in _WORD.findall(spaced) if w not in STOPWORDS]
     out: Counter[str] = Counter()

@@ -1,8 +1,9 @@
 """The change feed: every source of changes merged into one `recent_changes` tool.
 
 Sources: the change log (opsloop's own actions, the sandbox, and events posted to
-`opsloop serve`'s /changes by CI/CD), rollouts seen in kube-state-metrics, and the model
-registry (versions registered, aliases moved outside opsloop). A rollout that a CI/CD event
+`opsloop serve`'s /changes by CI/CD), rollouts seen in kube-state-metrics, model versions
+switching in the serving pods' prediction counter, and the model registry (versions
+registered, aliases moved outside opsloop). A rollout that a CI/CD event
 already describes is one change: the event keeps its author and gains the revision.
 """
 
@@ -27,7 +28,7 @@ from opsloop.tools.errors import OpsError
 SHOWN = 12
 SAME_CHANGE_S = 600  # a CI/CD deploy event and the rollout it caused are this close at most
 
-Rollouts = Callable[[float, float], list[ChangeEvent]]
+Source = Callable[[float, float], list[ChangeEvent]]  # (since, until) → events
 
 
 @dataclass
@@ -35,7 +36,9 @@ class ChangesContext:
     """What the change feed reads; any source may be absent."""
 
     changelog: ChangeLog
-    rollouts: Rollouts | None = None  # kube-state-metrics, through Prometheus
+    # Changes observed in metrics, by source name: rollouts in kube-state-metrics, model
+    # versions switching in the prediction counter.
+    observed: dict[str, Source] = field(default_factory=dict)
     registry: Registry | None = None
     now: Callable[[], float] = field(default=time.time)
 
@@ -72,12 +75,12 @@ def read_feed(ctx: ChangesContext, since: float, until: float) -> Feed:
             events += [e for e in new_versions(ctx.registry, since, until) if e.key not in keys]
         except OpsError as exc:
             unread.append(f"model registry ({exc})")
-    if ctx.rollouts is not None:
+    for name, source in ctx.observed.items():
         try:
-            events += merge_rollouts(events, ctx.rollouts(since, until))
-            sources.append("kube-state-metrics rollouts")
+            events += merge_rollouts(events, source(since, until))
+            sources.append(name)
         except OpsError as exc:
-            unread.append(f"kube-state-metrics rollouts ({exc})")
+            unread.append(f"{name} ({exc})")
     return Feed(sorted(events, key=lambda e: e.at), unread, sources)
 
 

@@ -71,17 +71,23 @@ def scan_queries(ctx: MetricsContext, rate: str) -> list[ScanQuery]:
     """Return the queries the scan runs: golden signals, Kubernetes saturation and health,
     model quality and input drift (every name from docs/conventions.md)."""
     label = ctx.service_label
-    metric_map = ctx.discovery.metric_map(None)
     names = set(ctx.discovery.metric_names())
     kube = kube_queries(names, rate)
     golden = ["error_ratio", "latency_p99", "request_rate"]
     if not any(q.signal == "restarts" for q in kube):  # restarts named by service, not by pod
         golden.append("restarts")
     out = []
+    # One query per signal: the union (`or`) over every request convention present, each
+    # relabelled into the service label, the first convention winning for a service in both.
+    maps = ctx.discovery.metric_maps()
     for name in golden:
-        built = build_signal(name, None, metric_map, service_label=label, window=rate)
-        if built:
-            out.append(ScanQuery(name, built.promql, built.unit, built.title))
+        built = [
+            b for m in maps if (b := build_signal(name, None, m, service_label=label, window=rate))
+        ]
+        parts = list(dict.fromkeys(b.promql for b in built))
+        if parts:
+            promql = parts[0] if len(parts) == 1 else " or ".join(f"({p})" for p in parts)
+            out.append(ScanQuery(name, promql, built[0].unit, built[0].title))
     # Dependencies measured by their clients (databases, external APIs): their own rows.
     for signal, promql, unit, title in dependency_queries(ctx.discovery.clients(), label, rate):
         out.append(ScanQuery(signal, promql, unit, title))

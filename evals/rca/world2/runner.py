@@ -123,6 +123,7 @@ def run_case(name: str, seed: int, workdir: Path) -> dict[str, Any]:
             for h in result.get("hypotheses", [])[:3]
         ],
         false_alarm=bool(result.get("false_alarm")),
+        report=result.get("answer", ""),
         world_check={
             "ok": check.ok,
             "missing": check.missing,

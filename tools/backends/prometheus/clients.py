@@ -8,11 +8,11 @@ own, and the edges client → dependency for the call graph (docs/conventions.md
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from opsloop.tools.backends.prometheus.identity import name_from
+from opsloop.tools.backends.prometheus.identity import identity_labels, service_of
 
 DEPENDENCY = "opsloop_dependency"  # the label the dependency's name is gathered into
 
@@ -98,24 +98,23 @@ def dependency_queries(
 def dependency_edges(
     prom: Instant,
     clients: list[ClientMetric],
-    identity_of: Callable[[str], str | None],
+    service_label: str = "service",
     lookback: str = "1h",
 ) -> dict[str, list[str]]:
-    """Return client service → dependencies it called in the lookback."""
+    """Return client service → dependencies it called in the lookback.
+
+    Each series names its client by the first identity label it carries: clients of one
+    histogram may be instrumented differently (`service_name` beside a bare `job`).
+    """
     edges: dict[str, set[str]] = {}
+    keep = ", ".join(identity_labels(service_label))
     for client in clients:
-        identity = identity_of(f"{client.metric}_count")
-        if not identity:
-            continue
         expr = named(f"increase({client.metric}_count[{lookback}])", client, DEPENDENCY)
-        query = f"count by ({identity}, {DEPENDENCY}) ({expr} > 0)"
-        for row in prom.instant(query):
+        for row in prom.instant(f"count by ({keep}, {DEPENDENCY}) ({expr} > 0)"):
             labels = row.get("metric", {})
-            caller, callee = labels.get(identity), labels.get(DEPENDENCY)
-            if caller and callee:
-                caller = name_from(identity, caller)
-                if caller != callee:
-                    edges.setdefault(caller, set()).add(callee)
+            caller, callee = service_of(labels, service_label), labels.get(DEPENDENCY)
+            if caller and callee and caller != callee:
+                edges.setdefault(caller, set()).add(callee)
     return {k: sorted(v) for k, v in sorted(edges.items())}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from datetime import datetime
 
@@ -19,7 +20,12 @@ from opsloop.tools.backends.prometheus.identity import (
     pick_identity,
 )
 from opsloop.tools.backends.prometheus.kube import server_pods
-from opsloop.tools.backends.prometheus.signals import CANDIDATES, STATUS_LABELS, MetricMap
+from opsloop.tools.backends.prometheus.signals import (
+    CANDIDATES,
+    PAIRED_LATENCY,
+    STATUS_LABELS,
+    MetricMap,
+)
 from opsloop.tools.errors import UnknownEntity
 
 MODEL_LABEL = "model"
@@ -50,7 +56,7 @@ class Discovery:
 
     def dependency_edges(self) -> dict[str, list[str]]:
         """Return client service → the dependencies its client histograms measured."""
-        return dependency_edges(self.prom, self.clients(), self.identity)
+        return dependency_edges(self.prom, self.clients(), self.service_label)
 
     def metrics_of(self, service: str) -> list[str]:
         """Return the metric names with series for `service`, under any label naming it
@@ -110,6 +116,34 @@ class Discovery:
         usage = found["cpu"] or found["memory"] or found["restarts"]
         workload = CONTAINER if usage and self._per_container(usage) else ""
         return MetricMap(status_label=status_label, identity=identity, workload=workload, **found)
+
+    def metric_maps(self) -> list[MetricMap]:
+        """Return one map per request convention present: services of one Prometheus often
+        export different ones (OpenTelemetry beside prometheus_client), each under its own
+        identity label. Requests and latency come from the same library's pair."""
+        names = set(self.metric_names())
+        base = self.metric_map(None)
+        out: list[MetricMap] = []
+        for requests in CANDIDATES["requests"]:
+            if requests in names:
+                latency = PAIRED_LATENCY.get(requests)
+                out.append(self._convention(base, requests, latency if latency in names else None))
+        paired = {m.latency for m in out}
+        for latency in CANDIDATES["latency"]:
+            if latency in names and latency not in paired:
+                out.append(self._convention(base, None, latency))
+        return out or [base]
+
+    def _convention(self, base: MetricMap, requests: str | None, latency: str | None) -> MetricMap:
+        labels = set(self.prom.label_names(match=requests)) if requests else set()
+        server = requests or latency or ""
+        return dataclasses.replace(
+            base,
+            requests=requests,
+            latency=latency,
+            status_label=next((s for s in STATUS_LABELS if s in labels), "code"),
+            identity=self.identity(server) or self.service_label,
+        )
 
     def _has(self, metric: str, service: str | None) -> bool:
         """Return True when `metric` has series for `service` (any metric, for None)."""

@@ -41,6 +41,14 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
     "memory": ("process_resident_memory_bytes", "container_memory_working_set_bytes"),
     "restarts": ("kube_pod_container_status_restarts_total", "process_restarts_total"),
 }
+# The latency histogram exported beside each request counter by the same library.
+PAIRED_LATENCY = {
+    "http_requests_total": "http_request_duration_seconds_bucket",
+    "http_server_request_duration_seconds_count": "http_server_request_duration_seconds_bucket",
+    "http_server_requests_seconds_count": "http_server_requests_seconds_bucket",
+    "grpc_server_handled_total": "grpc_server_handling_seconds_bucket",
+    "requests_total": "request_duration_seconds_bucket",
+}
 STATUS_LABELS = ("code", "status", "status_code", "http_status_code", "http_response_status_code")
 UNITS: dict[str, str] = {
     "request_rate": "per_second",
@@ -125,9 +133,11 @@ def build_signal(
     elif signal == "error_ratio" and metrics.requests:
         errors = selector(metrics.requests, [*svc, matcher(metrics.status_label, "5..", "=~")])
         total = selector(metrics.requests, svc)
-        # `or vector(0)` keeps the ratio at 0 instead of empty when no 5xx series exists yet.
+        # Client libraries create a 5xx series at the first error: until then the ratio is 0,
+        # not missing (`or 0 * total`, `or vector(0)`), so a baseline exists to depart from.
         if by:
-            promql = f"sum{group} ({rated(errors)}) / sum{group} ({rated(total)})"
+            all_ = f"sum{group} ({rated(total)})"
+            promql = f"(sum{group} ({rated(errors)}) or 0 * {all_}) / {all_}"
         else:
             promql = f"(sum(rate({errors}[{window}])) or vector(0)) / sum(rate({total}[{window}]))"
     elif signal.startswith("latency_p") and metrics.latency:

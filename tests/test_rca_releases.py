@@ -1,0 +1,81 @@
+"""Releases and magnitudes in the hypothesis scorer: a deploy inside a call cycle, a model
+version switch shipped by a deploy, and error rises too small to be a fault."""
+
+from __future__ import annotations
+
+from opsloop.agent.rca.assess import assess
+from opsloop.agent.rca.evidence import severity
+from opsloop.agent.rca.hypotheses import rank
+from opsloop.tools.backends.prometheus.served_versions import _switches
+from tests.test_rca_hypotheses import T0, change, findings, row, top
+
+CYCLE = {"edge": ["orders"], "orders": ["inventory"], "inventory": ["orders", "db"]}
+
+
+def test_in_a_call_cycle_the_side_that_was_deployed_explains_the_other():
+    f = findings(
+        topology=CYCLE,
+        served={},
+        alerted=["orders", "inventory"],
+        rows=[
+            row("orders", "error_ratio", "up", 99, current=0.2, baseline=0.002),
+            row("inventory", "error_ratio", "up", 99, current=0.3, baseline=0.001),
+        ],
+        changes=[change("inventory", "deploy", 30, "inventory 4.12.0 deployed")],
+    )
+    ranked = rank(f)
+    assert (ranked[0].kind, ranked[0].target) == ("service", "inventory")
+    orders = next(h for h in ranked if h.target == "orders")
+    assert orders.score < 0.5 * ranked[0].score
+    assert any("follow inventory" in w for w in orders.why)
+    # Without the deploy neither side of the cycle explains the other away.
+    f.changes = []
+    scores = {h.target: h.score for h in rank(f) if h.kind == "service"}
+    assert scores["orders"] == scores["inventory"]
+
+
+def test_an_error_rise_from_nothing_to_a_handful_is_not_a_fault():
+    handful = row("retention", "error_ratio", "up", 99, current=0.0008, baseline=0.0)
+    third = row("inventory", "error_ratio", "up", 99, current=0.33, baseline=0.0006)
+    assert severity(handful) < 0.1 < 0.9 < severity(third)
+    f = findings(topology=CYCLE | {"inventory": ["retention"]}, served={}, alerted=["inventory"],
+                 rows=[handful, third])  # fmt: skip
+    assert top(f) == ("service", "inventory")
+
+
+def test_a_version_switch_shipped_by_a_deploy_is_the_model_release():
+    switch = change("search-ranker", "version_switch", 20, "search-ranker now serves v15")
+    switch["detail"] = {"from": "14", "to": "15"}
+    f = findings(
+        topology={"search": ["ranking"]},
+        served={"ranking": ["search-ranker"]},
+        alerted=[],
+        alerted_models=["search-ranker"],
+        alerted_quality=["search-ranker"],
+        rows=[
+            row("ranking", "model_quality", "down", 25, model="search-ranker"),
+            row("ranking", "cpu_util", "up", 3.8, current=0.68, baseline=0.55),
+        ],
+        changes=[
+            change("ranking", "deploy", 40, "deployment ml/ranking-server rolled out"),
+            switch,
+        ],
+    )
+    assert top(f) == ("model_version", "search-ranker")
+    ranking = next(h for h in rank(f) if h.target == "ranking")
+    assert "its deploy shipped search-ranker v15" in ranking.why
+    action = assess(f).action
+    assert action["name"] == "rollback_model"
+    assert action["args"] == {"model": "search-ranker", "version": "14"}
+
+
+def test_the_serving_majority_moving_to_a_new_version_is_one_switch():
+    stamps = [T0 + 15 * i for i in range(12)]
+    old = {t: (10.0 if i < 6 else 0.5 if i < 8 else 0.0) for i, t in enumerate(stamps)}
+    new = {t: (0.0 if i < 5 else 6.0 if i == 5 else 10.0) for i, t in enumerate(stamps)}
+    events = _switches("ranker", {"14": old, "15": new})
+    assert [(e.detail["from"], e.detail["to"], e.kind) for e in events] == [
+        ("14", "15", "version_switch")
+    ]
+    assert events[0].at == stamps[5]  # when v15 took its first traffic, not when v14 left
+    assert _switches("ranker", {"14": old}) == []
