@@ -75,7 +75,8 @@ def test_golden_signals_group_by_the_service_whatever_names_it():
         identity="job",
     )
     ratio = build_signal("error_ratio", None, otel, service_label="service", window="1m")
-    assert ratio is not None and ratio.promql.startswith("sum by (service) (label_replace(rate(")
+    assert ratio is not None and ratio.promql.startswith("(sum by (service) (label_replace(rate(")
+    assert " or 0 * sum by (service) " in ratio.promql  # 0, not missing, before the first 5xx
     assert '"job", "(?:.*/)?(.+)"' in ratio.promql
     one = build_signal("latency_p99", "checkout", otel, service_label="service")
     assert one is not None and 'job=~"(?:.*/)?checkout"' in one.promql

@@ -79,3 +79,24 @@ def test_the_serving_majority_moving_to_a_new_version_is_one_switch():
     ]
     assert events[0].at == stamps[5]  # when v15 took its first traffic, not when v14 left
     assert _switches("ranker", {"14": old}) == []
+
+
+def test_a_latency_rise_of_a_few_per_cent_is_noise_however_steady():
+    steady = row("ranking", "latency_p99", "up", 99, current=0.0507, baseline=0.0499)
+    doubled = row("catalog", "latency_p99", "up", 8, current=0.21, baseline=0.1)
+    assert severity(steady) <= 0.05 < 0.5 < severity(doubled)
+
+
+def test_the_scan_widens_its_rate_range_where_samples_are_sparse():
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from opsloop.tools.toolsets.scan import rate_for
+
+    def ctx(interval: float | None) -> object:
+        return SimpleNamespace(discovery=SimpleNamespace(scrape_interval=lambda at: interval))
+
+    now = datetime.now(UTC)
+    assert rate_for(ctx(15.0), "1m", now) == "1m"
+    assert rate_for(ctx(60.0), "1m", now) == "4m"  # a 60 s scrape interval, or downsampled
+    assert rate_for(ctx(None), "1m", now) == "1m"

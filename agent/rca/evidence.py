@@ -36,6 +36,7 @@ CHANGE_FRESH_S = 15 * 60.0  # a change this close before the onset counts fully
 CHANGE_DECAY_S = 30 * 60.0
 MIN_SUSPECT = 0.15
 ERRORS_NOTED = (0.001, 0.01)  # an added error ratio that barely counts, and one that fully does
+SLOWDOWN_NOTED = (1.1, 2.0)  # a latency ratio to baseline that barely counts, and one that does
 
 
 @dataclass
@@ -98,6 +99,8 @@ def headroom(row: dict[str, Any]) -> float:
     levels = [float(v) for v in (row.get("current"), row.get("peak")) if v is not None]
     if row["signal"] == "error_ratio" and row.get("direction") == "up" and levels:
         return _error_weight(max(levels) - float(row.get("baseline") or 0.0))
+    if row["signal"] == "latency_p99" and row.get("direction") == "up" and levels:
+        return _slowdown_weight(max(levels), float(row.get("baseline") or 0.0))
     if row["signal"] not in SATURATION or row.get("direction") != "up" or not levels:
         return 1.0
     none, full = SATURATION[row["signal"]]
@@ -116,6 +119,18 @@ def _error_weight(added: float) -> float:
     if added <= low:
         return 0.05
     return min(1.0, max(0.05, math.log(added / low) / math.log(high / low)))
+
+
+def _slowdown_weight(level: float, baseline: float) -> float:
+    """Return how much a latency rise counts by its ratio to the baseline (0.05..1): a few
+    per cent is noise however steady, a doubling counts fully."""
+    if baseline <= 0:
+        return 1.0
+    low, high = SLOWDOWN_NOTED
+    ratio = level / baseline
+    if ratio <= low:
+        return 0.05
+    return min(1.0, max(0.05, math.log(ratio / low) / math.log(high / low)))
 
 
 def change_weight(change: dict[str, Any], onset: float) -> float:

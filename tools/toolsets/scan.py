@@ -7,6 +7,7 @@ uses a short rate() range and also judges the last few points, where `detect_ano
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,9 +21,10 @@ from opsloop.tools.analysis.series import format_value
 from opsloop.tools.backends.prometheus.clients import dependency_queries
 from opsloop.tools.backends.prometheus.identity import relabel
 from opsloop.tools.backends.prometheus.kube import kube_queries, per_service
-from opsloop.tools.backends.prometheus.promql import parse_duration
+from opsloop.tools.backends.prometheus.promql import format_duration, parse_duration
 from opsloop.tools.backends.prometheus.signals import build_signal
 from opsloop.tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
+from opsloop.tools.errors import OpsError
 from opsloop.tools.toolsets.metrics import MetricsContext, window
 from opsloop.tools.toolsets.ranges import Series, aligned_yesterday, fetch
 
@@ -118,6 +120,18 @@ SOURCES = {
 }
 
 
+def rate_for(ctx: MetricsContext, rate: str, at: datetime) -> str:
+    """Return `rate`, widened to four scrape intervals when the data around `at` is sparser."""
+    try:
+        interval = ctx.discovery.scrape_interval(at)
+    except OpsError:
+        return rate
+    wanted = parse_duration(rate)
+    if interval is None or 4 * interval <= wanted:
+        return rate
+    return format_duration(math.ceil(4 * interval / 15) * 15)
+
+
 def unread(queries: list[ScanQuery]) -> list[str]:
     """Return the sources whose signals the scan could not read: nothing judged them."""
     have = {q.signal for q in queries}
@@ -157,7 +171,8 @@ def scan_tools(ctx: MetricsContext) -> list[OpsTool]:
             series = [s for s in series if s[0].get(ctx.service_label)]
             if wanted is not None:
                 series = [s for s in series if s[0].get(ctx.service_label) in wanted]
-            refs = aligned_yesterday(ctx, q.promql, first, stop, series, STEP_S, by_service)
+            past = yesterday.get(q.promql, q.promql)
+            refs = aligned_yesterday(ctx, past, first, stop, series, STEP_S, by_service)
             out = []
             for labels, ts, values in series:
                 scored = score_window(
@@ -177,7 +192,16 @@ def scan_tools(ctx: MetricsContext) -> list[OpsTool]:
             return out
 
         # A dozen range queries, twice (today and yesterday): side by side, not in a row.
+        # rate() needs a few samples in its range: widen it where the data is sparser than
+        # the range allows (a 60 s scrape interval, yesterday's downsampled history).
+        rate = rate_for(ctx, rate, stop)
         queries = scan_queries(ctx, rate)
+        past_rate = rate_for(ctx, rate, stop - timedelta(days=1))
+        yesterday = (
+            {q.promql: p.promql for q, p in zip(queries, scan_queries(ctx, past_rate), strict=True)}
+            if past_rate != rate
+            else {}
+        )
         with ThreadPoolExecutor(max_workers=PARALLEL_QUERIES) as pool:
             rows = [row for rows_of in pool.map(score, queries) for row in rows_of]
         if not rows:

@@ -145,6 +145,17 @@ class Discovery:
             identity=self.identity(server) or self.service_label,
         )
 
+    def scrape_interval(self, at: datetime | None = None) -> float | None:
+        """Estimate the scrape interval around `at` from the request metric's sample count
+        (the median series' samples in ten minutes); None when nothing tells."""
+        names = set(self.metric_names())
+        probe = next((n for n in (*CANDIDATES["requests"], "up") if n in names), None)
+        if probe is None:
+            return None
+        rows = self.prom.instant(f"quantile(0.5, count_over_time({probe}[10m]))", at)
+        count = float(rows[0]["value"][1]) if rows else 0.0
+        return 600.0 / count if count >= 2 else None
+
     def _has(self, metric: str, service: str | None) -> bool:
         """Return True when `metric` has series for `service` (any metric, for None)."""
         if service is None:

@@ -27,6 +27,7 @@ from opsloop.tools.errors import OpsError
 POD_LABELS = "kube_pod_labels"
 POD_OWNER = "kube_pod_owner"
 APP_LABELS = ("label_app_kubernetes_io_name", "label_app")
+EVENT_WINDOW = "10m"  # restarts and OOM kills are counted over this range
 LOOKBACK = "3h"  # pods seen this long before the time asked about still count (rollouts)
 # checkout-7d9f8b6c4-x2x9z → checkout (Deployment); checkout-0 → checkout (StatefulSet);
 # checkout-x2x9z → checkout (DaemonSet, Job). Kubernetes draws hashes and suffixes from an
@@ -219,13 +220,15 @@ def kube_queries(names: set[str], rate: str) -> list[KubeQuery]:
         )
     restarts = "kube_pod_container_status_restarts_total"
     if restarts in names:
-        increase = f"sum by ({_BY}) (increase({restarts}[{rate}]))"
-        out.append(KubeQuery("restarts", increase, "count", "restarts", "sum"))
+        # A restart is one step of a counter: counted over ten minutes it stays in view while
+        # the investigation looks (over a 1m rate range it is gone a minute later).
+        increase = f"sum by ({_BY}) (increase({restarts}[{EVENT_WINDOW}]))"
+        out.append(KubeQuery("restarts", increase, "count", "restarts in 10 min", "sum"))
         reason = "kube_pod_container_status_last_terminated_reason"
         if reason in names:
             oom = f'max by ({_BY}) ({reason}{{reason="OOMKilled"}})'
             promql = f"{increase} * on ({_BY}) group_left {oom}"
-            out.append(KubeQuery("oom_kills", promql, "count", "OOM kills", "sum"))
+            out.append(KubeQuery("oom_kills", promql, "count", "OOM kills in 10 min", "sum"))
     if "kube_pod_status_ready" in names:
         promql = 'sum by (namespace, pod) (kube_pod_status_ready{condition="false"})'
         out.append(KubeQuery("not_ready", promql, "count", "pods not ready", "sum"))
