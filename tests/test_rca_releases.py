@@ -100,3 +100,15 @@ def test_the_scan_widens_its_rate_range_where_samples_are_sparse():
     assert rate_for(ctx(15.0), "1m", now) == "1m"
     assert rate_for(ctx(60.0), "1m", now) == "4m"  # a 60 s scrape interval, or downsampled
     assert rate_for(ctx(None), "1m", now) == "1m"
+
+
+def test_the_eval_asks_that_the_verdict_itself_names_the_decisive_evidence():
+    from opsloop.evals.rca import decisive_named
+
+    report = (
+        "**Most likely cause: inventory: the service itself** (score 1.00)\n"
+        "- deploy 12:00: deployment shop/inventory rolled out [E2]\n\n"
+        "Other hypotheses:\n- model version m (score 0.2): alias move 11:00 [E3]"
+    )
+    assert decisive_named(report, "service")
+    assert not decisive_named(report, "model_version")  # only a weaker hypothesis names it

@@ -119,7 +119,27 @@ def judge(result: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
         if targets
         else None,
         "action": action,
+        "decisive": decisive_named(result.get("answer") or "", truth["kind"]),
     }
+
+
+# What names the decisive evidence for each kind of cause, as the report words it: the change
+# or the crash behind a service fault, the saturation behind an infra one, the dependency's own
+# (client-side) series, the release, the drifted inputs, the same level yesterday.
+DECISIVE = {
+    "service": ("deploy", "rolled out", "config", "restarts", "oom kills", "log template"),
+    "infra": ("throttled", "cpu use / limit", "memory / limit"),
+    "dependency": ("client-side", "not measured", "waits on"),
+    "model_version": ("alias move", "version switch"),
+    "data": ("drifted",),
+    "none": ("same time yesterday",),
+}
+
+
+def decisive_named(answer: str, kind: str) -> bool:
+    """Return True when the report's verdict names the evidence that decides its kind."""
+    head = answer.split("\nOther hypotheses")[0].split("\nHypotheses considered")[0].lower()
+    return any(phrase in head for phrase in DECISIVE.get(kind, ()))
 
 
 def _same_action(action: dict[str, Any], want: dict[str, Any]) -> bool:
@@ -204,6 +224,7 @@ def summarise(cases: list[dict[str, Any]]) -> dict[str, Any]:
             "kind_accuracy": round(sum(c["kind_ok"] for c in group) / n, 3),
             "remediation_correct": round(sum(c["remediation_ok"] for c in group) / n, 3),
             "remediation_wrong": round(sum(c["wrong_remediation"] for c in group) / n, 3),
+            "decisive_named": round(sum(c.get("decisive", False) for c in group) / n, 3),
         }
 
     latencies = sorted(c["latency_s"] for c in cases)

@@ -1,4 +1,5 @@
-"""`python -m opsloop.evals.rca [--seeds N] [--fault NAME] [--json]`: sandbox RCA accuracy."""
+"""`python -m opsloop.evals.rca [--world sandbox|world2] [--seeds N] [--fault NAME] [--json]`:
+RCA accuracy on the sandbox, or on world 2 (`--world world2` takes world 2's options)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,17 @@ WRONG_MAX = 0.05
 
 def main() -> int:
     """Run the eval; exit 0 when every target is met."""
+    if "--world" in sys.argv:
+        at = sys.argv.index("--world")
+        world = sys.argv[at + 1] if at + 1 < len(sys.argv) else ""
+        del sys.argv[at : at + 2]
+        if world == "world2":
+            from opsloop.evals.rca.world2.__main__ import main as world2
+
+            return world2()
+        if world != "sandbox":
+            print(f"--world must be sandbox or world2, not {world!r}", file=sys.stderr)
+            return 2
     parser = argparse.ArgumentParser(prog="python -m opsloop.evals.rca", description=__doc__)
     parser.add_argument("--seeds", type=int, default=5, help="seeds per fault (1..N)")
     parser.add_argument("--fault", action="append", choices=FAULTS, help="only these faults")
@@ -31,14 +43,14 @@ def main() -> int:
         print(json.dumps(report, indent=2, default=str))
     else:
         print()
-        head = ("cases", "AC@1", "AC@3", "kind", "fix ok", "wrong")
+        head = ("cases", "AC@1", "AC@3", "kind", "fix ok", "wrong", "named")
         print(f"{'fault':<20} " + " ".join(f"{h:>6}" for h in head))
         rows = [*report["by_fault"].items(), ("overall", report["overall"])]
         for name, r in rows:
             print(
                 f"{name:<20} {r['cases']:>6} {r['ac_at_1']:>6.2f} {r['ac_at_3']:>6.2f} "
                 f"{r['kind_accuracy']:>6.2f} {r['remediation_correct']:>6.2f} "
-                f"{r['remediation_wrong']:>6.2f}"
+                f"{r['remediation_wrong']:>6.2f} {r['decisive_named']:>6.2f}"
             )
         lat = report["latency_s"]
         print(

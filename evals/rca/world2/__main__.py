@@ -58,7 +58,7 @@ def said_no_fault(results: list[dict[str, Any]]) -> dict[str, float | None]:
 def print_report(report: dict[str, Any]) -> None:
     """Print the summary table (the sandbox eval's figures) and each case's top hypotheses."""
     print()
-    head = ("cases", "AC@1", "AC@3", "kind", "fix ok", "wrong", "nofault")
+    head = ("cases", "AC@1", "AC@3", "kind", "fix ok", "wrong", "named", "nofault")
     print(f"{'case':<26} " + " ".join(f"{h:>7}" for h in head))
     rows = [*report["by_fault"].items(), ("overall", report["overall"])]
     missed = report.get("said_no_fault", {})
@@ -67,10 +67,11 @@ def print_report(report: dict[str, Any]) -> None:
         print(
             f"{name:<26} {r['cases']:>7} {r['ac_at_1']:>7.2f} {r['ac_at_3']:>7.2f} "
             f"{r['kind_accuracy']:>7.2f} {r['remediation_correct']:>7.2f} "
-            f"{r['remediation_wrong']:>7.2f} "
+            f"{r['remediation_wrong']:>7.2f} {r['decisive_named']:>7.2f} "
             + (f"{said:>7.2f}" if said is not None else f"{'-':>7}")
         )
-    print('(nofault: share of real faults whose verdict was "no fault"; - for the false alarm)')
+    print("(named: share of reports whose verdict names the decisive evidence; nofault: share of")
+    print(' real faults whose verdict was "no fault"; - for the false alarm)')
     lat = report["latency_s"]
     print(f"\ninvestigation latency: median {lat['median']} s, p95 {lat['p95']} s")
     print("\ntop 3 hypotheses per case (kind:target score), action, alerts sent")
