@@ -131,6 +131,10 @@ def format_value(value: float, unit: Unit = "") -> str:
         return f"{_sig(value)}/s"
     if unit == "cores":
         return f"{_sig(value)} cores"
+    if unit == "count" and abs(value) < 1e6:
+        # Events counted by increase(), which extrapolates to the range's edges: 1.01 kills
+        # is one kill.
+        return str(round(value))
     return _sig(value)
 
 
