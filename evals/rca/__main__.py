@@ -29,14 +29,18 @@ def main() -> int:
             print(f"--world must be sandbox or world2, not {world!r}", file=sys.stderr)
             return 2
     parser = argparse.ArgumentParser(prog="python -m opsloop.evals.rca", description=__doc__)
-    parser.add_argument("--seeds", type=int, default=5, help="seeds per fault (1..N)")
+    parser.add_argument("--seeds", type=int, default=5, help="how many seeds per fault")
+    parser.add_argument(
+        "--first-seed", type=int, default=1, help="start at this seed (to split a run)"
+    )
     parser.add_argument("--fault", action="append", choices=FAULTS, help="only these faults")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--out", type=Path, help="also write the JSON report to this file")
     args = parser.parse_args()
     faults = tuple(args.fault or FAULTS)
     progress = (lambda _: None) if args.json else (lambda line: print(line, flush=True))
-    report = run(faults, tuple(range(1, args.seeds + 1)), progress=progress)
+    seeds = tuple(range(args.first_seed, args.first_seed + args.seeds))
+    report = run(faults, seeds, progress=progress)
     if args.out:
         args.out.write_text(json.dumps(report, indent=2, default=str))
     if args.json:
