@@ -112,3 +112,18 @@ def test_the_eval_asks_that_the_verdict_itself_names_the_decisive_evidence():
     )
     assert decisive_named(report, "service")
     assert not decisive_named(report, "model_version")  # only a weaker hypothesis names it
+
+
+def test_a_quality_alert_is_impact_a_false_alarm_cannot_ignore():
+    switch = change("search-ranker", "version_switch", 20, "search-ranker now serves v15")
+    switch["detail"] = {"from": "14", "to": "15"}
+    f = findings(
+        topology={"search": ["ranking"]},
+        served={"ranking": ["search-ranker"]},
+        alerted_models=["search-ranker"],
+        alerted_quality=["search-ranker"],
+        rows=[],  # the monitor's gauge has not moved far enough for the scan yet
+        changes=[switch],
+    )
+    assert top(f) == ("model_version", "search-ranker")
+    assert not assess(f).hypotheses[0].kind == "none"

@@ -31,7 +31,12 @@ from opsloop.agent.rca.evidence import (
     row_text,
     severity,
 )
-from opsloop.agent.rca.models import MODEL_RELEASES, drift_strength, model_hypotheses
+from opsloop.agent.rca.models import (
+    ALERTED_QUALITY,
+    MODEL_RELEASES,
+    drift_strength,
+    model_hypotheses,
+)
 from opsloop.tools.callgraph import below, downstream
 
 
@@ -208,7 +213,10 @@ def _false_alarm(f: Findings, worst: dict[str, dict[str, Any]]) -> Hypothesis:
     bad = max((r["sev"] for k, r in worst.items() if "/" not in k), default=0.0)
     quality = max((severity(r) for r in f.rows if r["signal"] == "model_quality"), default=0.0)
     drift = max((drift_strength(d, f.drift_threshold) for d in f.drift.values()), default=0.0)
-    impact = max(bad if worst else 0.0, quality, drift)
+    # A model the alert itself says performs badly is an observed impact: a false alarm would
+    # have to explain the alert away, and a quality figure cannot be (issue 25).
+    asserted = ALERTED_QUALITY if f.alerted_quality else 0.0
+    impact = max(bad if worst else 0.0, quality, drift, asserted)
     seasonal = any(r.get("seasonal") for r in f.rows if r["signal"] == "request_rate")
     target = f.alerted[0] if f.alerted else (f.alerted_models or ["the alert"])[0]
     if "scan_signals" in f.failed:  # unread signals are not healthy signals

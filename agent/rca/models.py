@@ -14,6 +14,7 @@ from opsloop.agent.rca.evidence import (
     severity,
 )
 
+ALERTED_QUALITY = 0.6  # how bad a model is taken to be when its alert says quality fell
 # A model release: an alias moved in the registry, or the serving pods switched version.
 MODEL_RELEASES = ("alias_move", "version_switch")
 
@@ -30,7 +31,7 @@ def model_hypotheses(f: Findings, reach: dict[str, set[str]]) -> list[Hypothesis
                 if row.get("eid"):
                     q_eid[row["model"]] = row["eid"]
     for m in f.alerted_quality:  # the alert itself says this model performs badly
-        quality[m] = max(quality.get(m, 0.0), 0.6)
+        quality[m] = max(quality.get(m, 0.0), ALERTED_QUALITY)
     drifted = {m: drift_strength(f.drift.get(m), f.drift_threshold) for m in models}
     # Drift in several models at once: look for what feeds them all.
     feeders = _feeder_scores(f, drifted, reach)
