@@ -1,6 +1,6 @@
 """The eval suites `opsloop eval` runs, each reduced to named metrics and per-case results.
 
-routing and memory are offline and take seconds; answers and rca start the sandbox
+routing, memory and grounding are offline and take seconds; answers and rca start the sandbox
 (minutes; rca about two minutes a case). `all` means every suite.
 """
 
@@ -14,10 +14,15 @@ from typing import Any
 import yaml
 
 Progress = Callable[[str], None]
-SUITES = ("routing", "memory", "answers", "rca")
-DETERMINISTIC = ("routing", "memory", "answers")  # the CI gate (rca runs on its own: ~90 min)
+SUITES = ("routing", "memory", "grounding", "answers", "rca")
+DETERMINISTIC = (
+    "routing",
+    "memory",
+    "grounding",
+    "answers",
+)  # the CI gate (rca runs on its own: ~90 min)
 # Metrics where smaller is better (the rest: bigger is better).
-LOWER_IS_BETTER = ("latency", "tokens", "cost", "wrong", "error_rate", "_ms", "_s")
+LOWER_IS_BETTER = ("latency", "tokens", "cost", "wrong", "error_rate", "false_flag", "_ms", "_s")
 
 
 def lower_is_better(metric: str) -> bool:
@@ -53,6 +58,13 @@ def run_memory(progress: Progress, **_: Any) -> dict[str, Any]:
     return {"metrics": metrics, "cases": report.get("misses", [])}
 
 
+def run_grounding(progress: Progress, **_: Any) -> dict[str, Any]:
+    from opsloop.evals.grounding import run
+
+    report = run(progress=progress)
+    return {"metrics": report["metrics"], "cases": report["cases"]}
+
+
 def run_answers(progress: Progress, judge: Any = None, **_: Any) -> dict[str, Any]:
     from opsloop.evals.answers import run
 
@@ -72,6 +84,7 @@ def run_rca(progress: Progress, seeds: int = 5, **_: Any) -> dict[str, Any]:
 RUNNERS: dict[str, Callable[..., dict[str, Any]]] = {
     "routing": run_routing,
     "memory": run_memory,
+    "grounding": run_grounding,
     "answers": run_answers,
     "rca": run_rca,
 }

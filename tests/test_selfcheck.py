@@ -7,7 +7,8 @@ EVIDENCE = [
         "id": "E1",
         "tool": "query_metrics",
         "query": "histogram_quantile(0.99, ...)",
-        "summary": "checkout p99 latency: last 412 ms, mean 380 ms",
+        "summary": "checkout p99 latency: last 412 ms, mean 380 ms, max 521 ms; "
+        "vs previous 1h: +12.3 %",
         "values": {"last": 0.41237, "mean": 0.38012, "max": 0.52049, "change_pct": 12.34},
     }
 ]

@@ -30,6 +30,9 @@ class Evidence(BaseModel):
     link: str | None = None
     # Figures the answer may quote; the self-check verifies numbers against these.
     values: dict[str, float] = Field(default_factory=dict)
+    # Structured figures (opsloop.tools.facts): each value with the series labels, statistic,
+    # window and baseline it belongs to, so a figure is checked against its own subject.
+    facts: list[dict[str, Any]] = Field(default_factory=list)
 
     def public(self) -> dict[str, Any]:
         """Return the DESIGN.md evidence shape."""

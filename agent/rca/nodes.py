@@ -226,7 +226,7 @@ def _verdict_evidence(
     top: Hypothesis = verdict.hypotheses[0]
     ranked = "; ".join(f"{h.kind} {h.target} {h.score:.2f}" for h in verdict.hypotheses)
     owner = owners.get(top.target)
-    summary = f"ranked hypotheses: {ranked}; confidence {verdict.confidence:.2f}"
+    summary = f"ranked hypotheses, by score: {ranked}; confidence {verdict.confidence:.2f}"
     if owner:
         summary += f"; {top.target} is owned by {owner}"
     values = {f"{h.kind}:{h.target}": round(h.score, 3) for h in verdict.hypotheses}

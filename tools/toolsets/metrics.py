@@ -27,8 +27,10 @@ from opsloop.tools.backends.prometheus.promql import format_duration, parse_dura
 from opsloop.tools.backends.prometheus.signals import SIGNALS, TITLES, build_signal
 from opsloop.tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
 from opsloop.tools.errors import OpsError, QueryError
+from opsloop.tools.facts import instant_facts, series_facts
 
 MAX_SERIES_SHOWN = 10
+MAX_FACT_SERIES = 50  # series whose figures an answer may quote (the model sees the top 10)
 MAX_POINTS = 240
 MAX_RANGE_S = 31 * 86400
 
@@ -225,14 +227,11 @@ def run_query(
             for s in stats
         ],
     }
-    return ToolResult(
-        status=ToolStatus.OK,
-        summary="\n".join(lines),
-        data=data,
-        evidence=[
-            Evidence(tool=tool, query=args.query, summary=ev_summary, link=link, values=values)
-        ],
+    record = Evidence(tool=tool, query=args.query, summary=ev_summary, link=link, values=values)
+    record.facts = series_facts(
+        stats[:MAX_FACT_SERIES], args.query, title, unit, seconds, len(stats)
     )
+    return ToolResult(status=ToolStatus.OK, summary="\n".join(lines), data=data, evidence=[record])
 
 
 def _instant_result(
@@ -278,12 +277,9 @@ def _instant_result(
         "title": title,
         "series": [{"labels": lbl, "value": v} for lbl, v in rows],
     }
-    return ToolResult(
-        status=ToolStatus.OK,
-        summary="\n".join(lines),
-        data=data,
-        evidence=[Evidence(tool=tool, query=args.query, summary=ev, link=link, values=values)],
-    )
+    record = Evidence(tool=tool, query=args.query, summary=ev, link=link, values=values)
+    record.facts = instant_facts(rows[:MAX_FACT_SERIES], args.query, title, unit, len(rows))
+    return ToolResult(status=ToolStatus.OK, summary="\n".join(lines), data=data, evidence=[record])
 
 
 def metrics_tools(ctx: MetricsContext) -> list[OpsTool]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from contextlib import suppress
 from typing import Any
@@ -12,7 +11,7 @@ from langchain_core.runnables import RunnableConfig
 from opsloop.agent.graph.deps import Deps
 from opsloop.agent.graph.nodes.recall import incident_note
 from opsloop.agent.graph.state import AgentState
-from opsloop.agent.grounding.selfcheck import check_answer
+from opsloop.agent.grounding.selfcheck import check_answer, remove_claims
 from opsloop.agent.llm.usage import priced
 from opsloop.tools.errors import OpsError
 
@@ -24,11 +23,9 @@ def check_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[st
     answer = state.get("answer", "")
     evidence = state.get("evidence", [])
     calls = state.get("tool_calls", [])
-    # Sources a figure may come from: the question, the tool arguments, and what the tools
-    # returned this turn (their summaries are tool output, like the evidence records).
+    # A figure may restate the question; tool arguments (query text, ranges) are never
+    # support: a "5" in rate(…[5m]) is not a measurement.
     user_texts = [state.get("question", "")]
-    user_texts += [json.dumps(c.get("args", {}), default=str) for c in calls]
-    user_texts += [c.get("summary") or "" for c in calls]
     # Notes are opsloop's own words (unknown names, missing capabilities), not claims to check.
     claims = "" if state.get("error") else answer
     for note in [*state.get("notes", []), incident_note(state) or ""]:
@@ -36,7 +33,7 @@ def check_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[st
     # Context the answer may name: past incidents and this thread (in "opsloop approve ID").
     known = _known(deps) + [str(i.get("id")) for i in state.get("incidents") or []]
     known.append(str(config.get("configurable", {}).get("thread_id", "")))
-    result = check_answer(claims, evidence, known_names=known, user_texts=user_texts)
+    result = check_answer(claims, evidence, known_names=known, user_texts=user_texts, calls=calls)
     errors = sum(1 for c in calls if c["status"] == "error")
     evals = {
         **result.as_dict(),
@@ -58,10 +55,19 @@ def check_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[st
     usage = dict(state.get("usage", {}))
     usage["latency_s"] = round(time.time() - state.get("started_at", time.time()), 3)
     usage |= priced(usage, deps)
-    if not result.grounded:
+    if result.contradicted:
+        # Never ship a statement the evidence contradicts: cut it, and say so.
+        answer, removed = remove_claims(answer, result.contradicted)
+        answer += "\n\nRemoved, because the evidence contradicts them: " + "; ".join(
+            f'"{v.text[:160]}" ({v.reason})' for v in removed
+        )
+        evals["removed_claims"] = len(removed)
+    if any(c.status == "unsupported" for c in result.claims) or result.unknown_entities or (
+        result.invalid_citations
+    ):
         answer += (
             f"\n\n{UNVERIFIED}: "
-            + "; ".join(result.problems())
+            + "; ".join(p for p in result.problems() if " is contradicted — " not in p)
             + ". Check the evidence links before acting on these."
         )
     return {"evals": evals, "repair": None, "answer": answer, "usage": usage}

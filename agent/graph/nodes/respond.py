@@ -11,7 +11,7 @@ from opsloop.agent.graph.deps import Deps
 from opsloop.agent.graph.nodes.recall import incident_note
 from opsloop.agent.graph.state import AgentState
 from opsloop.agent.grounding.compose import compose, with_notes
-from opsloop.agent.grounding.selfcheck import figures, source_values, verify_figure
+from opsloop.agent.grounding.selfcheck import check_answer, remove_claims
 from opsloop.agent.llm.chat import history, invoke, system_prompt, text_of
 from opsloop.tools.redact import redact
 
@@ -34,7 +34,7 @@ def respond_node(state: AgentState, deps: Deps) -> dict[str, Any]:
             return {"answer": with_notes(state["draft"], notes)}
     answer = compose(state.get("tool_calls", []), notes)
     if repair:
-        answer = _drop_unverified(answer, state)
+        answer = _drop_unverified(answer, state, deps)
     return {"answer": answer, "messages": [AIMessage(content=answer)]}
 
 
@@ -49,15 +49,17 @@ def _llm_repair(state: AgentState, deps: Deps, problems: list[str]) -> tuple[str
     return text_of(reply), usage
 
 
-def _drop_unverified(answer: str, state: AgentState) -> str:
-    """Remove template lines holding figures that the evidence does not support."""
-    sources = source_values(state.get("evidence", []), [state.get("question", "")])
-    kept, dropped = [], 0
-    for line in answer.split("\n"):
-        if all(verify_figure(f, sources) for f in figures(line)):
-            kept.append(line)
-        else:
-            dropped += 1
-    if dropped:
-        kept.append("(Some lines were removed: their figures could not be traced to evidence.)")
-    return "\n".join(kept)
+def _drop_unverified(answer: str, state: AgentState, deps: Deps) -> str:
+    """Remove template lines holding figures the evidence does not support."""
+    result = check_answer(
+        answer,
+        state.get("evidence", []),
+        known_names=list(deps.tools),
+        user_texts=[state.get("question", "")],
+        calls=state.get("tool_calls", []),
+    )
+    failing = [c for c in result.claims if c.status != "supported"]
+    if not failing:
+        return answer
+    kept, _ = remove_claims(answer, failing)
+    return kept + "\n(Some lines were removed: their figures could not be traced to evidence.)"

@@ -1,0 +1,148 @@
+"""Facts: what the tools established, each figure with its subject, quantity and window.
+
+Two sources, both tool output: the structured facts a tool attaches to its evidence
+(`Evidence.facts`, exact values: query_metrics and golden_signals), and the figures of the
+evidence and tool summaries read as claims. Query text, tool arguments and timestamps are
+never facts: a "5" in `rate(…[5m])` supports nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from opsloop.agent.grounding import lexicon as lx
+from opsloop.agent.grounding.claims import Claim, Names, read
+from opsloop.agent.grounding.figures import DIMENSION_OF_UNIT, UNITS, Figure
+
+_RANGE = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
+_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A figure a tool returned, read as a claim, with the evidence id it came from."""
+
+    evidence: str
+    claim: Claim
+    exact: bool = False  # from structured data rather than rounded text
+
+
+def range_seconds(value: Any) -> float | None:
+    """Return a PromQL-style duration ("30m", "1h30m") in seconds."""
+    if not isinstance(value, str) or not value:
+        return None
+    parts = _PART.findall(value.strip())
+    if not parts or "".join(a + b for a, b in parts) != value.strip():
+        return None
+    return sum(float(n) * _SECONDS[u] for n, u in parts)
+
+
+def structured(ev_id: str, raw: dict[str, Any]) -> Fact:
+    """Build a fact from a tool's structured record (`Evidence.facts` item)."""
+    unit = str(raw.get("unit") or "")
+    dim = DIMENSION_OF_UNIT.get(unit, "")
+    value = float(raw["value"])
+    change = raw.get("change")
+    if change is not None:
+        dim = "ratio"
+    if unit == "percent" and change is None:
+        value /= 100
+    fig = Figure(f"{value:g}", 0, value, value, unit, dim, 0.0)
+    claim = Claim(
+        text=str(raw.get("title") or ""),
+        figure=fig,
+        subjects=frozenset(s.lower() for s in raw.get("subjects") or ()),
+        quantities=frozenset(
+            raw.get("quantities")
+            or quantities_of(str(raw.get("title") or ""), str(raw.get("query") or ""), unit)
+        ),
+        stat=raw.get("stat"),
+        quantile=raw.get("quantile"),
+        change=change,
+        window_s=raw.get("window_s"),
+        baseline=raw.get("baseline"),
+    )
+    return Fact(ev_id, claim, exact=True)
+
+
+def collect(
+    evidence: list[dict[str, Any]], calls: list[dict[str, Any]], names: Names
+) -> list[Fact]:
+    """Return every fact this turn's tools established, tagged with its evidence id."""
+    call_of: dict[str, dict[str, Any]] = {}
+    for call in calls:
+        for ev_id in call.get("evidence") or []:
+            call_of[ev_id] = call
+    out: list[Fact] = []
+    for ev in evidence:
+        ev_id = str(ev.get("id") or "")
+        call = call_of.get(ev_id, {})
+        window = range_seconds((call.get("args") or {}).get("range"))
+        out += [structured(ev_id, raw) for raw in ev.get("facts") or []]
+        texts = [str(ev.get("summary") or "")]
+        if call.get("summary") and call.get("summary") not in texts:
+            texts.append(str(call["summary"]))
+        for text in texts:
+            out += [Fact(ev_id, _fill(c, window, ev)) for c in read(text, names) if c.figure.text]
+    # A tool summary without evidence ids (e.g. a failed call's explanation) still counts.
+    for call in calls:
+        if not (call.get("evidence") or []) and call.get("summary"):
+            out += [Fact("", c) for c in read(str(call["summary"]), names)]
+    return out
+
+
+def quantities_of(title: str, query: str, unit: str) -> set[str]:
+    """Return the quantity families of a query result from its title, query and unit."""
+    found = lx.quantities(_words(title))
+    low = query.lower()
+    if "histogram_quantile" in low:
+        found.add("latency")
+    if re.search(r'5\.\.|5xx|"5|error|fail', low):
+        found.add("error")
+    by_unit = {"per_second": "rate", "cores": "cpu", "bytes": "memory"}
+    if unit in by_unit:
+        found.add(by_unit[unit])
+    if unit == "seconds" and "cpu" not in low:
+        found.add("latency")
+    if not found:
+        words = " ".join(re.findall(r"[a-z][a-z0-9]*", low.replace("_", " ")))
+        found = lx.quantities(words)
+    return found
+
+
+def _words(text: str) -> str:
+    """Lower-case text without hyphenated names ("feature-store" says nothing of features)."""
+    return re.sub(r"\S*[a-z0-9]-[a-z0-9]\S*", " ", text.lower())
+
+
+def _fill(claim: Claim, window: float | None, ev: dict[str, Any]) -> Claim:
+    """Complete a fact read from tool text: its call's window, its query's subjects, and a
+    signed value for a change ("down 7 %" is -7 %)."""
+    subjects = claim.subjects or frozenset(_subjects_of_query(str(ev.get("query") or "")))
+    quantities = claim.quantities or frozenset(lx.quantities(_words(str(ev.get("summary", "")))))
+    fig = claim.figure
+    if claim.change in (1, -1):
+        fig = replace(fig, value=claim.change * abs(fig.value))
+    return replace(
+        claim,
+        figure=fig,
+        window_s=claim.window_s or window,
+        subjects=subjects,
+        quantities=quantities,
+    )
+
+
+def _subjects_of_query(query: str) -> Iterable[str]:
+    """Names in a query's equality matchers (`service_name="gateway"`)."""
+    for m in re.finditer(r'\b([a-zA-Z_][a-zA-Z0-9_]*)="([^"]+)"', query):
+        if m.group(1) not in ("le", "quantile") and not any(c in m.group(2) for c in "|*+?[]("):
+            yield m.group(2).lower()
+
+
+def unit_scale(unit: str) -> float:
+    """Return the base-unit scale of a written unit (1 when unknown)."""
+    return UNITS.get(unit, (1.0, ""))[0]
