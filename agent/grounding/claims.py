@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from opsloop.agent.grounding import lexicon as lx
+from opsloop.agent.grounding import nearby as nb
 from opsloop.agent.grounding.direction import direction
 from opsloop.agent.grounding.figures import (
     FAMILY_OF_DIMENSION,
@@ -26,6 +27,17 @@ from opsloop.agent.grounding.figures import (
 )
 
 _CITE = re.compile(r"\[(E\d+)\]")
+_CITE_RANGE = re.compile(r"\[E(\d+)\]\s*(?:–|-|—|to)\s*\[E(\d+)\]")
+
+
+def cites_of(text: str) -> tuple[str, ...]:
+    """Return the evidence ids `text` cites; "[E3]–[E5]" cites E3, E4 and E5."""
+    found = _CITE.findall(text)
+    for m in _CITE_RANGE.finditer(text):
+        lo, hi = int(m.group(1)), int(m.group(2))
+        if 0 < hi - lo < 50:
+            found += [f"E{i}" for i in range(lo + 1, hi)]
+    return tuple(dict.fromkeys(found))
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,8 @@ class _Context:
     window_s: float | None = None
     baseline: str | None = None
     cites: tuple[str, ...] = ()
+    stat: str | None = None
+    unit: Figure | None = None  # a unit named by a column header ("p95 (ms)", "seconds")
 
 
 @dataclass
@@ -81,7 +95,7 @@ class Names:
         """Return (position, name) for each known name and version in `text` (lower case)."""
         found = [(m.start(), m.group(0)) for m in self._rx.finditer(text)] if self._rx else []
         for m in VERSION.finditer(text):
-            found.append((m.start(), "v" + next(g for g in m.groups() if g)))
+            found += [(m.start(i), "v" + m.group(i)) for i in (1, 2, 3) if m.group(i)]
         for m in MATCHER.finditer(text):
             if m.group(1) not in ("le", "quantile", "__name__") and not _regexy(m.group(2)):
                 found.append((m.start(2), m.group(2).lower()))
@@ -96,7 +110,7 @@ def read(text: str, names: Names) -> list[Claim]:
     """Read every figure in `text` into a claim."""
     claims: list[Claim] = []
     for block in re.split(r"\n\s*\n", text):
-        lines = [ln for ln in block.split("\n") if ln.strip()]
+        lines = _logical_lines([ln for ln in block.split("\n") if ln.strip()])
         ctx = _Context()
         header: list[str] | None = None
         for i, line in enumerate(lines):
@@ -131,15 +145,37 @@ def read(text: str, names: Names) -> list[Claim]:
     return claims
 
 
+def _logical_lines(lines: list[str]) -> list[str]:
+    """Join wrapped lines: a prose or list line continues on the next line unless that one
+    starts a list item, a table row or a heading, or the line itself ends a heading."""
+    out: list[str] = []
+    for line in lines:
+        stripped = line.strip()
+        starts_new = (
+            not out
+            or LIST_MARK.match(line) is not None
+            or stripped.startswith(("|", "#"))
+            or out[-1].strip().startswith(("|", "#"))
+            or out[-1].rstrip().endswith(":")
+            or (line[:1] not in " \t" and LIST_MARK.match(out[-1]) is not None)
+        )
+        if starts_new:
+            out.append(line)
+        else:
+            out[-1] = out[-1].rstrip() + " " + stripped
+    return out
+
+
 def _split_sentences(line: str) -> list[str]:
-    return [p for p in re.split(r"(?<=[.!?])\s+(?=[A-Z(*_`\[])", line) if p.strip()]
+    return [p for p in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9(*_`\[])", line) if p.strip()]
 
 
-def _context_of(text: str, names: Names) -> _Context:
+def _context_of(text: str, names: Names, column: bool = False) -> _Context:
+    """What a header says of the lines under it; a statistic only when it heads a column."""
     low = SKIP.sub(lambda m: " " * len(m.group(0)), text.lower())
     found = names.find(text.lower())
     subj = frozenset(n for _, n in found)
-    low = _blank_names(low, found)
+    low = nb.blank_names(low, found)
     base = lx.baselines(low)
     wins = [w for w in lx.windows(low) if not any(b[0] <= w[0] < b[1] for b in base)]
     return _Context(
@@ -148,8 +184,22 @@ def _context_of(text: str, names: Names) -> _Context:
         quantile=lx.quantile_of(low),
         window_s=wins[0][2] if wins else None,
         baseline=base[0][2] if base else None,
-        cites=tuple(_CITE.findall(text)),
+        cites=cites_of(text),
+        stat=stats[0][1] if column and (stats := lx.stat_spans(low)) else None,
+        unit=_unit_named(text),
     )
+
+
+_HEADER_UNIT = re.compile(
+    r"(?:^|\(|\bin\s+|,\s*)(ms|s|sec|seconds|cores|KiB|MiB|GiB|MB|GB|%|req/s|rps|/s)\)?\s*$"
+)
+
+
+def _unit_named(text: str) -> Figure | None:
+    """The unit a header names ("p95 (ms)", "seconds"), as a figure of 1 in that unit."""
+    m = _HEADER_UNIT.search(text.strip())
+    found = figures("1 " + m.group(1)) if m else []
+    return found[0] if found and found[0].unit else None
 
 
 def _merge(inner: _Context, outer: _Context) -> _Context:
@@ -160,6 +210,8 @@ def _merge(inner: _Context, outer: _Context) -> _Context:
         window_s=inner.window_s or outer.window_s,
         baseline=inner.baseline or outer.baseline,
         cites=inner.cites or outer.cites,
+        stat=inner.stat or outer.stat,
+        unit=inner.unit or outer.unit,
     )
 
 
@@ -168,11 +220,15 @@ def _row(
 ) -> list[Claim]:
     """Read a table row: each figure takes its column header's meaning and the row's subject."""
     row_subjects = frozenset(n for c in cells for _, n in names.find(c.lower()))
-    cites = tuple(_CITE.findall(line)) or ctx.cites
+    cites = cites_of(line) or ctx.cites
+    # A row label without figures ("p95 peak") says what the row's figures are.
+    label = _context_of(cells[0], names, column=True) if not figures(cells[0]) else _Context()
     out: list[Claim] = []
     for j, cell in enumerate(cells):
         col = header[j] if j < len(header) else ""
-        col_ctx = _context_of(col, names)
+        column = _context_of(col, names, column=True)
+        col_ctx = _merge(label, column)
+        col_ctx.quantities = label.quantities | column.quantities
         outer = _merge(_Context(subjects=row_subjects, cites=cites), ctx)
         for claim in _sentence(cell, _merge(col_ctx, outer), names, whole=line, col=col):
             out.append(claim)
@@ -185,45 +241,68 @@ def _sentence(
     """Read the figures of one sentence (or table cell) in its context."""
     low = sentence.lower()
     masked = SKIP.sub(lambda m: " " * len(m.group(0)), low)
-    cites = tuple(_CITE.findall(whole or sentence)) or ctx.cites
+    cites = cites_of(whole or sentence) or ctx.cites
     found_names = names.find(low)
     base = lx.baselines(masked)
     wins = [w for w in lx.windows(masked) if not any(b[0] <= w[0] < b[1] for b in base)]
     # Names are not words: "feature-store" says nothing about features.
-    worded = _blank_names(masked, found_names)
+    worded = nb.blank_names(masked, found_names)
+    for lo, hi, _ in wins + base:  # "in the last hour" names a window, not the last value
+        worded = worded[:lo] + " " * (hi - lo) + worded[hi:]
+    # An identifier names its quantity first or last ("recall_at_5pct", "holdout_rows"); the
+    # middle parts qualify it ("http_server_request_duration_seconds_count" is a count).
+    worded = nb.SNAKE.sub(nb.ends_only, worded)
     q_spans = lx.quantity_spans(worded)
     s_spans = lx.stat_spans(worded)
     claims: list[Claim] = []
-    figs = figures(sentence)
+    figs = nb.inherit_units(figures(sentence), masked, ctx.unit)
+    ranges = nb.range_ends(figs, masked)
     for k, fig in enumerate(figs):
         if any(w[0] <= fig.start < w[1] for w in wins) or any(
             b[0] <= fig.start < b[1] for b in base
         ):
             continue  # "over the last 30 minutes", "vs the previous 1h": a window, not a figure
-        if fig.unit in _WINDOW_UNITS and _window_word(masked, fig):
-            continue
-        clause_lo, clause_hi = _clause(masked, fig.start)
+        if fig.unit in nb.WINDOW_UNITS and not fig.guessed and not nb.eta(masked, fig):
+            continue  # "1h mean", "30m": durations are windows unless they say when
+        if nb.PARAMETER.search(masked[max(0, fig.start - 24) : fig.start]):
+            continue  # "recall at 5 %": a metric's parameter, not a measurement
+        clause_lo, clause_hi = nb.clause(masked, fig.start)
         before = masked[clause_lo : fig.start]
         after = masked[fig.start + len(fig.text) : clause_hi]
         prev_end = figs[k - 1].start + len(figs[k - 1].text) if k else clause_lo
-        subjects = _bind_names(found_names, fig.start, clause_lo, clause_hi) or ctx.subjects
+        if k and (own := nb.STAT_AFTER.match(masked, prev_end)):
+            prev_end = own.end() + 1  # "390 ms on average": that statistic is the previous one's
+        subjects = nb.bind_names(found_names, fig.start, clause_lo, clause_hi) or ctx.subjects
+        if nb.ANY_SUBJECT.search(masked[clause_lo : fig.start]) or "respectively" in masked:
+            subjects = frozenset()  # "everything else is under 0.1 %", "… respectively"
         if ctx.subjects and subjects is not ctx.subjects:
             # A version named alone inherits the model from the header ("- v4: auc 0.97").
-            kinds = {_kind(s) for s in subjects}
-            subjects = subjects | frozenset(s for s in ctx.subjects if _kind(s) not in kinds)
+            kinds = {nb.name_kind(s) for s in subjects}
+            subjects = subjects | frozenset(s for s in ctx.subjects if nb.name_kind(s) not in kinds)
         # A counted noun right after the figure says what it counts ("2 series", "22 lines").
-        noun = re.match(r"\s*([a-z][a-z-]*)", after)
+        noun = re.match(r"\s*(?:(?:out )?of \d+\s+)?([a-z][a-z-]*)", after)
         quantity = frozenset(lx.quantities(noun.group(1) + " ")) if noun and not fig.unit else None
-        quantity = quantity or _nearest(q_spans, fig.start, clause_lo, clause_hi)
-        if not quantity:
+        counted = bool(quantity)
+        quantity = quantity or nb.nearest_quantity(q_spans, fig.start, clause_lo, clause_hi, fig)
+        if re.search(r"\d\s+(?:out\s+)?of\s*$", before) and not fig.unit:
+            quantity = frozenset()  # "0 of 8": a total of whatever the first figure counts
+        elif not quantity:
             quantity = frozenset(lx.quantities(worded)) or ctx.quantities
-        if not quantity and fig.dimension in FAMILY_OF_DIMENSION:
-            quantity = frozenset({FAMILY_OF_DIMENSION[fig.dimension]})
+        elif not counted and not nb.nearest_quantity(q_spans, fig.start, clause_lo, fig.start, fig):
+            # Named only after the figure: the sentence's other quantities may be its own
+            # ("amount is highest at 0.017, then device_score 0.013").
+            quantity = quantity | frozenset(lx.quantities(worded))
+        if fig.dimension in FAMILY_OF_DIMENSION:
+            # The unit says what it measures, whatever else the words name ("100/s" is a rate).
+            quantity = frozenset(quantity) | {FAMILY_OF_DIMENSION[fig.dimension]}
         change, bound, approx = direction(before, after, fig)
-        stat = _nearest_one(s_spans, fig.start, max(clause_lo, prev_end - 1), clause_hi)
-        stat = stat or _stat_after(after)
-        quantile = lx.quantile_of(before[-60:]) or lx.quantile_of(masked) or ctx.quantile
-        near_base = [b for b in base if clause_lo <= b[0] < clause_hi] or base
+        fig = nb.signed_trend(fig, before)
+        stat = nb.nearest_stat(s_spans, fig.start, max(clause_lo, prev_end - 1), clause_hi)
+        stat = nb.stat_after(after) or stat or ctx.stat
+        stat = ranges.get(k, stat)
+        quantile = nb.quantile_near(masked, fig, clause_lo, clause_hi)
+        quantile = quantile if quantile is not None else ctx.quantile
+        near_base = [b for b in base if clause_lo <= b[0] < clause_hi]
         claims.append(
             Claim(
                 text=(whole or sentence).strip(),
@@ -241,89 +320,3 @@ def _sentence(
             )
         )
     return claims
-
-
-_WINDOW_UNITS = frozenset("m min mins minute minutes h hr hrs hour hours d day days".split())
-
-
-def _blank_names(text: str, found: list[tuple[int, str]]) -> str:
-    chars = list(text)
-    for pos, name in found:
-        if text[pos : pos + len(name)] == name:
-            chars[pos : pos + len(name)] = " " * len(name)
-    return "".join(chars)
-
-
-def _window_word(text: str, fig: Figure) -> bool:
-    """True when a duration figure names a window ("every 5 min", "30 minutes ago")."""
-    before = text[max(0, fig.start - 24) : fig.start]
-    after = text[fig.start + len(fig.text) : fig.start + len(fig.text) + 12]
-    return bool(
-        re.search(
-            r"(?:last|past|every|per|over|for|within|during|next|first|window of)\s*$", before
-        )
-        or re.match(r"\s*(?:ago|window|earlier|later|before|after|of history|range)", after)
-    )
-
-
-def _clause(text: str, pos: int) -> tuple[int, int]:
-    """Return the bounds of the clause holding `pos`: split at ';', '|', and ' — '."""
-    lo = max(text.rfind(";", 0, pos), text.rfind("|", 0, pos), text.rfind(" — ", 0, pos))
-    ends = [i for i in (text.find(";", pos), text.find("|", pos), text.find(" — ", pos)) if i >= 0]
-    return lo + 1, min(ends) if ends else len(text)
-
-
-def _kind(name: str) -> str:
-    return "version" if re.fullmatch(r"v\d+", name) else "name"
-
-
-def _bind_names(found: list[tuple[int, str]], pos: int, lo: int, hi: int) -> frozenset[str]:
-    """Return the names a figure is about: per kind, the nearest before it in its clause
-    (else the nearest after it, else the nearest before it in the sentence)."""
-    out: set[str] = set()
-    for kind in ("name", "version"):
-        mine = [(p, n) for p, n in found if _kind(n) == kind]
-        before = [(p, n) for p, n in mine if lo <= p < pos]
-        after = [(p, n) for p, n in mine if pos < p < hi]
-        earlier = [(p, n) for p, n in mine if p < lo]
-        pick = before[-1:] or after[:1] or earlier[-1:]
-        if pick:
-            out.add(pick[0][1])
-            # A pod and its service, named together, are one subject.
-            out |= {n for p, n in before if n != pick[0][1] and pick[0][1].startswith(n + "-")}
-    return frozenset(out)
-
-
-def _nearest(spans: list[tuple[int, str]], pos: int, lo: int, hi: int) -> frozenset[str]:
-    before = [(p, f) for p, f in spans if lo <= p < pos]
-    if before:
-        last = before[-1][0]
-        # Families named together ("error rate") count together.
-        return frozenset(f for p, f in before if last - p <= 12)
-    after = [(p, f) for p, f in spans if pos < p < hi]
-    if after:
-        first = after[0][0]
-        return frozenset(f for p, f in after if p - first <= 12)
-    return frozenset()
-
-
-_STAT_AFTER = re.compile(
-    r"\s*(?:\w+\s+)?(?:on average|on avg|average|at (?:its |the )?peak|peak|at most|max|"
-    r"at the moment|right now|now|currently|at the low|low)(?![a-z])"
-)
-
-
-def _nearest_one(spans: list[tuple[int, str]], pos: int, lo: int, hi: int) -> str | None:
-    before = [s for p, s in spans if lo <= p < pos]
-    if before:
-        return before[-1]
-    return None
-
-
-def _stat_after(after: str) -> str | None:
-    """The statistic a phrase right after a figure names ("410 ms at peak")."""
-    m = _STAT_AFTER.match(after)
-    if not m:
-        return None
-    spans = lx.stat_spans(m.group(0))
-    return spans[0][1] if spans else None

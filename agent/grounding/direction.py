@@ -15,20 +15,30 @@ def direction(before: str, after: str, fig: Figure) -> tuple[int | None, str | N
     trimmed = lx.APPROX.sub("", head).rstrip()
     bound = "min" if lx.AT_LEAST.search(trimmed) else "max" if lx.AT_MOST.search(trimmed) else None
     signed = fig.text[:1] in "+-−" and fig.dimension in ("ratio", "times", "")
+    if _OR_MORE.match(after):
+        return None, "min" if _OR_MORE.match(after).group(1) else "max", approx
+    up_before, down_before = bool(_UP_BEFORE.search(trimmed)), bool(_DOWN_BEFORE.search(trimmed))
     if not (fig.dimension in ("ratio", "times") or signed):
+        # "recall down ~0.10", "up 12 ms": an absolute change, said with its direction word.
+        if up_before != down_before and not fig.guessed and fig.dimension != "bytes_rate":
+            return (1 if up_before else -1), bound, approx
         return None, bound, approx
-    up = bool(_UP_BEFORE.search(trimmed) or _UP_AFTER.match(after))
-    down = bool(_DOWN_BEFORE.search(trimmed) or _DOWN_AFTER.match(after))
+    up = bool(up_before or _UP_AFTER.match(after))
+    down = bool(down_before or _DOWN_AFTER.match(after))
     if up != down:
-        return (1 if up else -1), None, approx
+        return (1 if up else -1), bound, approx
     if signed:
-        return (-1 if fig.text[0] in "-−" else 1), None, approx
+        return (-1 if fig.text[0] in "-−" else 1), bound, approx
     if _CHANGE_BEFORE.search(trimmed) or _CHANGE_AFTER.match(after) or fig.dimension == "times":
-        return 0, None, approx
+        return 0, bound, approx
     return None, bound, approx
 
 
-_LINK = r"(?:\s+(?:by|of))?(?:\s+(?:about|around|roughly|nearly|almost|some|just|over|under))?\s*$"
+_OR_MORE = re.compile(r"\s*or (?:(more|higher|above|greater|over)|less|lower|below|fewer|under)\b")
+_LINK = (
+    r"(?:\s+(?:by|of))?(?:\s+an?(?:\s+[a-z]+)?)?(?:\s+(?:well|just|only|slightly))?"
+    r"(?:\s+(?:about|around|roughly|nearly|almost|some|just|over|under|below|above))?\s*$"
+)
 _NOUN_OF = (
     r"(?:an?\s+|the\s+)?(?:[a-z-]+\s+)?{}\s+of(?:\s+(?:about|around|roughly|nearly|some))?\s*$"
 )

@@ -21,11 +21,18 @@ _NUMBER = re.compile(
     r"(?<![\w.])([-+−]?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?)(?:\s?(?:"
     r"(ms|µs|us|ns|sec|seconds?|s|minutes?|mins?|min|m|hours?|hrs?|hr|h|days?|d|"
     r"%|percent|percentage points|pp|KiB|MiB|GiB|TiB|KB|MB|GB|TB|kB|B|bytes|"
-    r"millicores|cores?|vCPUs?|req/s|rps|qps|/s|/sec|/min|per second|per minute|x)"
+    r"millicores|cores?|vCPUs?|"
+    r"(?:KiB|MiB|GiB|KB|MB|GB|kB|B)/(?:s|sec|min|h)|"
+    r"(?:requests?|reqs?|calls|queries|ops|events|lines)\s?"
+    r"(?:/\s?s|/\s?sec|/\s?min|per second|per minute)|"
+    r"rps|qps|/s|/sec|/min|per second|per minute|x)"
     r"|([kKM])(?=\s?(?:/s|rps|req|requests))))?(?![\w/])"
 )
 LIST_MARK = re.compile(r"^\s*(?:\d+[.)]|[-*•+])\s+")
-VERSION = re.compile(r"(?<![\w-])(?:v(\d+)|version\s+(\d+)|model version\s+(\d+))(?![\w.])", re.I)
+VERSION = re.compile(
+    r"(?<![\w-])(?:v(\d+)|versions?\s+(\d+)(?:\s*(?:to|and|or|vs\.?|->|→|,)\s*v?(\d+))?)(?![\w.])",
+    re.I,
+)
 
 # Base-unit scale and dimension of each written unit.
 UNITS: dict[str, tuple[float, str]] = {
@@ -80,6 +87,10 @@ UNITS: dict[str, tuple[float, str]] = {
     "per minute": (1 / 60, "per_second"),
     "x": (1, "times"),
 }
+for _u, _scale in (("B", 1), ("KiB", 2**10), ("MiB", 2**20), ("GiB", 2**30), ("KB", 1e3),
+                   ("kB", 1e3), ("MB", 1e6), ("GB", 1e9)):  # fmt: skip
+    for _per, _s in (("s", 1), ("sec", 1), ("min", 60), ("h", 3600)):
+        UNITS[f"{_u}/{_per}"] = (_scale / _s, "bytes_rate")
 # Decimal byte units are often written for binary ones ("1.1 GB" for 1.1 GiB): accept both.
 BINARY_TWIN = {"KB": "KiB", "kB": "KiB", "MB": "MiB", "GB": "GiB", "TB": "TiB"}
 DIMENSION_OF_UNIT = {
@@ -89,11 +100,21 @@ DIMENSION_OF_UNIT = {
     "bytes": "bytes",
     "per_second": "per_second",
     "cores": "cores",
+    "bytes_rate": "bytes_rate",
     "count": "",
     "": "",
 }
 # Families a dimension implies when the words name none ("412 ms" is a latency).
-FAMILY_OF_DIMENSION = {"time": "latency", "per_second": "rate", "bytes": "memory", "cores": "cpu"}
+FAMILY_OF_DIMENSION = {
+    "time": "latency",
+    "per_second": "rate",
+    "bytes": "memory",
+    "cores": "cpu",
+    "bytes_rate": "trend",
+}
+
+
+_UNIT_ALIAS = {"second": "s", "seconds": "s"}
 
 
 @dataclass(frozen=True)
@@ -107,6 +128,12 @@ class Figure:
     unit: str
     dimension: str  # time | ratio | bytes | cores | per_second | times | ""
     tolerance: float  # half the last written digit, in base units
+    guessed: bool = False  # the unit is read from a neighbouring figure ("62–63.9 ms")
+
+
+_DURATION_ADJECTIVE = re.compile(
+    r"-(?:seconds?|minutes?|hours?|days?|weeks?|before|after|ago|window|long|old)(?![a-z])"
+)
 
 
 def figures(text: str) -> list[Figure]:
@@ -124,8 +151,10 @@ def figures(text: str) -> list[Figure]:
         if not unit and not si and end < len(clean) and re.match(r"[A-Za-z_]", clean[end]):
             continue  # "5xx", "3rd"
         start = m.start()
-        if start > 0 and (clean[start - 1].isalpha() or clean[start - 1] in "#"):
-            continue  # "p99", "#3"
+        if start > 0 and (clean[start - 1].isalpha() or clean[start - 1] in "#@"):
+            continue  # "p99", "#3", "precision@5%"
+        if _DURATION_ADJECTIVE.match(clean, end):
+            continue  # "a 30-minute window", "the 2h-before baseline": windows, not figures
         raw = number.replace(",", "").replace("−", "-")
         try:
             written = float(raw)
@@ -133,7 +162,10 @@ def figures(text: str) -> list[Figure]:
             continue
         if not math.isfinite(written):
             continue
-        unit = {"second": "s", "seconds": "s"}.get(unit, unit)
+        unit = re.sub(r"\s+", " ", unit)
+        unit = _UNIT_ALIAS.get(unit, unit)
+        if re.match(r"(?:requests?|reqs?|calls|queries|ops|events|lines)\s?(?:/|per)", unit):
+            unit = "/min" if unit.endswith(("min", "minute")) else "/s"
         scale, dim = UNITS.get(unit, (1.0, ""))
         if si:
             scale, dim = {"k": 1e3, "K": 1e3, "M": 1e6}[si], "per_second"
@@ -142,7 +174,7 @@ def figures(text: str) -> list[Figure]:
             step = 10 ** -len(mantissa.split(".")[1])
         else:
             zeros = len(mantissa) - len(mantissa.rstrip("0")) if mantissa.strip("0") else 0
-            step = 10 ** min(zeros, 2)
+            step = 10 ** min(zeros, 1)  # "100" may be rounded to tens, not hundreds
         exp = int(raw.lower().split("e")[1]) if "e" in raw.lower() else 0
         tol = 0.5 * step * 10**exp * scale
         out.append(Figure(m.group(0).strip(), start, written * scale, written, unit, dim, tol))

@@ -40,8 +40,7 @@ QUANTITIES: dict[str, tuple[str, ...]] = {
         "calls",
         "per second",
         "/s",
-        "rate",
-        "load",
+        "/min",
     ),
     "cpu": ("cpu", "core", "vcpu", "millicore"),
     "throttling": ("throttl",),
@@ -49,7 +48,7 @@ QUANTITIES: dict[str, tuple[str, ...]] = {
     "restarts": ("restart", "crash", "oom", "killed"),
     "auc": ("auc",),
     "psi": ("psi", "drift", "population stability"),
-    "ks": ("ks ", "ks,", "kolmogorov"),
+    "ks": ("ks", "kolmogorov"),
     "logloss": ("logloss", "log loss", "log-loss"),
     "precision": ("precision",),
     "recall": ("recall",),
@@ -66,14 +65,19 @@ QUANTITIES: dict[str, tuple[str, ...]] = {
     "rows": ("row",),
     "distributions": ("distribution", "feature"),
     "versions": ("versions",),
-    "trend": ("trend", "growth", "grow"),
     "eta": ("eta", "run out", "until", "exhaust"),
 }
+
+
+def _word_re(word: str) -> str:
+    # Short words are whole words (plural allowed): "ram" is not "ramp", "ks" not "asks".
+    head = r"(?<![a-z0-9])" if word[0].isalnum() else ""
+    tail = r"s?(?![a-z])" if len(word) <= 3 and word.isalnum() else ""
+    return head + re.escape(word) + tail
+
+
 _QUANTITY_RES = {
-    family: re.compile(
-        "|".join((r"(?<![a-z0-9])" if w[0].isalnum() else "") + re.escape(w) for w in words)
-    )
-    for family, words in QUANTITIES.items()
+    family: re.compile("|".join(_word_re(w) for w in words)) for family, words in QUANTITIES.items()
 }
 # A change in a rate-like family is still a rate ("request rate rose"); these are the families
 # where a bare "rate" would mislead: "error rate" is an error quantity as well as a rate.
@@ -173,7 +177,18 @@ AT_LEAST = re.compile(r"(?<![a-z])(?:over|more than|above|exceeding|at least|upw
 AT_MOST = re.compile(r"(?<![a-z])(?:under|below|less than|at most|up to|within|<=?)\s*$")
 
 STATS: dict[str, tuple[str, ...]] = {
-    "last": ("last", "now", "current", "currently", "latest", "right now", "at the moment"),
+    "last": (
+        "last",
+        "now",
+        "current",
+        "currently",
+        "latest",
+        "right now",
+        "at the moment",
+        "at the end",
+        "most recent",
+        "most recently",
+    ),
     "mean": ("mean", "average", "averaged", "averaging", "avg", "typical", "typically"),
     "min": ("min", "minimum", "lowest", "low of", "bottomed", "trough", "as low as"),
     "max": (
@@ -251,16 +266,20 @@ WINDOW = re.compile(
     + r"\s+window"
 )
 BASELINE = re.compile(
-    r"(?<![a-z])(?:vs\.?|versus|compared (?:with|to)|relative to|against|than|from|over|"
-    r"since|before)\s+(?:the\s+|a\s+)?(?:previous|prior|preceding|earlier|last)\s+"
+    r"(?<![a-z])(?:(?:vs\.?|versus|compared (?:with|to)|relative to|against|than(?: in| during)?)"
+    r"\s+(?:the\s+|a\s+)?(?:previous|prior|preceding|earlier|last)"
+    r"|(?:from|over|since|before|on|in|to)\s+(?:the\s+|a\s+)?(?:previous|prior|preceding))\s+"
     + _span_re("b")
     + r"|(?P<yday>yesterday|a day (?:ago|earlier|before)|24 ?h(?:ours)? (?:ago|earlier|before)|"
     r"day[- ]over[- ]day|the day before)"
+    r"|(?P<yavg>(?:its|the|a)\s+(?:24[- ]?h(?:ours?)?|daily|one-day|1-day)\s+"
+    r"(?:average|mean|baseline|norm|level))"
     r"|(?P<week>last week|a week (?:ago|earlier)|previous week|week[- ]over[- ]week|"
+    r"(?:its|the|a)\s+(?:weekly|7[- ]?day|one-week)\s+(?:average|mean|baseline|norm|level)|"
     r"the week before)"
     r"|(?P<deploy>(?:since|before|after) (?:the |this |that )?(?:deploy|deployment|rollout|"
     r"release|rollback|change|incident|upgrade)|pre-deploy|post-deploy)"
-    r"|(?:the\s+)?(?P<ago>" + _span_re("a") + r")\s+before(?![a-z])"
+    r"|(?:the\s+)?(?P<ago>" + _span_re("a") + r")[\s-]+before(?![a-z])"
 )
 
 
@@ -304,7 +323,7 @@ def baselines(text: str) -> list[tuple[int, int, str]]:
     out = []
     for m in BASELINE.finditer(text):
         g = m.groupdict()
-        if g.get("yday"):
+        if g.get("yday") or g.get("yavg"):
             kind = "day"
         elif g.get("week"):
             kind = "week"
@@ -319,11 +338,12 @@ def baselines(text: str) -> list[tuple[int, int, str]]:
 
 
 # Name-like parts: a hyphenated word with one of these is a service, model or pod name.
+# Generic words ("model", "pod", "service", "job") are not: "model-registry" is prose.
 NAME_PARTS = frozenset(
-    """svc api srv server service db database worker proxy gateway store cache queue ranker
-    detector model job pod deploy deployment app ui web backend frontend router scheduler
+    """svc api srv db database worker proxy gateway store cache queue ranker
+    detector backend frontend router scheduler
     consumer producer exporter ingest etl redis kafka postgres pg mysql mongo controller
-    broker engine manager agent daemon cron batch stream pipeline predictor classifier
+    broker daemon cron predictor classifier
     scorer serving inference embedder encoder recommender search checkout payments payment
     auth billing ledger inventory orders cart catalog""".split()
 )

@@ -16,10 +16,27 @@ def unknown_names(answer: str, known: set[str], context: str) -> list[str]:
     for match in _NAME.finditer(_CODE.sub(" ", answer)):
         name = (match.group(1) or match.group(2)).strip(".,:;()")
         low = name.lower()
-        if low in known or low in context or not _name_like(low, known, bool(match.group(1))):
+        # "model-version" and "model_version" are one name written two ways.
+        spellings = {low, low.replace("-", "_"), low.replace("_", "-")}
+        if spellings & known or any(w in context for w in spellings):
+            continue
+        if not _name_like(low, known, bool(match.group(1))):
             continue
         if name not in out:
             out.append(name)
+    return out
+
+
+_ID = re.compile(r"(?<![a-z0-9])(?=[a-f]*\d)[0-9a-f]{8,}(?![a-z0-9])")  # ids, hashes
+
+
+def hyphenated_names(text: str, known: set[str]) -> set[str]:
+    """Return the hyphenated names (pods, deployments, services) in tool text."""
+    out = set()
+    for match in _NAME.finditer(_CODE.sub(" ", text.lower())):
+        word = match.group(2)
+        if word and "_" not in word and not _ID.search(word) and _name_like(word, known, False):
+            out.add(word.strip(".,:;()"))
     return out
 
 

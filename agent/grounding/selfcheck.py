@@ -19,7 +19,7 @@ from typing import Any
 from opsloop.agent.grounding.claims import Names, read
 from opsloop.agent.grounding.facts import collect
 from opsloop.agent.grounding.figures import figures as _figures
-from opsloop.agent.grounding.names import unknown_names
+from opsloop.agent.grounding.names import hyphenated_names, unknown_names
 from opsloop.agent.grounding.verdicts import Verdict, judge
 
 _CITE = re.compile(r"\[(E\d+)\]")
@@ -138,7 +138,7 @@ def check_answer(
 ) -> CheckResult:
     """Check each claim, named entity and citation of `answer` against the evidence."""
     known = {n.lower() for n in known_names if n}
-    names = Names(known | _evidence_names(evidence))
+    names = Names(known | _evidence_names(evidence, calls or [], known))
     facts = collect(evidence, calls or [], names)
     asked = [c for text in user_texts for c in read(text, names)]
     ids = {str(ev.get("id")) for ev in evidence}
@@ -162,10 +162,17 @@ def check_answer(
     return result
 
 
-def _evidence_names(evidence: list[dict[str, Any]]) -> set[str]:
-    """Names the tools returned: subjects of structured facts."""
+def _evidence_names(
+    evidence: list[dict[str, Any]], calls: list[dict[str, Any]], known: set[str]
+) -> set[str]:
+    """Names the tools returned: subjects of structured facts, and hyphenated names (pods,
+    deployments) their text states."""
     out: set[str] = set()
+    texts = [str(c.get("summary") or "") for c in calls]
     for ev in evidence:
+        texts.append(str(ev.get("summary") or ""))
         for raw in ev.get("facts") or []:
             out |= {str(s).lower() for s in raw.get("subjects") or []}
+    for text in texts:
+        out |= {w for w in hyphenated_names(text, known | out)}
     return out

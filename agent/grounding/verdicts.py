@@ -7,7 +7,7 @@ from typing import Any
 
 from opsloop.agent.grounding.claims import Claim
 from opsloop.agent.grounding.facts import Fact
-from opsloop.agent.grounding.figures import BINARY_TWIN, UNITS
+from opsloop.agent.grounding.figures import BINARY_TWIN, UNITS, Figure
 
 APPROX_SHARE = 0.1  # "about 400 ms" covers 360–440 ms
 
@@ -137,8 +137,11 @@ def mismatch(claim: Claim, fact: Claim, ignore: tuple[str, ...] = ()) -> str | N
         return "dimension"
     if claim.quantities and fact.quantities and not claim.quantities & fact.quantities:
         return "quantity"
-    if (claim.change is None) != (fact.change is None):
+    zeros = claim.figure.value == 0 == fact.figure.value  # "an increase of 0" is 0
+    if (claim.change is None) != (fact.change is None) and not zeros:
         return "kind"
+    if claim.change is not None and fact.change is not None and claim.relative != fact.relative:
+        return "kind"  # "+12 ms" is not "+12 %"
     if not _value_fits(claim, fact):
         if claim.change is not None and _value_fits(claim, fact, signless=True):
             return "direction"
@@ -177,6 +180,10 @@ def _dimensions_fit(claim: Claim, fact: Claim) -> bool:
         return True  # changes compare as fractions; "2x" and "+100 %" alike
     if a == b:
         return True
+    if claim.figure.guessed and b == "":
+        return True  # the unit was read from a neighbour; the figure may be unitless
+    if a == "" and b not in ("ratio", "times"):
+        return True  # "last 0.0547" in a CPU table: base units, compared as they are
     return {a, b} <= {"", "ratio"}  # AUC 0.97 written as 97 %
 
 
@@ -189,22 +196,32 @@ def _value_fits(claim: Claim, fact: Claim, signless: bool = False) -> bool:
         have = f.value
         if f.dimension == "times":
             have -= 1
-        tol = fig.tolerance + f.tolerance
+        tol = max(fig.tolerance, _fact_tolerance(f))  # the coarser rounding bounds it
         if fig.dimension == "times":
             tol = max(tol, fig.tolerance)
         if claim.approx:
             tol = max(tol, APPROX_SHARE * abs(want))
+        if claim.bound == "max":  # "up by well under 0.1 %"
+            return abs(have) <= abs(want) + tol and (signless or want * have >= 0)
+        if claim.bound == "min":
+            return abs(have) >= abs(want) - tol and (signless or want * have >= 0)
         if signless or claim.change == 0:
             return abs(abs(want) - abs(have)) <= tol + 1e-12
         return abs(want - have) <= tol + 1e-12
     candidates = [fig.value]
+    if fig.guessed:
+        candidates.append(fig.written)
     if fig.unit in BINARY_TWIN:
         candidates.append(fig.written * UNITS[BINARY_TWIN[fig.unit]][0])
     have = abs(f.value)
+    if fig.dimension == "bytes_rate" and fig.text[:1] in "+-−" and f.value * fig.value < 0:
+        return False  # a shrinking trend is not a growing one
     for want in (abs(v) for v in candidates):
-        tol = fig.tolerance * (want / abs(fig.value) if fig.value else 1) + f.tolerance
+        tol = max(fig.tolerance * (want / abs(fig.value) if fig.value else 1), _fact_tolerance(f))
         if claim.approx:
             tol = max(tol, APPROX_SHARE * want)
+        if fig.dimension != f.dimension:
+            tol = min(tol, 0.05 * want)  # a unitless "0" is not "under 0.5 s"
         if claim.bound == "min" and have >= want - tol:
             return True
         if claim.bound == "max" and have <= want + tol:
@@ -212,6 +229,12 @@ def _value_fits(claim: Claim, fact: Claim, signless: bool = False) -> bool:
         if abs(want - have) <= tol * (1 + 1e-9) + 1e-12 * max(want, have):
             return True
     return False
+
+
+def _fact_tolerance(f: Figure) -> float:
+    """A tool's rounding, at most 0.5 % of its value: tools print three significant digits,
+    and a count of "0" or "1" is exact, not "anything under 0.5"."""
+    return min(f.tolerance, 0.005 * abs(f.value))
 
 
 def _subjects_fit(claimed: frozenset[str], facts: frozenset[str]) -> bool:
