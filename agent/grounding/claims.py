@@ -75,6 +75,7 @@ class _Context:
     cites: tuple[str, ...] = ()
     stat: str | None = None
     unit: Figure | None = None  # a unit named by a column header ("p95 (ms)", "seconds")
+    versions: tuple[str, ...] = ()  # in the order named: "v3 → v4" heads "0.064 → 0.082"
 
 
 @dataclass
@@ -95,7 +96,9 @@ class Names:
         """Return (position, name) for each known name and version in `text` (lower case)."""
         found = [(m.start(), m.group(0)) for m in self._rx.finditer(text)] if self._rx else []
         for m in VERSION.finditer(text):
-            found += [(m.start(i), "v" + m.group(i)) for i in (1, 2, 3) if m.group(i)]
+            found += [
+                (m.start(i if i == 3 else 0), "v" + m.group(i)) for i in (1, 2, 3) if m.group(i)
+            ]
         for m in MATCHER.finditer(text):
             if m.group(1) not in ("le", "quantile", "__name__") and not _regexy(m.group(2)):
                 found.append((m.start(2), m.group(2).lower()))
@@ -180,6 +183,7 @@ def _context_of(text: str, names: Names, column: bool = False) -> _Context:
     wins = [w for w in lx.windows(low) if not any(b[0] <= w[0] < b[1] for b in base)]
     return _Context(
         subjects=subj,
+        versions=tuple(dict.fromkeys(n for _, n in found if nb.name_kind(n) == "version")),
         quantities=frozenset(lx.quantities(low)),
         quantile=lx.quantile_of(low),
         window_s=wins[0][2] if wins else None,
@@ -191,7 +195,8 @@ def _context_of(text: str, names: Names, column: bool = False) -> _Context:
 
 
 _HEADER_UNIT = re.compile(
-    r"(?:^|\(|\bin\s+|,\s*)(ms|s|sec|seconds|cores|KiB|MiB|GiB|MB|GB|%|req/s|rps|/s)\)?\s*$"
+    r"(?:^|\(|\bin\s+|,\s*)(ms|s|sec|seconds|cores|millicores|KiB|MiB|GiB|MB|GB|%|req/s|rps|/s)"
+    r"\)?\s*$"
 )
 
 
@@ -212,6 +217,7 @@ def _merge(inner: _Context, outer: _Context) -> _Context:
         cites=inner.cites or outer.cites,
         stat=inner.stat or outer.stat,
         unit=inner.unit or outer.unit,
+        versions=inner.versions or outer.versions,
     )
 
 
@@ -224,9 +230,12 @@ def _row(
     # A row label without figures ("p95 peak") says what the row's figures are.
     label = _context_of(cells[0], names, column=True) if not figures(cells[0]) else _Context()
     out: list[Claim] = []
+    unit = None
     for j, cell in enumerate(cells):
         col = header[j] if j < len(header) else ""
         column = _context_of(col, names, column=True)
+        # "| now (ms) | mean | max |": a unit named once holds for the columns after it
+        unit = column.unit = column.unit or (unit if not column.quantities else None)
         col_ctx = _merge(label, column)
         col_ctx.quantities = label.quantities | column.quantities
         outer = _merge(_Context(subjects=row_subjects, cites=cites), ctx)
@@ -256,7 +265,8 @@ def _sentence(
     s_spans = lx.stat_spans(worded)
     claims: list[Claim] = []
     figs = nb.inherit_units(figures(sentence), masked, ctx.unit)
-    ranges = nb.range_ends(figs, masked)
+    ranges = nb.range_ends(figs, masked) | nb.slash_stats(figs, masked)
+    arrows = nb.arrow_sides(figs, masked)
     for k, fig in enumerate(figs):
         if any(w[0] <= fig.start < w[1] for w in wins) or any(
             b[0] <= fig.start < b[1] for b in base
@@ -272,16 +282,36 @@ def _sentence(
         prev_end = figs[k - 1].start + len(figs[k - 1].text) if k else clause_lo
         if k and (own := nb.STAT_AFTER.match(masked, prev_end)):
             prev_end = own.end() + 1  # "390 ms on average": that statistic is the previous one's
-        subjects = nb.bind_names(found_names, fig.start, clause_lo, clause_hi) or ctx.subjects
-        if nb.ANY_SUBJECT.search(masked[clause_lo : fig.start]) or "respectively" in masked:
+        end = fig.start + len(fig.text)
+        subjects = (
+            nb.bind_names(found_names, fig.start, end, clause_lo, clause_hi, masked) or ctx.subjects
+        )
+        if nb.any_subject(masked, clause_lo, fig.start) or "respectively" in masked:
             subjects = frozenset()  # "everything else is under 0.1 %", "… respectively"
-        if ctx.subjects and subjects is not ctx.subjects:
+        if (
+            k in arrows
+            and len(ctx.versions) == 2
+            and not any(nb.name_kind(n) == "version" for _, n in found_names)
+        ):
+            # "- logloss: 0.064 → 0.082" under "v3 → v4": before and after, in that order.
+            subjects = frozenset(
+                {
+                    *(s for s in ctx.subjects if nb.name_kind(s) != "version"),
+                    ctx.versions[arrows[k]],
+                }
+            )
+        elif k in arrows and len({n for _, n in found_names if nb.name_kind(n) == "version"}) > 1:
+            # "v4 is worse than v3: AUC 0.969 → 0.966": which side is which version is not said
+            subjects = frozenset(s for s in subjects if nb.name_kind(s) != "version")
+        elif ctx.subjects and subjects is not ctx.subjects:
             # A version named alone inherits the model from the header ("- v4: auc 0.97").
             kinds = {nb.name_kind(s) for s in subjects}
             subjects = subjects | frozenset(s for s in ctx.subjects if nb.name_kind(s) not in kinds)
         # A counted noun right after the figure says what it counts ("2 series", "22 lines").
-        noun = re.match(r"\s*(?:(?:out )?of \d+\s+)?([a-z][a-z-]*)", after)
+        noun = re.match(r"\s*-?(?:(?:out )?of \d+\s+)?([a-z][a-z-]*)", after)
         quantity = frozenset(lx.quantities(noun.group(1) + " ")) if noun and not fig.unit else None
+        if noun and not fig.unit and noun.group(1) in lx.SERIES_NOUNS:
+            quantity = frozenset({"series"})
         counted = bool(quantity)
         quantity = quantity or nb.nearest_quantity(q_spans, fig.start, clause_lo, clause_hi, fig)
         if re.search(r"\d\s+(?:out\s+)?of\s*$", before) and not fig.unit:
@@ -299,6 +329,10 @@ def _sentence(
         fig = nb.signed_trend(fig, before)
         stat = nb.nearest_stat(s_spans, fig.start, max(clause_lo, prev_end - 1), clause_hi)
         stat = nb.stat_after(after) or stat or ctx.stat
+        if nb.COMPARED_WITH.search(before[-28:]):
+            # "0.0722 % vs 0.122 %": the figure compared with, of the other version if any
+            stat = stat or "baseline"
+            subjects = frozenset(s for s in subjects if nb.name_kind(s) != "version")
         stat = ranges.get(k, stat)
         quantile = nb.quantile_near(masked, fig, clause_lo, clause_hi)
         quantile = quantile if quantile is not None else ctx.quantile

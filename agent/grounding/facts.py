@@ -16,6 +16,7 @@ from typing import Any
 from opsloop.agent.grounding import lexicon as lx
 from opsloop.agent.grounding.claims import Claim, Names, read
 from opsloop.agent.grounding.figures import DIMENSION_OF_UNIT, UNITS, Figure
+from opsloop.agent.grounding.values import value_facts
 
 _RANGE = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -86,8 +87,15 @@ def collect(
         texts = [str(ev.get("summary") or "")]
         if call.get("summary") and call.get("summary") not in texts:
             texts.append(str(call["summary"]))
-        for text in texts:
-            out += [Fact(ev_id, _fill(c, window, ev)) for c in read(text, names) if c.figure.text]
+        read_here = [
+            Fact(ev_id, _fill(c, window, ev))
+            for text in texts
+            for c in read(text, names)
+            if c.figure.text
+        ]
+        siblings = [f.claim for f in read_here]
+        out += read_here
+        out += [Fact(ev_id, c, exact=True) for c in value_facts(ev, names, window, siblings)]
     # A tool summary without evidence ids (e.g. a failed call's explanation) still counts.
     for call in calls:
         if not (call.get("evidence") or []) and call.get("summary"):

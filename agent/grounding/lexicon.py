@@ -79,6 +79,8 @@ def _word_re(word: str) -> str:
 _QUANTITY_RES = {
     family: re.compile("|".join(_word_re(w) for w in words)) for family, words in QUANTITIES.items()
 }
+# Counted things that are series of a query: "3 pods", "5 services".
+SERIES_NOUNS = frozenset("services pods instances containers replicas nodes jobs".split())
 # A change in a rate-like family is still a rate ("request rate rose"); these are the families
 # where a bare "rate" would mislead: "error rate" is an error quantity as well as a rate.
 QUANTILE = re.compile(r"(?<![a-z0-9])(?:p(\d{2,3}(?:\.\d)?)|(median))(?![a-z0-9])")
@@ -205,7 +207,7 @@ STATS: dict[str, tuple[str, ...]] = {
         "worst",
     ),
     "previous": ("previous mean", "prior mean", "previously"),
-    "baseline": ("baseline", "normal", "usual", "expected"),
+    "baseline": ("baseline", "usual"),
 }
 _STAT_RES = {
     stat: re.compile(_WORD.format("|".join(re.escape(w) for w in words)))
@@ -331,7 +333,8 @@ def baselines(text: str) -> list[tuple[int, int, str]]:
             kind = "deploy"
         else:
             s = _span_s(*_groups(g, "ab"))
-            kind = f"previous:{s:g}" if s else ""
+            # "0.99 s before recovering" is a figure; baselines are minutes or more
+            kind = f"previous:{s:g}" if s and s >= 60 else ""
         if kind:
             out.append((m.start(), m.end(), kind))
     return out

@@ -32,7 +32,7 @@ def ends_only(m: re.Match[str]) -> str:
 PARAMETER = re.compile(r"(?:precision|recall|hit rate|ndcg|map|top|accuracy)\s*(?:at|@)\s*$")
 ANY_SUBJECT = re.compile(
     r"(?<![a-z])(?:(?:everything|everyone|anything|all|every \w+) else|the rest|all (?:the )?other"
-    r"|the others|others are)(?![a-z])"
+    r"|the others|others are|both|each|either)(?![a-z])"
 )
 
 
@@ -121,6 +121,57 @@ def range_ends(figs: list[Figure], text: str) -> dict[int, str]:
     return out
 
 
+_SLASH_LABEL = re.compile(
+    r"([a-z][a-z ]*?)\s*/\s*([a-z][a-z ]*?)(?:\s*/\s*([a-z][a-z ]*?))?\s*[:=]"
+)
+
+
+def slash_stats(figs: list[Figure], text: str) -> dict[int, str]:
+    """Pair "min / max: 0.16 % / 0.41 %": each figure of a slashed list takes the statistic
+    in the same place of the slashed label before it."""
+    out: dict[int, str] = {}
+    for m in _SLASH_LABEL.finditer(text):
+        stats = []
+        for word in (g for g in m.groups() if g):
+            spans = lx.stat_spans(word.strip())
+            if not spans:
+                break
+            stats.append(spans[-1][1])
+        else:
+            run = [k for k, f in enumerate(figs) if f.start >= m.end()]
+            chain = run[:1]
+            for k in run[1:]:
+                prev = figs[chain[-1]]
+                if (
+                    k != chain[-1] + 1
+                    or text[prev.start + len(prev.text) : figs[k].start].strip() != "/"
+                ):
+                    break
+                chain.append(k)
+            if len(chain) == len(stats):
+                out.update(zip(chain, stats, strict=True))
+    return out
+
+
+COMPARED_WITH = re.compile(
+    r"(?:\bvs\.?|\bversus|\bagainst(?: an?)?|compared (?:with|to)|relative to)\s*(?:~|about\s+)?$"
+)
+
+
+def arrow_sides(figs: list[Figure], text: str) -> dict[int, int]:
+    """Mark "0.064 → 0.082" and "from 0.064 to 0.082": the figure before (0) and after (1)."""
+    out: dict[int, int] = {}
+    for k in range(len(figs) - 1):
+        a, b = figs[k], figs[k + 1]
+        gap = text[a.start + len(a.text) : b.start].strip()
+        if gap in ("→", "->", "=>") or (
+            gap == "to" and re.search(r"from\s*$", text[max(0, a.start - 8) : a.start])
+        ):
+            out.setdefault(k, 0)
+            out[k + 1] = 1
+    return out
+
+
 def quantile_near(text: str, fig: Figure, lo: int, hi: int) -> float | None:
     """The quantile nearest a figure: named right after it ("85.2 ms (p95)"), else the last
     named before it in its clause, else in its sentence, else after it in its clause."""
@@ -150,16 +201,34 @@ def name_kind(name: str) -> str:
     return "version" if re.fullmatch(r"v\d+", name) else "name"
 
 
-def bind_names(found: list[tuple[int, str]], pos: int, lo: int, hi: int) -> frozenset[str]:
-    """Return the names a figure is about: per kind, the nearest before it in its clause
-    (else the nearest after it, else the nearest before it in the sentence)."""
+_OF_NAME = re.compile(r"\s*(?:on|for|in|of|at|from|by)\s+(?:the\s+|its\s+)?(?:pod\s+)?$")
+
+
+def any_subject(text: str, lo: int, pos: int) -> bool:
+    """True when the words before a figure speak of several subjects ("both", "each",
+    "everything else"), also from outside the parentheses the figure stands in."""
+    if ANY_SUBJECT.search(text[lo:pos]):
+        return True
+    if lo and text[lo - 1] == "(":
+        outer, _ = clause(text, lo - 1)
+        return bool(ANY_SUBJECT.search(text[outer : lo - 1]))
+    return False
+
+
+def bind_names(
+    found: list[tuple[int, str]], pos: int, end: int, lo: int, hi: int, text: str = ""
+) -> frozenset[str]:
+    """Return the names a figure is about: per kind, the one named right after it ("1.6
+    KiB/min on pod-a"), else the nearest before it in its clause, else the nearest after it
+    in its clause, else the nearest before it in the sentence."""
     out: set[str] = set()
     for kind in ("name", "version"):
         mine = [(p, n) for p, n in found if name_kind(n) == kind]
         before = [(p, n) for p, n in mine if lo <= p < pos]
         after = [(p, n) for p, n in mine if pos < p < hi]
         earlier = [(p, n) for p, n in mine if p < lo]
-        pick = before[-1:] or after[:1] or earlier[-1:]
+        right = [(p, n) for p, n in after[:1] if text and _OF_NAME.fullmatch(text[end:p])]
+        pick = right or before[-1:] or after[:1] or earlier[-1:]
         if pick:
             out.add(pick[0][1])
             # A pod and its service, named together, are one subject.

@@ -8,6 +8,7 @@ from typing import Any
 from opsloop.agent.grounding.claims import Claim
 from opsloop.agent.grounding.facts import Fact
 from opsloop.agent.grounding.figures import BINARY_TWIN, UNITS, Figure
+from opsloop.agent.grounding.values import ANY_UNIT
 
 APPROX_SHARE = 0.1  # "about 400 ms" covers 360–440 ms
 
@@ -178,8 +179,8 @@ def _dimensions_fit(claim: Claim, fact: Claim) -> bool:
     a, b = claim.figure.dimension, fact.figure.dimension
     if claim.change is not None or fact.change is not None:
         return True  # changes compare as fractions; "2x" and "+100 %" alike
-    if a == b:
-        return True
+    if a == b or b == ANY_UNIT:
+        return True  # a tool's raw value in base units fits any written unit
     if claim.figure.guessed and b == "":
         return True  # the unit was read from a neighbour; the figure may be unitless
     if a == "" and b not in ("ratio", "times"):

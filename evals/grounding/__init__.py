@@ -4,8 +4,10 @@
 turn's question, tool calls and evidence records. `corpus.yaml` holds answers written
 against them the way models write (prose, bullets, tables, rounding, units), correct ones
 and ones with exactly one distortion of a named kind; a helper wrote them without reading
-the checker. The suite runs the self-check on each answer and reports the catch rate per
-distortion kind and the rate of correct answers flagged. It is offline and takes seconds.
+the checker. `holdout.yaml` is a second set by another helper, blind to the checker and to
+the corpus, written after the checker was tuned on the corpus, to measure it on phrasings
+it had not seen. The suite runs the self-check on each answer and reports the catch rate
+per distortion kind and the rate of correct answers flagged. It is offline (seconds).
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ import yaml
 
 from opsloop.agent.grounding.selfcheck import check_answer
 
+SETS = ("corpus", "holdout")
 
-def load() -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Return the captured turns (by id, plus known names) and the corpus cases."""
+
+def load(name: str = "corpus") -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Return the captured turns (plus known names) and the cases of one answer set."""
     root = resources.files(__package__)
     evidence = json.loads(root.joinpath("evidence.json").read_text())
-    corpus = yaml.safe_load(root.joinpath("corpus.yaml").read_text())
-    return evidence, corpus["cases"]
+    cases = yaml.safe_load(root.joinpath(f"{name}.yaml").read_text())
+    return evidence, cases["cases"]
 
 
 def check_case(case: dict[str, Any], evidence: dict[str, Any]) -> dict[str, Any]:
@@ -51,15 +55,38 @@ def check_case(case: dict[str, Any], evidence: dict[str, Any]) -> dict[str, Any]
 
 
 def run(progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
-    """Check every corpus answer; return catch and false-flag rates, overall and per kind."""
-    evidence, cases = load()
-    results = [check_case(c, evidence) for c in cases]
+    """Check every answer of both sets; return catch and false-flag rates, overall and per
+    kind. The corpus set's rates are unprefixed; the held-out set's start with `holdout_`."""
+    metrics: dict[str, float] = {}
+    failures: list[dict[str, Any]] = []
+    kinds: Counter[str] = Counter()
+    for name in SETS:
+        evidence, cases = load(name)
+        results = [check_case(c, evidence) for c in cases]
+        prefix = "" if name == "corpus" else f"{name}_"
+        metrics.update({f"{prefix}{k}": v for k, v in _rates(results).items()})
+        kinds.update(f"{prefix}{r['kind']}" for r in results)
+        failures += [
+            {**r, "set": name, "ok": False}
+            for r in results
+            if r["grounded"] == (r["kind"] != "correct")
+        ]
+        progress(
+            f"grounding ({name}): caught {metrics[prefix + 'catch_rate']:.1%} of "
+            f"{metrics[prefix + 'distorted_answers']:.0f} distortions, flagged "
+            f"{metrics[prefix + 'false_flag_rate']:.1%} of "
+            f"{metrics[prefix + 'correct_answers']:.0f} correct answers"
+        )
+    return {"suite": "grounding", "metrics": metrics, "kinds": dict(kinds), "cases": failures}
+
+
+def _rates(results: list[dict[str, Any]]) -> dict[str, float]:
     by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in results:
         by_kind[r["kind"]].append(r)
     correct = by_kind.pop("correct", [])
     distorted = [r for group in by_kind.values() for r in group]
-    metrics: dict[str, float] = {
+    out: dict[str, float] = {
         "cases": float(len(results)),
         "correct_answers": float(len(correct)),
         "distorted_answers": float(len(distorted)),
@@ -68,19 +95,8 @@ def run(progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
         "claims_checked": float(sum(r["claims"] for r in results)),
     }
     for kind, group in sorted(by_kind.items()):
-        metrics[f"catch_rate_{kind}"] = _rate(group, caught=True)
-    progress(
-        f"grounding: caught {metrics['catch_rate']:.1%} of {len(distorted)} distortions, "
-        f"flagged {metrics['false_flag_rate']:.1%} of {len(correct)} correct answers"
-    )
-    misses = [r for r in distorted if r["grounded"]]
-    false_flags = [r for r in correct if not r["grounded"]]
-    return {
-        "suite": "grounding",
-        "metrics": metrics,
-        "kinds": dict(Counter(r["kind"] for r in results)),
-        "cases": [{**r, "ok": False} for r in misses + false_flags],
-    }
+        out[f"catch_rate_{kind}"] = _rate(group, caught=True)
+    return out
 
 
 def _rate(group: list[dict[str, Any]], caught: bool) -> float:

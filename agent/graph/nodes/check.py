@@ -62,8 +62,10 @@ def check_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[st
             f'"{v.text[:160]}" ({v.reason})' for v in removed
         )
         evals["removed_claims"] = len(removed)
-    if any(c.status == "unsupported" for c in result.claims) or result.unknown_entities or (
-        result.invalid_citations
+    if (
+        any(c.status == "unsupported" for c in result.claims)
+        or result.unknown_entities
+        or (result.invalid_citations)
     ):
         answer += (
             f"\n\n{UNVERIFIED}: "
