@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 from opsloop.evals.suites import lower_is_better
@@ -20,7 +21,10 @@ def log_run(tracking_uri: str, suite: str, report: dict[str, Any], params: dict[
 
     client = MlflowClient(tracking_uri=tracking_uri)
     experiment = client.get_experiment_by_name(EXPERIMENT)
-    experiment_id = experiment.experiment_id if experiment else client.create_experiment(EXPERIMENT)
+    if experiment:
+        experiment_id = experiment.experiment_id
+    else:
+        experiment_id = client.create_experiment(EXPERIMENT, _artifact_root(tracking_uri))
     run = client.create_run(experiment_id, tags={"mlflow.runName": f"{suite}", "suite": suite})
     run_id = run.info.run_id
     try:
@@ -34,6 +38,14 @@ def log_run(tracking_uri: str, suite: str, report: dict[str, Any], params: dict[
         raise
     client.set_terminated(run_id, status="FINISHED")
     return run_id
+
+
+def _artifact_root(tracking_uri: str) -> str | None:
+    """Keep a local store's artifacts beside it, not in ./mlruns of whatever directory."""
+    if tracking_uri.startswith("sqlite:///"):
+        db = Path(tracking_uri.removeprefix("sqlite:///"))
+        return (db.parent / "eval-artifacts").resolve().as_uri()
+    return None
 
 
 def compare(tracking_uri: str, run_a: str, run_b: str) -> dict[str, Any]:
