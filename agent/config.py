@@ -110,6 +110,12 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(1024, gt=0, description="Completion token cap.")
     llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
     llm_max_retries: int = Field(2, ge=0, description="Retries on transient LLM errors.")
+    llm_context_tokens: int = Field(
+        12000, ge=1000, description="Prompt budget; the oldest tool results are trimmed past it."
+    )
+    llm_turn_budget: float = Field(
+        150.0, gt=0, description="Seconds of LLM requests per turn, retries and steps included."
+    )
     llm_prices: dict[str, LlmPrice] = Field(
         default_factory=dict,
         description="Model → {input_per_mtok, output_per_mtok} in USD per 1M tokens (JSON in env).",

@@ -13,6 +13,7 @@ from langchain_core.messages import ToolMessage
 from pydantic import ValidationError
 
 from opsloop.agent.graph.deps import Deps
+from opsloop.agent.graph.normalise import normalise_args
 from opsloop.tools.base import OpsTool, ToolResult, ToolStatus
 from opsloop.tools.errors import BackendUnavailable, OpsError
 from opsloop.tools.redact import redact
@@ -64,7 +65,18 @@ def execute_call(call: dict[str, Any], deps: Deps) -> ToolResult:
         return ToolResult.failure(f"unknown tool '{call['name']}'. Available tools: {names}.")
     if not isinstance(call.get("args"), dict):
         return ToolResult.failure(f"arguments for {call['name']} must be a JSON object")
-    return run_tool(tool, call["args"], deps.settings.tool_timeout, deps.settings.tool_output_chars)
+    args, notes = normalise_args(
+        call["name"], call["args"], lambda kind: getattr(deps.catalog, kind)()
+    )
+    result = run_tool(tool, args, deps.settings.tool_timeout, deps.settings.tool_output_chars)
+    if notes:
+        # Said to the model and kept on the evidence, so the sources show what ran.
+        for ev in result.evidence:
+            ev.summary += " (" + "; ".join(notes) + ")"
+        result = result.model_copy(
+            update={"summary": "note: " + "; ".join(notes) + "\n" + result.summary}
+        )
+    return result
 
 
 def timed_call(call: dict[str, Any], deps: Deps) -> tuple[ToolResult, tuple[float, float]]:

@@ -16,6 +16,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from opsloop import prompts
+from opsloop.agent.llm.budget import TurnClock, estimate_tokens, fit
+from opsloop.agent.planner.intents import hits
+from opsloop.agent.planner.lexicon import normalise
 from opsloop.tools.errors import OpsError
 from opsloop.tools.redact import redact
 
@@ -26,29 +29,86 @@ if TYPE_CHECKING:  # the graph imports this module, never the other way round
 HISTORY_TURNS = 3
 
 
+class TurnBudgetSpent(TimeoutError):
+    """The turn's time budget has no room for another LLM request."""
+
+
 def invoke(
     llm: BaseChatModel,
     messages: Sequence[BaseMessage],
     usage: dict[str, Any],
     tools: Sequence[Any] | None = None,
+    *,
+    state: AgentState | None = None,
+    deps: Deps | None = None,
 ) -> tuple[Any, dict[str, Any]]:
-    """Send `messages` (offering `tools` when given); return the reply and the new usage."""
-    model = llm.bind_tools(list(tools)) if tools is not None else llm
+    """Send `messages` (offering `tools` when given); return the reply and the new usage.
+
+    With the turn's `state` and `deps`, the messages are fitted to the context budget and
+    the request gets what is left of the turn's time budget (TurnBudgetSpent when nothing).
+    """
+    offered = list(tools) if tools is not None else None
+    model = llm.bind_tools(offered) if offered is not None else llm
+    kwargs: dict[str, Any] = {}
+    if state is not None and deps is not None:
+        settings = deps.settings
+        clock = TurnClock(
+            state.get("started_at") or time.time(),
+            settings.llm_turn_budget,
+            settings.llm_timeout,
+        )
+        timeout = clock.request_timeout()
+        if timeout is None:
+            raise TurnBudgetSpent(
+                f"the turn's {settings.llm_turn_budget:g}s LLM budget is spent "
+                "(OPSLOOP_LLM_TURN_BUDGET)"
+            )
+        # Retries share the request's slice, so a turn never outlasts its budget.
+        kwargs["timeout"] = timeout / (settings.llm_max_retries + 1)
+        messages, trimmed = fit(messages, settings.llm_context_tokens, offered or ())
+        if trimmed:
+            usage = {**usage, "trimmed_results": usage.get("trimmed_results", 0) + trimmed}
     started = time.time()
-    reply = model.invoke(list(messages))
-    return reply, add_usage(usage, reply, started)
+    reply = model.invoke(list(messages), **kwargs)
+    new_usage = add_usage(usage, reply, started)
+    # Kept per call: what the budget counted, beside what the endpoint reported.
+    new_usage["chat_calls"][-1]["estimated_input_tokens"] = estimate_tokens(messages, offered or ())
+    return reply, new_usage
+
+
+MAX_NAMES = 30  # names listed in the system prompt; the rest are a tool call away
+ACTIONS = ("rollback", "promote", "retrain")
+
+
+def bounded(names: Sequence[str], tool: str, limit: int = MAX_NAMES) -> str:
+    """List up to `limit` names, then say how many more there are and how to see them."""
+    if not names:
+        return "none found"
+    shown = ", ".join(names[:limit])
+    more = len(names) - limit
+    return shown if more <= 0 else f"{shown}, and {more} more (call {tool} to see them all)"
+
+
+def offered_tools(state: AgentState, deps: Deps) -> list[Any]:
+    """The tools to bind this step: reads always, writes only when the request asks for an
+    action (a model cannot call what it was not offered)."""
+    asked = normalise(state.get("question", ""))
+    wants_action = any(hits(asked, intent) for intent in ACTIONS)
+    return [t for n, t in deps.tools.items() if wants_action or not deps.is_write(n)]
 
 
 def system_prompt(state: AgentState, deps: Deps) -> str:
     """Render the system prompt with discovered names (or say discovery failed)."""
     try:
-        services = ", ".join(deps.catalog.services()) or "none found"
-        models = ", ".join(deps.catalog.models()) or "none found"
+        services = bounded(deps.catalog.services(), "list_services")
+        models = bounded(deps.catalog.models(), "model_status")
     except OpsError as exc:
         services = models = f"unknown ({exc})"
+    now = deps.now().astimezone(deps.tz) if deps.tz else deps.now().astimezone()
     return prompts.render(
         "system",
-        now=deps.now().strftime("%Y-%m-%d %H:%M"),
+        now=now.strftime("%Y-%m-%d %H:%M"),
+        zone=now.tzname() or "UTC",
         services=services,
         models=models,
         rate_window=deps.settings.rate_window,

@@ -42,7 +42,9 @@ def followup_calls(state: AgentState, deps: Deps) -> tuple[list[dict[str, Any]],
         HumanMessage(content=redact(json.dumps(brief, default=str), deps.secrets)),
     ]
     try:
-        reply, usage = invoke(deps.llm, messages, state.get("usage", {}), reads.values())
+        reply, usage = invoke(
+            deps.llm, messages, state.get("usage", {}), reads.values(), state=state, deps=deps
+        )
     except Exception as exc:  # the playbook's evidence stands on its own
         log.info("follow-up tools not asked: the LLM failed (%s)", type(exc).__name__)
         return [], {}

@@ -195,7 +195,7 @@ def _narrate(state: AgentState, deps: Deps, text: str) -> tuple[str, dict[str, A
         SystemMessage(content=prompts.render("narrate")),
         HumanMessage(content=redact(text, deps.secrets)),
     ]
-    reply, usage = invoke(deps.llm, messages, state.get("usage", {}))
+    reply, usage = invoke(deps.llm, messages, state.get("usage", {}), state=state, deps=deps)
     return text_of(reply), usage
 
 

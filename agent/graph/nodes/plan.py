@@ -13,6 +13,7 @@ from opsloop.agent.llm.chat import (
     history,
     invoke,
     llm_error,
+    offered_tools,
     system_prompt,
     text_of,
     tool_call_message,
@@ -88,7 +89,14 @@ def llm_step(state: AgentState, deps: Deps) -> dict[str, Any]:
         SystemMessage(content=redact(system_prompt(state, deps), deps.secrets)),
         *history(state.get("messages", []), deps),
     ]
-    reply, usage = invoke(deps.llm, messages, state.get("usage", {}), deps.tools.values())
+    reply, usage = invoke(
+        deps.llm,
+        messages,
+        state.get("usage", {}),
+        offered_tools(state, deps),
+        state=state,
+        deps=deps,
+    )
     if not isinstance(reply, AIMessage):
         raise TypeError(f"the model returned {type(reply).__name__}")
     pending = [

@@ -45,7 +45,7 @@ def _llm_repair(state: AgentState, deps: Deps, problems: list[str]) -> tuple[str
         *history(state.get("messages", []), deps),
         HumanMessage(content=prompts.render("repair", problems=problems)),
     ]
-    reply, usage = invoke(deps.llm, messages, state.get("usage", {}))
+    reply, usage = invoke(deps.llm, messages, state.get("usage", {}), state=state, deps=deps)
     return text_of(reply), usage
 
 
