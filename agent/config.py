@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
     llm_max_retries: int = Field(2, ge=0, description="Retries on transient LLM errors.")
     llm_context_tokens: int = Field(
-        12000, ge=1000, description="Prompt budget; the oldest tool results are trimmed past it."
+        6000, ge=1000, description="Prompt budget; the oldest tool results are trimmed past it."
     )
     llm_turn_budget: float = Field(
         150.0, gt=0, description="Seconds of LLM requests per turn, retries and steps included."

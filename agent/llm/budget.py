@@ -24,7 +24,7 @@ def estimate_tokens(messages: Sequence[BaseMessage], tools: Sequence[object] = (
     """Estimate the prompt tokens of `messages` plus the tool schemas offered with them."""
     chars = 0
     for m in messages:
-        chars += len(m.content) if isinstance(m.content, str) else len(json.dumps(m.content))
+        chars += len(json.dumps(m.content))  # as sent: quotes, escaped newlines
         if isinstance(m, AIMessage) and m.tool_calls:
             chars += len(json.dumps(m.tool_calls, default=str))
     for tool in tools:
