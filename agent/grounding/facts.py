@@ -15,7 +15,7 @@ from typing import Any
 
 from opsloop.agent.grounding import lexicon as lx
 from opsloop.agent.grounding.claims import Claim, Names, read
-from opsloop.agent.grounding.figures import DIMENSION_OF_UNIT, UNITS, Figure
+from opsloop.agent.grounding.figures import DIMENSION_OF_UNIT, Figure
 from opsloop.agent.grounding.values import value_facts
 
 _RANGE = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
@@ -225,8 +225,3 @@ def _subjects_of_query(query: str) -> Iterable[str]:
     for m in re.finditer(r'\b([a-zA-Z_][a-zA-Z0-9_]*)="([^"]+)"', query):
         if m.group(1) not in ("le", "quantile") and not any(c in m.group(2) for c in "|*+?[]("):
             yield m.group(2).lower()
-
-
-def unit_scale(unit: str) -> float:
-    """Return the base-unit scale of a written unit (1 when unknown)."""
-    return UNITS.get(unit, (1.0, ""))[0]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from opsloop.agent.planner.timerange import UNIT_SECONDS
+
 # Quantity families: a claim and a fact must share one to be about the same thing. Keys are
 # matched on word starts in lower-cased text; metric names are split on "_" before matching.
 QUANTITIES: dict[str, tuple[str, ...]] = {
@@ -108,69 +110,7 @@ def quantile_of(text: str) -> float | None:
     return float("0." + digits.replace(".", "")) if "." not in digits else float(digits) / 100
 
 
-UP_WORDS = (
-    "up",
-    "rose",
-    "risen",
-    "rising",
-    "rise",
-    "increase",
-    "increased",
-    "increasing",
-    "grew",
-    "grown",
-    "growth",
-    "climbed",
-    "climb",
-    "jumped",
-    "jump",
-    "spiked",
-    "higher",
-    "more",
-    "gained",
-    "gain",
-    "above",
-    "worse",
-    "worsened",
-    "surged",
-    "ticked up",
-    "elevated",
-)
-DOWN_WORDS = (
-    "down",
-    "fell",
-    "fallen",
-    "falling",
-    "fall",
-    "drop",
-    "dropped",
-    "dropping",
-    "decrease",
-    "decreased",
-    "decreasing",
-    "declined",
-    "decline",
-    "lower",
-    "less",
-    "shrank",
-    "slipped",
-    "dipped",
-    "dip",
-    "below",
-    "reduced",
-    "reduction",
-    "eased",
-    "improved",
-    "better",
-    "cut",
-)
-CHANGE_WORDS = ("change", "changed", "moved", "shift", "shifted", "delta", "difference")
 _WORD = r"(?<![a-z-])(?:{})(?![a-z-])"
-UP = re.compile(_WORD.format("|".join(re.escape(w) for w in UP_WORDS)))
-DOWN = re.compile(_WORD.format("|".join(re.escape(w) for w in DOWN_WORDS)))
-CHANGE = re.compile(_WORD.format("|".join(CHANGE_WORDS)))
-# Words that make the next figure a level, not a change ("rose to 412 ms", "higher than 3 %").
-LEVEL_BEFORE = re.compile(r"(?<![a-z])(?:to|than|at|from|of about|reaching|hitting)\s*$")
 APPROX = re.compile(
     r"(?<![a-z])(?:about|around|approximately|approx\.?|roughly|nearly|almost|close to|"
     r"some|circa|ca\.|on the order of)\s*$|[~≈∼]\s*$"
@@ -221,29 +161,7 @@ def stat_spans(text: str) -> list[tuple[int, str]]:
 
 
 # Windows and baselines, in seconds.
-_UNIT_S = {
-    "s": 1,
-    "sec": 1,
-    "secs": 1,
-    "second": 1,
-    "seconds": 1,
-    "m": 60,
-    "min": 60,
-    "mins": 60,
-    "minute": 60,
-    "minutes": 60,
-    "h": 3600,
-    "hr": 3600,
-    "hrs": 3600,
-    "hour": 3600,
-    "hours": 3600,
-    "d": 86400,
-    "day": 86400,
-    "days": 86400,
-    "w": 604800,
-    "week": 604800,
-    "weeks": 604800,
-}
+_UNIT_S = UNIT_SECONDS  # "30m", "2 hours": the planner reads windows the same way
 
 
 def _span_re(tag: str) -> str:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, tzinfo
 from opsloop.tools.backends.prometheus.promql import format_duration
 
 DEFAULT_RANGE_S = 3600.0
-_UNITS = {
+UNIT_SECONDS = {
     "s": 1,
     "sec": 1,
     "secs": 1,
@@ -33,7 +33,7 @@ _UNITS = {
     "week": 604800,
     "weeks": 604800,
 }
-_UNIT_RE = "|".join(sorted(_UNITS, key=len, reverse=True))
+_UNIT_RE = "|".join(sorted(UNIT_SECONDS, key=len, reverse=True))
 _WORDS = {
     "a": 1,
     "an": 1,
@@ -106,7 +106,7 @@ def parse_window(text: str, now: datetime, tz: tzinfo | None = None) -> TimeWind
         seconds = max(60.0, (local_now - midnight).total_seconds())
         return TimeWindow(seconds, None, explicit=True, text="today")
     if match := _AGO.search(low):
-        seconds = _amount(match.group(1)) * _UNITS[match.group(2)]
+        seconds = _amount(match.group(1)) * UNIT_SECONDS[match.group(2)]
         return TimeWindow(
             DEFAULT_RANGE_S,
             now - timedelta(seconds=seconds),
@@ -115,14 +115,14 @@ def parse_window(text: str, now: datetime, tz: tzinfo | None = None) -> TimeWind
             text=match.group(0),
         )
     if match := _LAST.search(low):
-        seconds = _amount(match.group(1)) * _UNITS[match.group(2)]
+        seconds = _amount(match.group(1)) * UNIT_SECONDS[match.group(2)]
         return TimeWindow(seconds, None, explicit=True, text=match.group(0))
     for match in _BARE.finditer(low):
         amount, unit = float(match.group(1)), match.group(2)
-        if _UNITS[unit] == 1 and amount >= 100:  # "500s" are status codes, not seconds
+        if UNIT_SECONDS[unit] == 1 and amount >= 100:  # "500s" are status codes, not seconds
             continue
         if amount > 0:
-            return TimeWindow(amount * _UNITS[unit], None, explicit=True, text=match.group(0))
+            return TimeWindow(amount * UNIT_SECONDS[unit], None, explicit=True, text=match.group(0))
     if _NOW.search(low):
         return TimeWindow(DEFAULT_RANGE_S, None, instant=True, explicit=True, text="now")
     return TimeWindow()

@@ -65,7 +65,7 @@ def check_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[st
     if (
         any(c.status == "unsupported" for c in result.claims)
         or result.unknown_entities
-        or (result.invalid_citations)
+        or result.invalid_citations
     ):
         answer += (
             f"\n\n{UNVERIFIED}: "
