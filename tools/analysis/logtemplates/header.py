@@ -17,7 +17,7 @@ MONTHS_DAYS = frozenset(
 # One header field: a bracketed group (`[Sun Dec 04 04:47:44 2005]`, `[main]`) or a word.
 _FIELD = re.compile(r"\[[^\]]*\]|<[^<>\s]*>|\S+")
 # A timestamp piece: dates, times, epochs, zones; digits and separators only.
-_TIME = re.compile(r"[+-]?\d[\d\-/.:,T]*Z?|[+-]\d{2}:?\d{2}")
+_TIME = re.compile(r"[+-]?\d[\d\-/.:,T]*(?:Z|[+-]\d{2}:?\d{2})?|[+-]\d{2}:?\d{2}")
 # A logger name worth dropping: has a package dot, `$`, `[pid]`, `(...)` or `/`.
 # A field that is surely a timestamp: a time of day, a date, an epoch, a month or day name.
 _STAMP = re.compile(r".*\d:\d\d.*|\d{2,4}[-/.]\d{1,2}[-/.]\d{1,4}.*|\d{9,}(?:[.,]\d+)?")
@@ -25,6 +25,17 @@ _LOGGER = re.compile(r"[\w.$\-/\[\]()#@]*[.$\[(/][\w.$\-/\[\]()#@]*:?")
 # glog / klog: `E0102 10:00:00.123456   12345 controller.go:123] message`.
 _GLOG = re.compile(r"[IWEF]\d{4} \d\d:\d\d:\d\d(?:\.\d+)?\s+\d+\s+[^\s\]]+:\d+\]\s*")
 _LOGFMT_MSG = re.compile(r'(?:^|\s)(?:msg|message)=(?:"((?:[^"\\]|\\.)*)"|(\S+))')
+# RFC 5424: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD-ELEMENT]… MSG` (or `-` for no SD).
+_RFC5424 = re.compile(
+    r"<\d{1,3}>\d{1,2} \S+ \S+ \S+ \S+ \S+ (?:-|(?:\[(?:[^\]\\\"]|\\.|\"(?:[^\"\\]|\\.)*\")*\])+)"
+    r"(?: |$)(?:\ufeff)?"
+)
+# A syslog priority before an RFC 3164 line (`<34>Oct 11 22:14:15 …`), as sent on the wire.
+_PRI = re.compile(r"<\d{1,3}>(?=[A-Z][a-z]{2} )")
+# dmesg / kernel ring buffer time: `[ 1234.567890] `.
+_KERNEL_TIME = re.compile(r"\[\s*\d+\.\d+\]\s*")
+# A syslog tag after the host: `prog:`, `prog[pid]:`, `prog(facility)[pid]:`, `kernel:`.
+_TAG = re.compile(r"[A-Za-z_][\w.\-/]*(?:\([\w.\-]*\))?(?:\[\d+\])?:")
 # Only the first fields can be header; a level further in belongs to the message.
 MAX_HEADER_FIELDS = 10
 
@@ -38,6 +49,13 @@ def strip_header(line: str) -> str:
     glog = _GLOG.match(line)
     if glog:
         return line[glog.end() :] or line
+    rfc5424 = _RFC5424.match(line)
+    if rfc5424:
+        return line[rfc5424.end() :].strip() or line
+    line = _PRI.sub("", line, count=1)
+    kernel = _KERNEL_TIME.match(line)
+    if kernel:
+        return line[kernel.end() :] or line
     fields = [(m.start(), m.end(), m.group()) for m in _FIELD.finditer(line)]
     start = _header_end(fields)
     if start is None:
@@ -85,8 +103,25 @@ def _header_end(fields: list[tuple[int, int, str]]) -> int | None:
         return None
     end = fields[i - 1][1]
     for j in range(i, min(i + 2, len(fields) - 1)):
-        if fields[j][2].endswith(":") and _LOGGER.fullmatch(fields[j][2]):
-            return fields[j][1]
+        tag = fields[j][2]
+        if tag.endswith(":") and (_LOGGER.fullmatch(tag) or _TAG.fullmatch(tag)):
+            return _after_kernel_time(fields, j)
+    return end
+
+
+def _after_kernel_time(fields: list[tuple[int, int, str]], j: int) -> int:
+    """End of a syslog tag, and of the kernel's `[ 12.345]` right after it if there."""
+    end = fields[j][1]
+    if j + 1 < len(fields) and re.fullmatch(r"\[\s*\d+\.\d+\]|\[", fields[j + 1][2]):
+        following = fields[j + 1][2]
+        if (
+            following == "["
+            and j + 2 < len(fields)
+            and re.fullmatch(r"\d+\.\d+\]", fields[j + 2][2])
+        ):
+            return fields[j + 2][1]
+        if following != "[":
+            return fields[j + 1][1]
     return end
 
 

@@ -10,6 +10,17 @@ WILDCARD = "<*>"
 _MASKS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s\]\)}>,;'\"]+"), WILDCARD),
     (re.compile(r"\b[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b"), WILDCARD),
+    # SSH key fingerprints and other encoded digests (`SHA256:AbC…`, `MD5:aa:bb…`).
+    (re.compile(r"\b(?:SHA\d+|MD5):[\w+/=:]+"), WILDCARD),
+    # IPv6 (and MAC) addresses: hex groups with colons, with a hex letter or `::` in them,
+    # so clock times (`07:12:01`) stay times.
+    (
+        re.compile(
+            r"\[?(?<![\w:])(?=[0-9a-fA-F:]*(?:::|[a-fA-F]))(?:[0-9a-fA-F]{0,4}:){2,7}"
+            r"[0-9a-fA-F]{0,4}(?:%\w+)?(?![\w:])\]?(?::\d+)?"
+        ),
+        WILDCARD,
+    ),
     # An address with its leading `/` (`from /10.0.0.1:50010`, as Java prints them).
     (re.compile(r"(?<![\w.])/?\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?(?![\w.])"), WILDCARD),
     # Paths of two segments or more; a single `/name` is often a fixed word (`/default-rack`).
@@ -18,6 +29,38 @@ _MASKS: list[tuple[re.Pattern[str], str]] = [
     # so map and reduce attempts share a template.
     (re.compile(r"\b([A-Za-z][A-Za-z0-9]*)_(?=[\w\-]*\d)[\w\-]+"), r"\1_" + WILDCARD),
     (re.compile(r"\b0[xX][0-9a-fA-F]+\b"), WILDCARD),
+    # Host names: lower-case dotted names with two dots or more, or a domain-like suffix.
+    (
+        re.compile(
+            r"(?<![\w.\-/@<])(?=[a-z0-9\-.]*[a-z])[a-z0-9][a-z0-9\-]*"
+            r"(?:\.[a-z0-9\-]+){2,}(?![\w\-]|\.\w)"
+            r"|(?<![\w.\-/<])[a-z0-9][a-z0-9\-]*(?:\.[a-z0-9\-]+)*"
+            r"\.(?:internal|local|lan|corp|com|net|org|io|svc|cluster)(?![\w\-]|\.\w)"
+        ),
+        WILDCARD,
+    ),
+    # Who: the name after `user`, or after `for`/`by` when an address follows
+    # (`session opened for user news`, `Accepted publickey for deploy from …`).
+    (re.compile(r"(?<![\w\-])(user:?\s+)(?!<\*>)[A-Za-z_][\w.\-@$]*"), r"\1" + WILDCARD),
+    (
+        re.compile(
+            r"(?<![\w\-])((?:for|by)\s+)(?!<\*>|user\b|invalid\b)[A-Za-z_][\w.\-@$]*"
+            r"(?=\s+(?:from|port|via)\b)"
+        ),
+        r"\1" + WILDCARD,
+    ),
+    # Durations and sizes with their units, so `12ms` and `1.52s` are one variable.
+    (
+        re.compile(
+            r"(?<![\w.])\d+(?:\.\d+)?(?:ns|us|µs|ms|s|sec|secs|m|min|mins|h|hr|hrs|d)"
+            r"(?:\d+(?:\.\d+)?(?:ms|s|m|h))*(?![\w])"
+        ),
+        WILDCARD,
+    ),
+    (
+        re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?(?:[KMGTP]i?B|kB|kb|mb|gb|B|bytes)(?![\w])"),
+        WILDCARD,
+    ),
     (re.compile(r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}\b"), WILDCARD),
     (re.compile(r"(?<![\w.\-])([A-Za-z_][\w.\-]*)=(?!<\*>)[^\s,;)\]}&\"']+"), r"\1=" + WILDCARD),
     # Numbers not glued to a letter on their left (`r24`, `ext3` stay); units may follow.
