@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -112,10 +113,12 @@ class TemplateMiner:
         for cluster in leaf:
             same = wild = 0
             for a, b in zip(cluster.tokens, tokens, strict=True):
+                # A masked variable in both (`<*>` = `<*>`) agrees; a template's `<*>`
+                # against a concrete token only allows it.
+                if a == b:
+                    same += 1
                 if a == WILDCARD:
                     wild += 1
-                elif a == b:
-                    same += 1
             # An empty message matches an empty template fully.
             sim = same / len(tokens) if tokens else 1.0
             if (sim, wild) > best_key:
@@ -124,8 +127,11 @@ class TemplateMiner:
 
 
 def _key(token: str) -> str:
-    """Return a token's branch in the tree: tokens holding digits are likely variables."""
-    return WILDCARD if any(c.isdigit() for c in token) or WILDCARD in token else token
+    """Return a token's branch in the tree: tokens holding digits are likely variables, and
+    so are names with an inner dot, `@` or `/` (`fstrim.service:`, `worker@3`, `a/b`)."""
+    if any(c.isdigit() for c in token) or WILDCARD in token:
+        return WILDCARD
+    return WILDCARD if re.search(r"\w[.@/]\w", token) else token
 
 
 def mine(lines: Iterable[str], **params: float) -> tuple[list[str], list[Template]]:

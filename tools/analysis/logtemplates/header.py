@@ -9,8 +9,14 @@ import re
 MESSAGE_KEYS = ("msg", "message", "log", "event", "text")
 LEVELS = frozenset(
     "TRACE DEBUG FINE FINER FINEST INFO NOTICE WARN WARNING ERROR ERR SEVERE CRITICAL CRIT "
-    "FATAL FAILURE ALERT EMERG EMERGENCY PANIC".split()
+    "FATAL FAILURE ALERT EMERG EMERGENCY PANIC "
+    # PostgreSQL's message kinds stand where a level stands.
+    "LOG DETAIL HINT STATEMENT CONTEXT".split()
 )
+# Zone abbreviations inside timestamps (`2026-12-04 07:12:42.341 UTC [4123] LOG: …`).
+ZONES = frozenset("UTC GMT Z CET CEST EET EEST WET BST IST EST EDT CST CDT MST MDT PST PDT".split())
+# nginx's `pid#tid: *connection` after the level.
+_NGINX_IDS = re.compile(r"\d+#\d+:(?:\s+\*\d+)?\s*")
 MONTHS_DAYS = frozenset(
     "jan feb mar apr may jun jul aug sep oct nov dec mon tue wed thu fri sat sun".split()
 )
@@ -34,6 +40,11 @@ _RFC5424 = re.compile(
 _PRI = re.compile(r"<\d{1,3}>(?=[A-Z][a-z]{2} )")
 # dmesg / kernel ring buffer time: `[ 1234.567890] `.
 _KERNEL_TIME = re.compile(r"\[\s*\d+\.\d+\]\s*")
+# `kubectl get events` rows: [NAMESPACE] LAST-SEEN TYPE REASON OBJECT MESSAGE.
+_KUBE_EVENT = re.compile(
+    r"(?:[a-z0-9][a-z0-9\-]*\s+)?(?:<unknown>|\d+[smhd](?:\d+[smhd])?|\d+[smhd] \(x\d+ over \S+\))"
+    r"\s+(?:Normal|Warning)\s+[A-Z]\w+\s+[a-z.]+/\S+\s+"
+)
 # A syslog tag after the host: `prog:`, `prog[pid]:`, `prog(facility)[pid]:`, `kernel:`.
 _TAG = re.compile(r"[A-Za-z_][\w.\-/]*(?:\([\w.\-]*\))?(?:\[\d+\])?:")
 # Only the first fields can be header; a level further in belongs to the message.
@@ -53,6 +64,9 @@ def strip_header(line: str) -> str:
     if rfc5424:
         return line[rfc5424.end() :].strip() or line
     line = _PRI.sub("", line, count=1)
+    event = _KUBE_EVENT.match(line)
+    if event:
+        return line[event.end() :] or line
     kernel = _KERNEL_TIME.match(line)
     if kernel:
         return line[kernel.end() :] or line
@@ -61,6 +75,9 @@ def strip_header(line: str) -> str:
     if start is None:
         return line
     rest = line[start:].strip()
+    ids = _NGINX_IDS.match(rest)
+    if ids and ids.end() < len(rest):
+        rest = rest[ids.end() :]
     nested = _structured_message(rest)
     if nested is not None:
         return nested
@@ -158,7 +175,7 @@ def _is_level(text: str) -> bool:
 
 def _is_time(text: str) -> bool:
     """Tell whether a field is part of a timestamp (or a bare number such as a pid)."""
-    return bool(_TIME.fullmatch(text)) or text.lower() in MONTHS_DAYS
+    return bool(_TIME.fullmatch(text)) or text.lower() in MONTHS_DAYS or text in ZONES
 
 
 def _is_header_field(text: str) -> bool:

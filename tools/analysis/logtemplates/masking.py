@@ -27,7 +27,18 @@ _MASKS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?<![\w/<])(?:/[\w.\-~@%+$<>*:]+){2,}/?"), WILDCARD),
     # Ids such as `blk_-42`, `attempt_1445_0020_m_000003_0`: the kind stays, the rest goes,
     # so map and reduce attempts share a template.
-    (re.compile(r"\b([A-Za-z][A-Za-z0-9]*)_(?=[\w\-]*\d)[\w\-]+"), r"\1_" + WILDCARD),
+    (
+        re.compile(r"\b([A-Za-z][A-Za-z0-9]*)_(?:(?=[\w\-]*\d)[\w\-]+|[A-Za-z0-9]{12,}\b)"),
+        r"\1_" + WILDCARD,
+    ),
+    # Kubernetes pod and replica-set names: random suffixes without vowels (`-7d9f8-xk2p1`).
+    (
+        re.compile(
+            r"(?<![\w\-])[a-z0-9][a-z0-9\-]*-[b-df-hj-np-tv-z2-9]{5,10}"
+            r"(?:-[b-df-hj-np-tv-z2-9]{5})?(?![\w\-])"
+        ),
+        WILDCARD,
+    ),
     (re.compile(r"\b0[xX][0-9a-fA-F]+\b"), WILDCARD),
     # Host names: lower-case dotted names with two dots or more, or a domain-like suffix.
     (
@@ -61,7 +72,14 @@ _MASKS: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?(?:[KMGTP]i?B|kB|kb|mb|gb|B|bytes)(?![\w])"),
         WILDCARD,
     ),
-    (re.compile(r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}\b"), WILDCARD),
+    # Hex ids and hashes: one case, with a digit and a letter (`ED25519` is a word).
+    (
+        re.compile(
+            r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{6,}\b"
+            r"|\b(?=[0-9A-F]*\d)(?=[0-9A-F]*[A-F])[0-9A-F]{8,}\b"
+        ),
+        WILDCARD,
+    ),
     (re.compile(r"(?<![\w.\-])([A-Za-z_][\w.\-]*)=(?!<\*>)[^\s,;)\]}&\"']+"), r"\1=" + WILDCARD),
     # Numbers not glued to a letter on their left (`r24`, `ext3` stay); units may follow.
     (re.compile(r"(?<![A-Za-z0-9])[-+]?\d+(?:\.\d+)*"), WILDCARD),
