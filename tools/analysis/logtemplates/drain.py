@@ -111,16 +111,21 @@ class TemplateMiner:
         best: _Cluster | None = None
         best_key = (-1.0, -1)
         for cluster in leaf:
-            same = wild = 0
+            same = wild = conflicts = 0
             for a, b in zip(cluster.tokens, tokens, strict=True):
-                # A masked variable in both (`<*>` = `<*>`) agrees; a template's `<*>`
-                # against a concrete token only allows it.
-                if a == b:
-                    same += 1
                 if a == WILDCARD:
                     wild += 1
+                elif a == b:
+                    same += 1
+                else:
+                    conflicts += 1
             # An empty message matches an empty template fully.
             sim = same / len(tokens) if tokens else 1.0
+            if conflicts == 0 and same:
+                # Every constant of the template is there: the line fits it, however many
+                # variables both have (`<*> "GET <*> HTTP/<*>" <*>`). Drain's ratio alone
+                # would never let a mostly masked line join its own template.
+                sim = 1.0
             if (sim, wild) > best_key:
                 best, best_key = cluster, (sim, wild)
         return best if best is not None and best_key[0] >= self.sim_threshold else None
