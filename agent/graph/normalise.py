@@ -1,7 +1,7 @@
 """Normalise tool arguments where models vary, and say what was changed.
 
 Models write units as they speak ("s", "ms", "%", "req/s") and services as they saw them
-elsewhere ("Checkout", "prod/checkout", "checkout.prod.svc.cluster.local"). A call is
+elsewhere ("Web", "prod/web", "web.prod.svc.cluster.local"). A call is
 rewritten to the tool's own vocabulary before it runs, and every rewrite is reported, so
 the engineer (and the self-check) see what was actually asked.
 """
@@ -73,14 +73,14 @@ def normalise_args(
 
 def match_name(value: str, known: list[str]) -> str | None:
     """Return the known name `value` means: itself, another case, or without a namespace
-    or cluster-domain part ("prod/checkout", "checkout.prod.svc.cluster.local")."""
+    or cluster-domain part ("prod/web", "web.prod.svc.cluster.local")."""
     if value in known:
         return value
     by_lower = {k.lower(): k for k in known}
     text = value.strip().lower()
     candidates = [text]
-    candidates += [p for p in re.split(r"[/:]", text) if p]  # "prod/checkout", "ns:checkout"
-    candidates.append(text.split(".")[0])  # "checkout.prod.svc.cluster.local"
+    candidates += [p for p in re.split(r"[/:]", text) if p]  # "prod/web", "ns:web"
+    candidates.append(text.split(".")[0])  # "web.prod.svc.cluster.local"
     candidates.append(re.sub(r"[\s_]+", "-", text))  # "fraud api", "fraud_api"
     for c in candidates:
         if c in by_lower:

@@ -261,12 +261,10 @@ def baselines(text: str) -> list[tuple[int, int, str]]:
 # Name-like parts: a hyphenated word with one of these is a service, model or pod name.
 # Generic words ("model", "pod", "service", "job") are not: "model-registry" is prose.
 NAME_PARTS = frozenset(
-    """svc api srv db database worker proxy gateway store cache queue ranker
-    detector backend frontend router scheduler
-    consumer producer exporter ingest etl redis kafka postgres pg mysql mongo controller
-    broker daemon cron predictor classifier
-    scorer serving inference embedder encoder recommender search checkout payments payment
-    auth billing ledger inventory orders cart catalog""".split()
+    """svc api srv db database worker proxy gateway store cache queue backend frontend router
+    scheduler consumer producer exporter ingest etl redis kafka postgres pg mysql mongo
+    controller broker daemon cron predictor classifier ranker scorer serving inference
+    embedder encoder""".split()
 )
 # Hyphenated words that are prose even when a part is name-like ("api-driven").
 PROSE_SUFFIXES = frozenset(

@@ -49,12 +49,14 @@ def _name_like(word: str, known: set[str], in_code: bool) -> bool:
         return True  # metric and label names
     parts = word.split("-")
     if any(p.isdigit() for p in parts):
-        # "24-hour", "5-minute" are prose; "checkout-v2", "pg-14" are names.
+        # "24-hour", "5-minute" are prose; "web-v2", "pg-14" are names.
         return not any(p in lx.TIME_WORDS or p.rstrip("s") in lx.TIME_WORDS for p in parts)
     if re.search(r"\d", word):
         return not re.fullmatch(r"p\d+(?:-[a-z]+)+|[a-z]+-p\d+", word)
     if parts[-1] in lx.PROSE_SUFFIXES:
         return False
+    if parts[-1] in ("service", "server") and parts[0] != "self":
+        return True  # "<thing>-service" is how services are named
     if any(p in lx.NAME_PARTS for p in parts):
         return True
     # A variant of a known name ("fraud-service" beside fraud-api) is a made-up name.

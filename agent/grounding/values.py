@@ -1,6 +1,6 @@
 """Facts from a tool's `Evidence.values`: the exact numbers behind its summary, by key.
 
-Keys read as paths: `feature-store-xj4m7-5jwcq.current`, `amount.psi`, `0.change_pct`,
+Keys read as paths: `web-7d9f8-xk2p1.current`, `amount.psi`, `0.change_pct`,
 `holdout_rows`. The last part says what the number is (a statistic such as `last` or
 `baseline`, or a quantity such as `psi` or `holdout_rows`); the parts before it name the
 series it belongs to (a pod, a feature) or index it. Values are in base units (seconds,

@@ -244,6 +244,6 @@ def _subjects_fit(claimed: frozenset[str], facts: frozenset[str]) -> bool:
         if s in facts:
             continue
         if any(f.startswith(s + "-") for f in facts):
-            continue  # "checkout" names the pod checkout-m4jxf-zfs8m's service
+            continue  # "web" names the pod web-7d9f8-xk2p1's service
         return False
     return True
