@@ -17,42 +17,15 @@ import json
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from opsloop.agent.assistant import Assistant
 from opsloop.agent.config import Settings
 from opsloop.sandbox.history import start_prometheus_with_history
 from tests.openai_server import openai_server, prompt_token_estimate
+from tests.test_investigate import alerts_of, payload
 
 ANSWER = {"content": "Checked [E1]."}
-
-
-def alert(service: str = "checkout") -> dict[str, Any]:
-    """One firing Alertmanager alert, as Alert.public() gives it."""
-    from opsloop.agent.rca.alerts import parse_alertmanager
-
-    stamp = datetime.fromtimestamp(time.time() - 1800, UTC).isoformat().replace("+00:00", "Z")
-    body = {
-        "version": "4",
-        "groupKey": f'{{}}:{{alertname="HighErrorRatio", service="{service}"}}',
-        "status": "firing",
-        "receiver": "opsloop",
-        "groupLabels": {"alertname": "HighErrorRatio", "service": service},
-        "commonLabels": {},
-        "alerts": [
-            {
-                "status": "firing",
-                "labels": {"alertname": "HighErrorRatio", "service": service},
-                "annotations": {"summary": f"{service}: requests fail"},
-                "startsAt": stamp,
-                "endsAt": "0001-01-01T00:00:00Z",
-                "fingerprint": "b0b0",
-            }
-        ],
-    }
-    return [a.public() for a in parse_alertmanager(body).alerts]
 
 
 FOLLOWUPS = 4
@@ -83,7 +56,7 @@ def measure(prometheus: str, home: Path) -> dict[str, int]:
         assistant = Assistant.from_settings(settings)
         assistant.ask("how is checkout doing?", thread_id="q-bench")
         first = [prompt_token_estimate(r) for r in script.requests]
-        assistant.investigate(alert(), thread_id="inc-bench")
+        assistant.investigate(alerts_of(payload(time.time() - 1800)), thread_id="inc-bench")
         for i in range(FOLLOWUPS):
             asked = len(script.requests)
             assistant.ask(f"and how do checkout, gateway and fraud-api look now? ({i})",
