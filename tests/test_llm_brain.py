@@ -93,7 +93,7 @@ def test_dead_llm_endpoint_falls_back_to_the_deterministic_planner(settings):
 
 def test_step_limit_stops_a_looping_model(settings):
     settings.max_steps = 3
-    loop = [[tool_call("list_services")] for _ in range(5)]
+    loop = [[tool_call("query_metrics", query="up", range=f"{i + 1}h")] for i in range(5)]
     assistant, _ = assistant_with(settings, *loop)
     result = assistant.ask("list everything forever")
     assert len(result["tool_calls"]) == 3
@@ -113,3 +113,68 @@ def _last_from(messages) -> str:
     """Quote the 'last …' figure from the latest tool result, as a model would."""
     tool = [m for m in messages if m.type == "tool"][-1].content
     return tool.split("last ")[1].split(",")[0]
+
+
+def test_an_answer_that_looked_at_nothing_goes_to_the_deterministic_planner(settings):
+    assistant, _ = assistant_with(settings, "Nothing is wrong with checkout; p99 is 120 ms.")
+    result = assistant.ask("what is the p99 latency of checkout over the last hour?")
+    assert result["brain"] == "deterministic"
+    assert result["tool_calls"][0]["name"] == "query_metrics"
+    assert "120 ms" not in result["answer"]
+    assert "answered without looking at any evidence" in result["answer"]
+    assert result["usage"]["input_tokens"] > 0  # the model's turn is still counted
+
+
+def test_small_talk_needs_no_evidence(settings):
+    assistant, _ = assistant_with(settings, "You're welcome.")
+    result = assistant.ask("thanks!")
+    assert result["brain"] == "llm" and result["answer"] == "You're welcome."
+
+
+def test_an_unchecked_answer_the_planner_cannot_replace_says_so(settings):
+    assistant, _ = assistant_with(
+        settings, "The payment system is healthy and has been since the last release in May."
+    )
+    result = assistant.ask("is anything wrong with payments right now?")
+    assert result["brain"] == "llm"
+    assert "nothing in it was checked against your systems" in result["answer"]
+
+
+def test_endpoint_failing_after_a_wrong_tool_still_gets_the_question_planned(settings):
+    assistant, _ = assistant_with(
+        settings, [tool_call("list_services")], ConnectionError("connection reset")
+    )
+    result = assistant.ask("what is the p99 latency of checkout over the last hour?")
+    assert result["brain"] == "deterministic"
+    assert [c["name"] for c in result["tool_calls"]] == ["list_services", "query_metrics"]
+    assert "checkout p99 latency" in result["answer"] and result["evals"]["grounded"]
+
+
+def test_a_model_repeating_itself_is_told_then_replaced(settings):
+    again = [tool_call("list_services")]
+    assistant, model = assistant_with(settings, again, [*again, tool_call("list_metrics")], again)
+    result = assistant.ask("what is the p99 latency of checkout over the last hour?")
+    told = [m.content for m in model.calls[2] if m.type == "tool"]
+    assert any("already ran in this turn" in t for t in told)
+    assert result["brain"] == "deterministic" and "kept asking" in result["answer"]
+    names = [c["name"] for c in result["tool_calls"]]
+    assert names.count("list_services") == 2 and names[-1] == "query_metrics"
+
+
+def test_a_refused_write_is_not_asked_for_again(settings):
+    from tests.test_approval import POLICY, restart_tool
+
+    ran: list[str] = []
+    restart = [tool_call("restart_service", service="checkout")]
+    model = ScriptedChatModel().enqueue(restart, restart, restart, "done")
+    deps = build_deps(
+        settings.model_copy(update={"policy": POLICY}), llm=model, extra_tools=[restart_tool(ran)]
+    )
+    asked = []
+
+    def refuse(request):
+        asked.append(request)
+        return {"approved": False, "by": "alice", "reason": "not now"}
+
+    Assistant(deps).ask("restart checkout", user="alice", approver=refuse)
+    assert ran == [] and len(asked) == 1

@@ -43,7 +43,11 @@ def test_tool_call_round_trip_over_http(prometheus, opsloop_home):
     first, second = script.requests
     assert first["model"] == "scripted-1" and first["_auth"].startswith("Bearer sk-test")
     assert {t["function"]["name"] for t in first["tools"]} >= {"query_metrics", "golden_signals"}
+    assert first["tool_choice"] == "auto"  # llama-cpp-python reads a missing one as "none"
     assert first["messages"][0]["role"] == "system"
+    # llama-cpp-python rejects a null content beside tool_calls, and reads only max_tokens.
+    assert second["messages"][-2]["content"] == ""
+    assert first["max_tokens"] > 0 and "max_completion_tokens" not in first
     tool_reply = second["messages"][-1]
     assert tool_reply["role"] == "tool" and "status: ok" in tool_reply["content"]
     assert tool_reply["tool_call_id"] == second["messages"][-2]["tool_calls"][0]["id"]

@@ -31,7 +31,12 @@ def describe(rec: dict[str, Any]) -> str:
     if status == "error":
         return f"I could not run {name}: {rec.get('error') or rec.get('summary')}"
     if status == "denied":
-        return f"{name} was not run: {rec.get('summary')}"
+        summary = str(rec.get("summary") or "")
+        return (
+            summary
+            if summary.startswith(f"{name} was not run")
+            else f"{name} was not run: {summary}"
+        )
     if status == "no_data":
         return f"{rec.get('summary')} {cite}".strip()
     if name in ("query_metrics",) and isinstance(data, dict):

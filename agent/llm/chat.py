@@ -48,7 +48,9 @@ def invoke(
     the request gets what is left of the turn's time budget (TurnBudgetSpent when nothing).
     """
     offered = list(tools) if tools is not None else None
-    model = llm.bind_tools(offered) if offered is not None else llm
+    # "auto" is OpenAI's default when tools are sent, but some servers (llama-cpp-python)
+    # read a missing tool_choice as "none" and never call a tool; say it.
+    model = llm.bind_tools(offered, tool_choice="auto") if offered else llm
     kwargs: dict[str, Any] = {}
     if state is not None and deps is not None:
         settings = deps.settings

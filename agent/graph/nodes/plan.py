@@ -8,6 +8,14 @@ from typing import Any
 from langchain_core.messages import AIMessage, SystemMessage
 
 from opsloop.agent.graph.deps import Deps
+from opsloop.agent.graph.nodes.llm_guard import (
+    SMALL_TALK_CHARS,
+    UNCHECKED_NOTE,
+    UNPLANNED,
+    call_key,
+    mark_repeats,
+    unchecked,
+)
 from opsloop.agent.graph.state import AgentState
 from opsloop.agent.llm.chat import (
     history,
@@ -38,16 +46,53 @@ def plan_node(state: AgentState, deps: Deps) -> dict[str, Any]:
         return {"steps": steps, "pending": [], "notes": [*state.get("notes", []), note]}
     if state.get("brain") == "llm" and deps.llm is not None:
         try:
-            return {"steps": steps, **llm_step(state, deps)}
+            update = llm_step(state, deps)
         except Exception as exc:  # any endpoint failure: degrade, don't crash
-            update = rules_step(state, deps)
             note = (
                 f"The LLM endpoint failed ({llm_error(exc)}); this answer comes from the "
                 "deterministic planner."
             )
-            notes = [*update.get("notes", state.get("notes", [])), note]
-            return {"steps": steps, **update, "brain": "deterministic", "notes": notes}
+            return {"steps": steps, **fall_back(state, deps, note)}
+        pending = update.get("pending", [])
+        if pending and mark_repeats(state, pending) == len(pending):
+            note = (
+                "The model kept asking for calls it had already made; this answer comes "
+                "from the deterministic planner."
+            )
+            return {"steps": steps, **fall_back(state, deps, note), "usage": update["usage"]}
+        if unchecked(state, update):
+            rules = rules_step(state, deps)
+            if rules.get("pending") or rules.get("intent") not in UNPLANNED:
+                note = (
+                    "The model answered without looking at any evidence; this answer comes "
+                    "from the deterministic planner."
+                )
+                usage = {"usage": update["usage"]}
+                return {"steps": steps, **fall_back(state, deps, note, rules), **usage}
+            if len(update.get("draft", "")) > SMALL_TALK_CHARS:
+                update["notes"] = [*state.get("notes", []), UNCHECKED_NOTE]
+        return {"steps": steps, **update}
     return {"steps": steps, **rules_step(state, deps)}
+
+
+def fall_back(
+    state: AgentState, deps: Deps, note: str, update: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Hand the turn to the deterministic planner, saying why."""
+    if update is None:
+        update = rules_step(state, deps)
+        ran = state.get("tool_calls", [])
+        if ran and not update.get("pending") and not state.get("intent"):
+            # The model's calls ran, but this question was never planned: plan it now,
+            # skipping calls the model already made.
+            update = rules_step({**state, "tool_calls": []}, deps)
+            done = {call_key(c["name"], c.get("args")) for c in ran}
+            planned = update.get("pending", [])
+            fresh = [c for c in planned if call_key(c["name"], c["args"]) not in done]
+            update["pending"] = fresh
+            update["messages"] = [tool_call_message(fresh)] if fresh else []
+    notes = [*update.get("notes", state.get("notes", [])), note]
+    return {**update, "brain": "deterministic", "notes": notes}
 
 
 def rules_step(state: AgentState, deps: Deps) -> dict[str, Any]:
