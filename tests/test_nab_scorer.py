@@ -129,3 +129,25 @@ def test_real_corpus_null_perfect_random() -> None:
     rng = np.random.default_rng(0)
     randoms = evaluate(files, [rng.random(len(f.values)) for f in files])
     assert 0 <= randoms["profiles"]["standard"]["score"] < 25
+
+
+def test_leave_one_out_scores_each_category_with_settings_chosen_without_it() -> None:
+    from opsloop.evals.nab.loo import choose, leave_one_out
+
+    rng = np.random.default_rng(7)
+    files, sharp, blurred = [], [], []
+    for k, category in enumerate(["a", "b", "c"] * 2):
+        windows = [(60 + k, 69 + k)]
+        files.append(NabFile(f"{category}/f{k}.csv", np.arange(100.0), np.zeros(100), windows))
+        noise = rng.uniform(0, 0.6, 100)
+        sharp.append(np.where(np.arange(100) == 60 + k, 0.9, noise))
+        blurred.append(rng.uniform(0, 1, 100))
+    report = leave_one_out(files, {"sharp": sharp, "blurred": blurred})
+    rows = [file_rows(100, f.windows) for f in files]
+    for category, cell in report["profiles"]["standard"]["categories"].items():
+        rest = [i for i, f in enumerate(files) if f.category != category]
+        settings, threshold = choose(rows, {"sharp": sharp, "blurred": blurred}, rest, STANDARD)
+        assert cell["left_out"]["settings"] == settings == "sharp"
+        assert cell["left_out"]["threshold"] == threshold
+        assert cell["left_out"]["detected"] == 2 and cell["left_out"]["score"] > 90
+    assert report["profiles"]["standard"]["left_out_min"] > 90

@@ -1,4 +1,8 @@
-"""`python -m opsloop.evals.nab [--json] [--data DIR] [--processes N]`: detector NAB scores."""
+"""`python -m opsloop.evals.nab [--loo] [--json] [--data DIR] [--processes N]`: NAB scores.
+
+--loo scores every category with the threshold chosen on the other categories alone (leave
+one category out), beside the in-sample score, for each profile.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from opsloop.evals.nab import DEFAULT_DATA, run
+from opsloop.evals.nab import DEFAULT_DATA, detect, load_corpus, run
+from opsloop.evals.nab.loo import leave_one_out
 from opsloop.evals.nab.scorer import PROFILES
 
 
@@ -43,13 +48,62 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _loo_cell(c: dict[str, Any]) -> str:
+    # A category without windows has no score: show its false-positive rows instead.
+    return _cell(c["score"]) if c["score"] is not None else f"{c['false_positives']:>3} fp"
+
+
+def render_loo(report: dict[str, Any]) -> str:
+    """Render in-sample and left-out scores per category, one column pair per profile."""
+    head = f"{'category':<24}" + "".join(f"{n[:18]:>22}" for n in PROFILES)
+    lines = [
+        f"NAB leave-one-category-out ({report['files']} files, {report['data']}); "
+        f"detection {report['detect_seconds']} s",
+        head,
+        f"{'':<24}" + f"{'in-sample  left-out':>22}" * len(PROFILES),
+    ]
+    profiles = report["profiles"]
+    for category in profiles["standard"]["categories"]:
+        cells = []
+        for name in PROFILES:
+            c = profiles[name]["categories"][category]
+            cells.append(f"{_loo_cell(c['in_sample'])}    {_loo_cell(c['left_out'])}")
+        lines.append(f"{category:<24}" + "".join(f"{cell:>22}" for cell in cells))
+    for label in ("mean", "min"):
+        cells = []
+        for name in PROFILES:
+            inside, out = (profiles[name][f"{k}_{label}"] for k in ("in_sample", "left_out"))
+            cells.append(f"{_cell(inside)}    {_cell(out)}")
+        lines.append(f"{label:<24}" + "".join(f"{cell:>22}" for cell in cells))
+    return "\n".join(lines)
+
+
+def run_loo(data: Path, processes: int) -> dict[str, Any]:
+    """Detect once with the shipped settings, then score leave-one-category-out."""
+    import time
+
+    files = load_corpus(data)
+    start = time.perf_counter()
+    scores = detect(files, processes=processes)
+    seconds = round(time.perf_counter() - start, 1)
+    report = leave_one_out(files, {"shipped": scores})
+    return {"data": str(data), "files": len(files), "detect_seconds": seconds, **report}
+
+
 def main() -> int:
     """Score the corpus and print the table (or JSON)."""
     parser = argparse.ArgumentParser(prog="python -m opsloop.evals.nab", description=__doc__)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--loo", action="store_true", help="score each category with a threshold chosen without it"
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="NAB data folder")
     parser.add_argument("--processes", type=int, default=2, help="detection worker processes")
     args = parser.parse_args()
+    if args.loo:
+        report = run_loo(args.data, args.processes)
+        print(json.dumps(report, indent=2) if args.json else render_loo(report))
+        return 0
     report = run(args.data, processes=args.processes)
     print(json.dumps(report, indent=2) if args.json else render(report))
     return 0
