@@ -28,6 +28,7 @@ from opsloop.tools.backends.prometheus.rollouts import rollouts, service_resolve
 from opsloop.tools.backends.prometheus.served_versions import version_switches
 from opsloop.tools.base import OpsTool
 from opsloop.tools.callgraph import CallGraph
+from opsloop.tools.toolsets.alerts import AlertsContext, alert_tools
 from opsloop.tools.toolsets.changes import ChangesContext, changes_tools
 from opsloop.tools.toolsets.detect import detector_tools
 from opsloop.tools.toolsets.incidents import incident_tools
@@ -76,6 +77,7 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
     call_graph = CallGraph(settings.topology, prom, extra=discovery.dependency_edges)
     registry = make_registry(settings)
     changelog = ChangeLog.open(changelog_path(settings))
+    alerts = AlertsContext(settings.alertmanager_url, now=lambda: ctx.now().timestamp())
     tools = {
         t.name: t
         for t in [
@@ -86,6 +88,7 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
             *changes_tools(change_feed(ctx, changelog, registry)),
             *model_tools(settings, secrets, registry, changelog),
             *incident_tools(memory),
+            *alert_tools(alerts),
             *(extra_tools or []),
         ]
     }

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
+from opsloop.agent.planner.capabilities import CAPABILITY, INTENT_TOOL, SETUP_HINT
 from opsloop.agent.planner.catalog import Catalog
 from opsloop.agent.planner.entities import Entities, extract, resolve_latency
 from opsloop.agent.planner.intents import classify
@@ -17,48 +18,6 @@ from opsloop.tools.backends.prometheus.promql import matcher, selector
 from opsloop.tools.backends.prometheus.signals import TITLES, build_signal
 
 MAX_CALLS = 6
-# Which tool answers each intent (tools of later capabilities may be absent).
-INTENT_TOOL = {
-    "metrics": "query_metrics",
-    "metric": "query_metrics",
-    "patterns": "log_patterns",
-    "health": "golden_signals",
-    "logs": "search_logs",
-    "anomaly": "detect_anomalies",
-    "drift": "check_drift",
-    "forecast": "forecast",
-    "model_status": "model_status",
-    "jobs": "job_status",
-    "changes": "recent_changes",
-    "compare": "compare_model_versions",
-    "retrain": "retrain_model",
-    "rollback": "rollback_model",
-    "promote": "promote_model",
-    "incidents": "search_incidents",
-}
-# What to set so a capability's tools appear.
-SETUP_HINT = {
-    "the model registry": ": set OPSLOOP_MLFLOW_TRACKING_URI",
-    "retraining": ": set OPSLOOP_MLFLOW_TRACKING_URI",
-    "model rollback": ": set OPSLOOP_MLFLOW_TRACKING_URI",
-    "model promotion": ": set OPSLOOP_MLFLOW_TRACKING_URI",
-    "drift checks": ": set OPSLOOP_FEATURE_LOG_DIR",
-}
-CAPABILITY = {
-    "search_logs": "log search",
-    "log_patterns": "log search",
-    "detect_anomalies": "anomaly detection",
-    "check_drift": "drift checks",
-    "forecast": "forecasting",
-    "model_status": "the model registry",
-    "compare_model_versions": "the model registry",
-    "job_status": "retraining",
-    "recent_changes": "the change feed",
-    "retrain_model": "retraining",
-    "rollback_model": "model rollback",
-    "promote_model": "model promotion",
-    "search_incidents": "incident memory",
-}
 _ERROR_WORDS = tuple(
     "error|errors|exception|exceptions|stack trace|stacktrace|traceback|5xx|500s|failures|"
     "failing|panic|panics|err|errs|fatal".split("|")
@@ -348,6 +307,16 @@ def _changes(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
     plan.calls.append(PlannedCall("recent_changes", args))
 
 
+def _alerts(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
+    if has_phrase(norm, "silences") or has_phrase(norm, "silence"):
+        plan.calls.append(PlannedCall("list_silences", {}))
+        return
+    args: dict[str, Any] = {"state": "suppressed" if has_phrase(norm, "silenced") else "firing"}
+    if plan.entities.services:
+        args["service"] = plan.entities.services[0]
+    plan.calls.append(PlannedCall("list_alerts", args))
+
+
 def _incidents(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
     args: dict[str, Any] = {"query": question.strip()}
     if plan.entities.services:
@@ -365,6 +334,7 @@ _BUILDERS = {
     "anomaly": _anomaly,
     "forecast": _forecast,
     "incidents": _incidents,
+    "alerts": _alerts,
     "jobs": _jobs,
     "changes": _changes,
     "drift": _model_call("check_drift"),

@@ -16,6 +16,7 @@ ORDER = (
     "promote",
     "retrain",
     "compare",
+    "alerts",
     "drift",
     "forecast",
     "incidents",

@@ -106,6 +106,10 @@ INTENT_WORDS = _table(
             "model status | which model | current model | live model | in prod | "
             "in production | alias | aliases | challenger"
         ),
+        "alerts": (
+            "alerts | firing | what's firing | whats firing | fired | paging | paged | "
+            "silences | silenced | alerting | alertmanager | open alerts | active alerts"
+        ),
         "incidents": (
             "incident | incidents | happened before | seen this before | postmortem | "
             "post-mortem | postmortems | similar | history of | last time | outage history | "
