@@ -107,8 +107,9 @@ INTENT_WORDS = _table(
             "in production | alias | aliases | challenger"
         ),
         "alerts": (
-            "alerts | firing | what's firing | whats firing | fired | paging | paged | "
-            "silences | silenced | alerting | alertmanager | open alerts | active alerts"
+            # Not "fired" or "paging": spelling correction would read "fixed" and "paying".
+            "alerts | firing | what's firing | whats firing | silences | silenced | alerting | "
+            "alertmanager | open alerts | active alerts"
         ),
         "incidents": (
             "incident | incidents | happened before | seen this before | postmortem | "
