@@ -221,6 +221,7 @@ def test_cli_json_is_ranked_targets_with_scores(metrics_csv):
 def test_cli_table_names_service_metric_and_onset(metrics_csv):
     path, t0 = metrics_csv
     args = ["rank", "--csv", str(path), "--anomaly-time", str(t0), "--top", "2"]
+    args += ["--method", "robust-z"]  # its onsets and z are what this table shows
     result = runner.invoke(app, args, env={"COLUMNS": "160"})
     assert result.exit_code == 0, result.output
     assert "ts-order-service" in result.stdout and "cpu" in result.stdout

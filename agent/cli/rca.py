@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +13,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from opsloop.agent.cli.common import JsonFlag, err, fail, out
+from opsloop.tools.analysis.rca_peers import rank_by_peers
 from opsloop.tools.analysis.rca_rank import RankedTarget, load_wide_csv, rank_services, split_column
+
+
+class Method(StrEnum):
+    """The ranking methods `opsloop rca rank` offers."""
+
+    peers = "peers"
+    robust_z = "robust-z"
+
 
 app = typer.Typer(
     name="rca",
@@ -77,12 +87,22 @@ def rank(
         ),
     ],
     top: Annotated[int, typer.Option("--top", min=1, help="How many services to list.")] = 10,
+    method: Annotated[
+        Method,
+        typer.Option(
+            "--method",
+            help="peers: relative shifts against the other services, weighted by what each "
+            "metric says about the service itself (works from 1 normal row); robust-z: BARO's "
+            "robust z per metric with onset and call-graph tie-breaks (needs 3 normal rows).",
+        ),
+    ] = Method.peers,
     as_json: JsonFlag = False,
 ) -> None:
     """Rank the services most likely to have caused an anomaly, best first."""
     try:
         frame = load_wide_csv(csv)
-        ranked = rank_services(frame, anomaly_time)
+        ranker = rank_by_peers if method is Method.peers else rank_services
+        ranked = ranker(frame, anomaly_time)
     except ValueError as exc:
         raise fail(escape(str(exc))) from None  # column names may hold [brackets]
     for note in frame.attrs.get("notes", []):

@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 from opsloop.evals.rca_offline.generator import FAULTS, Case, generate_case
+from opsloop.tools.analysis.rca_peers import rank_by_peers
 from opsloop.tools.analysis.rca_rank import metric_matrix, rank_services, split_column
 
 Ranker = Callable[[Case, np.random.Generator], list[str]]
-METHODS = ("ours", "ours+topology", "baro", "nsigma", "random")
+METHODS = ("ours", "ours+topology", "peers", "baro", "nsigma", "random")
 
 
 def nsigma(case: Case, _rng: np.random.Generator) -> list[str]:
@@ -44,8 +45,13 @@ def random_rank(case: Case, rng: np.random.Generator) -> list[str]:
 
 
 def ours(case: Case, _rng: np.random.Generator) -> list[str]:
-    """Rank with rank_services, without the call graph (what `opsloop rca rank` does)."""
+    """Rank with rank_services, without the call graph (`opsloop rca rank --method robust-z`)."""
     return [r.target for r in rank_services(case.frame, case.anomaly_time)]
+
+
+def peers(case: Case, _rng: np.random.Generator) -> list[str]:
+    """Rank with rank_by_peers (`opsloop rca rank`, its default method)."""
+    return [r.target for r in rank_by_peers(case.frame, case.anomaly_time)]
 
 
 def baro(case: Case, _rng: np.random.Generator) -> list[str]:
@@ -63,6 +69,7 @@ def ours_topology(case: Case, _rng: np.random.Generator) -> list[str]:
 RANKERS: dict[str, Ranker] = {
     "ours": ours,
     "ours+topology": ours_topology,
+    "peers": peers,
     "baro": baro,
     "nsigma": nsigma,
     "random": random_rank,
