@@ -37,8 +37,9 @@ PATTERNS = {
     "patterns": re.compile(r" group (?:\S+ ){0,3}(?:errors|logs|messages|lines) "),
     "jobs": re.compile(
         r" j-[0-9a-f]{4,} | (?:status|progress) of (?:the |my )?(?:\S+ ){0,2}(?:job|retraining|"
-        r"training|retrain) | (?:retraining|training|retrain) (?:job |run )?(?:done|finished|"
-        r"complete|completed|going|progress|status) "
+        r"training|retrain) | (?:retraining|training|retrain) (?:job |run )?(?:done|finish|"
+        r"finished|complete|completed|going|progress|status) | when (?:will|does|is) (?:\S+ ){0,5}"
+        r"(?:finish|be done|complete|end) "
     ),
 }
 
@@ -51,6 +52,21 @@ def hits(norm: str, intent: str) -> bool:
     return any(has_phrase(norm, phrase) for phrase in INTENT_WORDS[intent])
 
 
+# A question about an action that happened ("was there a rollback…", "did the retrain
+# finish?", "who rolled back…") reads history; it must never become a write proposal.
+_ASKS_HISTORY = re.compile(r"^ (?:was|were|did|has|have|had|who|when|how many|how often) ")
+_PAST_FORMS = ("rolled back", "reverted", "promoted", "retrained", "rollbacks", "promotions")
+_REQUEST = re.compile(r" (?:should|can|could|would|will|please|lets|let's|must|need to) ")
+_HISTORY_OF = {"rollback": "changes", "promote": "changes", "retrain": "jobs"}
+
+
+def asks_history(norm: str) -> bool:
+    """Tell whether a question asks about past actions rather than requesting one."""
+    if _REQUEST.search(norm):
+        return False
+    return bool(_ASKS_HISTORY.search(norm)) or any(has_phrase(norm, w) for w in _PAST_FORMS)
+
+
 def classify(norm: str, ent: Entities) -> str:
     """Return the intent of a normalised question given its entities."""
     words = norm.split()
@@ -60,6 +76,8 @@ def classify(norm: str, ent: Entities) -> str:
     for intent in ORDER:
         if not hits(norm, intent):
             continue
+        if intent in _HISTORY_OF and asks_history(norm):
+            return _HISTORY_OF[intent]
         if intent == "compare" and not (len(ent.versions) >= 2 or (model_words and ent.versions)):
             continue
         if intent == "model_status" and not (

@@ -50,14 +50,16 @@ INTENT_WORDS = _table(
             "job status | status of the job | status of job | retraining status | "
             "training status | retrain status | is the retraining done | is retraining done | "
             "is the training done | retraining finished | training finished | "
-            "retraining job status | training job status | jobs | retraining jobs"
+            "retraining job status | training job status | jobs | retraining jobs | "
+            "retrained | retrains"
         ),
         "changes": (
             "what changed | changed recently | recent changes | any changes | change log | "
             "changelog | deploys | deployments | any deploy | any deploys | was deployed | "
             "what was deployed | config change | config changes | config push | who changed | "
             "rollouts | what is changed | anything changed | anything deployed | "
-            "deployed recently | recently deployed"
+            "deployed recently | recently deployed | rolled back | reverted | promoted | "
+            "rollbacks | promotions"
         ),
         "retrain": (
             "retrain | re-train | re train | retraining | train again | refit | "
