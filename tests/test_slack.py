@@ -174,14 +174,15 @@ def test_a_bad_signature_or_stale_timestamp_is_rejected_and_nothing_runs(harness
 
 def test_a_retried_event_is_answered_once(harness):
     h = harness
-    h.model.enqueue("Checkout is fine.", "Should never be used.")
+    # The model looks before it answers (an answer resting on nothing goes to the planner).
+    h.model.enqueue([tool_call("list_services")], "Checkout is fine.", "Should never be used.")
     payload = event("Ev3", mention("<@UBOT0PSL00P> how is checkout?"))
     assert h.send_event(payload).status_code == 200
     h.slack.wait_for("chat.update", lambda p: "Checkout is fine." in _text(p))
     again = h.send_event(payload, **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "x"})
     assert again.status_code == 200
     time.sleep(0.5)
-    assert len(h.slack.named("chat.postMessage")) == 1 and len(h.model.calls) == 1
+    assert len(h.slack.named("chat.postMessage")) == 1 and len(h.model.calls) == 2
 
 
 def test_a_dm_is_answered_and_the_bots_own_messages_are_not(harness):
@@ -201,7 +202,7 @@ def test_a_dm_is_answered_and_the_bots_own_messages_are_not(harness):
 
 def test_the_slash_command_acks_at_once_and_posts_the_answer(harness):
     h = harness
-    h.model.enqueue("Gateway serves 80 requests per second.")
+    h.model.enqueue([tool_call("list_services")], "Gateway is busy but within its limits.")
     form = {
         "command": "/opsloop",
         "text": "how busy is gateway?",
@@ -217,7 +218,7 @@ def test_the_slash_command_acks_at_once_and_posts_the_answer(harness):
     assert "working on" in resp.text
     head = h.slack.wait_for("chat.postMessage", lambda p: "asked" in p.get("text", ""))
     assert head["channel"] == CHANNEL
-    h.slack.wait_for("chat.update", lambda p: "80 requests per second" in _text(p))
+    h.slack.wait_for("chat.update", lambda p: "within its limits" in _text(p))
     for sub, expect in (("help", "/opsloop QUESTION"), ("incidents", "No alert intake")):
         got = h.post(urlencode({**form, "text": sub}), "application/x-www-form-urlencoded")
         assert got.status_code == 200 and expect in got.text
@@ -225,7 +226,7 @@ def test_the_slash_command_acks_at_once_and_posts_the_answer(harness):
 
 def test_the_slash_command_answers_privately_where_the_bot_cannot_post(harness):
     h = harness
-    h.model.enqueue("Fraud-api is healthy.")
+    h.model.enqueue([tool_call("list_services")], "Fraud-api is healthy.")
     h.slack.fail["chat.postMessage"] = "not_in_channel"
     form = {
         "command": "/opsloop",
