@@ -113,7 +113,9 @@ def alert_line(alert: dict[str, Any], now: float) -> str:
     return line + (f" (runbook: {runbook})" if runbook else "")
 
 
-def list_alerts(ctx: AlertsContext, state: str, service: str | None, severity: str | None):
+def list_alerts(
+    ctx: AlertsContext, state: str, service: str | None, severity: str | None
+) -> list[dict[str, Any]]:
     """Read the alerts in Alertmanager now, filtered, oldest first."""
     params = [
         ("active", "true"),
