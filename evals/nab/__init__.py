@@ -88,7 +88,8 @@ def detect(
     return scores
 
 
-def _outcome_dict(outcome: Outcome, profile_name: str) -> dict[str, Any]:
+def outcome_dict(outcome: Outcome, profile_name: str) -> dict[str, Any]:
+    """Return an outcome's normalised score, raw score and counts under a profile."""
     score = normalised(outcome.raw, outcome.windows, PROFILES[profile_name])
     return {
         "score": None if np.isnan(score) else round(score, 2),
@@ -112,12 +113,12 @@ def evaluate(files: list[NabFile], scores: list[np.ndarray]) -> dict[str, Any]:
         threshold, _ = best_threshold(rows, scores, profile)
         per_file = [score_one(r, s, threshold, profile) for r, s in zip(rows, scores, strict=True)]
         total = sum(per_file, Outcome(0.0, 0, 0, 0))
-        report["profiles"][name] = {"threshold": threshold, **_outcome_dict(total, name)}
+        report["profiles"][name] = {"threshold": threshold, **outcome_dict(total, name)}
         by_category: dict[str, Outcome] = {}
         for f, outcome in zip(files, per_file, strict=True):
             by_category[f.category] = by_category.get(f.category, Outcome(0.0, 0, 0, 0)) + outcome
         for category, outcome in sorted(by_category.items()):
-            report["categories"].setdefault(category, {})[name] = _outcome_dict(outcome, name)
+            report["categories"].setdefault(category, {})[name] = outcome_dict(outcome, name)
     return report
 
 

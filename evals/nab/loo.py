@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from opsloop.evals.nab import NabFile
+from opsloop.evals.nab import NabFile, outcome_dict
 from opsloop.evals.nab.scorer import (
     PROFILES,
     FileRows,
@@ -21,7 +21,6 @@ from opsloop.evals.nab.scorer import (
     Profile,
     best_threshold,
     file_rows,
-    normalised,
     score_file,
 )
 
@@ -58,17 +57,17 @@ def outcome(
     return total
 
 
-def _cell(total: Outcome, profile: Profile, settings: str, threshold: float) -> dict[str, Any]:
-    score = normalised(total.raw, total.windows, profile)
-    return {
-        "score": None if np.isnan(score) else round(score, 2),
-        "raw": round(total.raw, 4),
-        "windows": total.windows,
-        "detected": total.detected,
-        "false_positives": total.false_positives,
-        "settings": settings,
-        "threshold": threshold,
-    }
+def _cell(
+    rows: list[FileRows],
+    candidates: Candidates,
+    members: list[int],
+    choice: tuple[str, float],
+    profile: str,
+) -> dict[str, Any]:
+    """Score the `members` files with one (settings, threshold) choice under a profile."""
+    settings, threshold = choice
+    total = outcome(rows, candidates[settings], members, threshold, PROFILES[profile])
+    return {**outcome_dict(total, profile), "settings": settings, "threshold": threshold}
 
 
 def leave_one_out(files: list[NabFile], candidates: Candidates) -> dict[str, Any]:
@@ -78,25 +77,15 @@ def leave_one_out(files: list[NabFile], candidates: Candidates) -> dict[str, Any
     every = list(range(len(files)))
     report: dict[str, Any] = {"candidates": list(candidates), "profiles": {}}
     for pname, profile in PROFILES.items():
-        name, threshold = choose(rows, candidates, every, profile)
+        chosen = choose(rows, candidates, every, profile)
         table: dict[str, Any] = {}
         for category in categories:
             inside = [i for i in every if files[i].category == category]
             rest = [i for i in every if files[i].category != category]
-            held_name, held_threshold = choose(rows, candidates, rest, profile)
+            held_out = choose(rows, candidates, rest, profile)
             table[category] = {
-                "in_sample": _cell(
-                    outcome(rows, candidates[name], inside, threshold, profile),
-                    profile,
-                    name,
-                    threshold,
-                ),
-                "left_out": _cell(
-                    outcome(rows, candidates[held_name], inside, held_threshold, profile),
-                    profile,
-                    held_name,
-                    held_threshold,
-                ),
+                "in_sample": _cell(rows, candidates, inside, chosen, pname),
+                "left_out": _cell(rows, candidates, inside, held_out, pname),
             }
         report["profiles"][pname] = {"categories": table, **_means(table)}
     return report

@@ -10,15 +10,14 @@ from __future__ import annotations
 import json
 import os
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from opsloop.evals.rca_offline import accuracy
 from opsloop.tools.analysis.rca_peers import rank_by_peers
 from opsloop.tools.analysis.rca_rank import RankedTarget, load_wide_csv, rank_services
 
@@ -46,36 +45,27 @@ def load_cases(data_dir: Path = DEFAULT_DATA) -> list[Case]:
     cases = []
     for folder in sorted((data_dir / "cases").iterdir()):
         truth = json.loads((folder / "truth.json").read_text())
-        with warnings.catch_warnings():  # pandas warns about fragmented wide frames
-            warnings.simplefilter("ignore")
-            frame = load_wide_csv(folder / "data.csv")
+        frame = load_wide_csv(folder / "data.csv")
         when = float((folder / "inject_time.txt").read_text().strip())
         cases.append(Case(folder.name, frame, when, truth["service"], truth["fault"]))
     return cases
 
 
-def positions(cases: list[Case], ranker: Ranker) -> list[int | None]:
-    """Return the rank of each case's faulty service (None: not ranked or refused)."""
-    out: list[int | None] = []
+def positions(cases: list[Case], ranker: Ranker) -> list[int]:
+    """Return the 0-based rank of each case's faulty service (-1: not ranked or refused)."""
+    out: list[int] = []
     for case in cases:
         try:
             names = [r.target for r in ranker(case.frame, case.inject_time)]
         except ValueError:
             names = []
-        out.append(names.index(case.service) + 1 if case.service in names else None)
+        out.append(names.index(case.service) if case.service in names else -1)
     return out
 
 
-def accuracy(found: list[int | None]) -> dict[str, Any]:
-    """AC@1, AC@3, Avg@5 and n for a list of positions."""
-    pos = np.array([p or 99 for p in found])
-    ac = [float(np.mean(pos <= k)) for k in range(1, 6)] if len(pos) else [0.0] * 5
-    return {
-        "ac1": round(ac[0], 3),
-        "ac3": round(ac[2], 3),
-        "avg5": round(float(np.mean(ac)), 3),
-        "n": len(pos),
-    }
+def scores(found: list[int]) -> dict[str, Any]:
+    """AC@1, AC@3, Avg@5 (rounded) and n for a list of positions."""
+    return {k: round(v, 3) for k, v in accuracy(found).items()} | {"n": len(found)}
 
 
 def run(data_dir: Path = DEFAULT_DATA, methods: tuple[str, ...] = tuple(RANKERS)) -> dict[str, Any]:
@@ -85,14 +75,14 @@ def run(data_dir: Path = DEFAULT_DATA, methods: tuple[str, ...] = tuple(RANKERS)
     for method in methods:
         start = time.perf_counter()
         found = positions(cases, RANKERS[method])
-        table = {"overall": accuracy(found)}
+        table = {"overall": scores(found)}
         for fault in sorted({c.fault for c in cases}):
-            table[fault] = accuracy(
+            table[fault] = scores(
                 [p for p, c in zip(found, cases, strict=True) if c.fault == fault]
             )
         report["methods"][method] = {
             "seconds": round(time.perf_counter() - start, 2),
-            "refused": sum(1 for p in found if p is None),
+            "missed": sum(1 for p in found if p < 0),
             "table": table,
         }
     return report

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -85,19 +86,24 @@ def clean_wide(raw: pd.DataFrame) -> pd.DataFrame:
     candidates = [c for c in raw.columns if c != time_col and is_metric_column(c)]
     numeric = raw[candidates].select_dtypes(include=["number", "bool"]).astype(float)
     dropped: list[str] = []
+    converted: dict[Any, pd.Series] = {}
     for col in raw[candidates].columns.difference(numeric.columns, sort=False):
         values = pd.to_numeric(raw[col], errors="coerce")
         # A column that is mostly text is a label, not a metric with a few bad cells.
         if raw[col].notna().any() and values.notna().sum() < 0.5 * raw[col].notna().sum():
             dropped.append(str(col))
         else:
-            numeric[col] = values.astype(float)
+            converted[col] = values.astype(float)
+    if converted:  # joined at once: adding wide tables' columns one by one fragments the frame
+        numeric = pd.concat([numeric, pd.DataFrame(converted, index=numeric.index)], axis=1)
     if dropped:
         notes.append(f"dropped {len(dropped)} non-numeric column(s): {', '.join(dropped[:5])}")
     # Keep the table's column order, whatever the dtype of each column was.
     kept = [c for c in candidates if c in numeric.columns]
-    frame = numeric[kept].rename(columns=lambda c: str(c).strip())
-    frame.insert(0, TIME, times)
+    # One concat, not insert: a wide table's frame is often fragmented, and insert warns.
+    frame = pd.concat(
+        [times.rename(TIME), numeric[kept].rename(columns=lambda c: str(c).strip())], axis=1
+    )
     if frame[TIME].isna().any():
         notes.append(f"dropped {int(frame[TIME].isna().sum())} row(s) without a time")
         frame = frame[frame[TIME].notna()]
