@@ -38,8 +38,8 @@ PATTERNS = {
     "jobs": re.compile(
         r" j-[0-9a-f]{4,} | (?:status|progress) of (?:the |my )?(?:\S+ ){0,2}(?:job|retraining|"
         r"training|retrain) | (?:retraining|training|retrain) (?:job |run )?(?:done|finish|"
-        r"finished|complete|completed|going|progress|status) | when (?:will|does|is) (?:\S+ ){0,5}"
-        r"(?:finish|be done|complete|end) "
+        r"finished|complete|completed|going|progress|status) | when (?:will|does|is) (?:\S+ ){0,4}"
+        r"(?:retraining|training|retrain|job) (?:\S+ ){0,3}(?:finish|be done|complete|end) "
     ),
 }
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from opsloop.agent.graph.state import AgentState
+from opsloop.agent.grounding.claims import cites_of
 
 # Intents the deterministic planner has no answer of its own for (small talk, help).
 UNPLANNED = frozenset({"unknown", "help"})
@@ -20,7 +20,6 @@ REPEATED = (
     "this exact call already ran in this turn and its result is above; answer from it or "
     "call something else"
 )
-_CITE = re.compile(r"\[E\d+\]")
 
 
 def call_key(name: str, args: Any) -> str:
@@ -34,7 +33,7 @@ def unchecked(state: AgentState, update: dict[str, Any]) -> bool:
     from what it was trained on is guessing; small models do it constantly."""
     if update.get("pending") or state.get("tool_calls") or state.get("error"):
         return False
-    return not _CITE.search(update.get("draft", ""))
+    return not cites_of(update.get("draft", ""))
 
 
 def mark_repeats(state: AgentState, pending: list[dict[str, Any]]) -> int:
