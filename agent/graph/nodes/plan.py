@@ -80,13 +80,11 @@ def fall_back(
 ) -> dict[str, Any]:
     """Hand the turn to the deterministic planner, saying why."""
     if update is None:
-        update = rules_step(state, deps)
-        ran = state.get("tool_calls", [])
-        if ran and not update.get("pending") and not state.get("intent"):
-            # The model's calls ran, but this question was never planned: plan it now,
-            # skipping calls the model already made.
-            update = rules_step({**state, "tool_calls": []}, deps)
-            done = {call_key(c["name"], c.get("args")) for c in ran}
+        # Plan the question itself (the model's calls may not have answered it), skipping
+        # calls the model already made.
+        update = rules_step({**state, "tool_calls": []}, deps)
+        done = {call_key(c["name"], c.get("args")) for c in state.get("tool_calls", [])}
+        if done:
             planned = update.get("pending", [])
             fresh = [c for c in planned if call_key(c["name"], c["args"]) not in done]
             update["pending"] = fresh
