@@ -31,7 +31,12 @@ import re
 import numpy as np
 import pandas as pd
 
-from opsloop.tools.analysis.rca_rank import RankedTarget, metric_matrix, split_column
+from opsloop.tools.analysis.rca_rank import (
+    RankedTarget,
+    anomaly_split,
+    metric_matrix,
+    split_column,
+)
 
 # Percentile and unit suffixes: variants of one measurement, not separate evidence.
 _VARIANT = re.compile(r"[-_.](p\d{1,3}|q\d{1,3}|\d{2}|millicores|cores|mib|mb|bytes|seconds|ms)$")
@@ -85,12 +90,7 @@ def rank_by_peers(
     that added most to it, `onset` when that column's held shift began, `z` its relative shift.
     """
     times, values, names = metric_matrix(df)
-    split = int(np.searchsorted(times, anomaly_time, side="left"))
-    if split < 1 or split >= len(times):
-        raise ValueError(
-            f"anomaly time {anomaly_time:.0f} is outside the table's time range "
-            f"{times[0]:.0f}–{times[-1]:.0f}: it needs a row before it and one at or after it"
-        )
+    split = anomaly_split(times, anomaly_time, 1)
     base = np.median(values[:split], axis=0)
     shift, start = held_shift(np.abs(values[split:] - base), hold)
     parts = [split_column(n) for n in names]

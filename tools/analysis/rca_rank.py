@@ -240,6 +240,27 @@ def _promote_callees(
     return order
 
 
+def anomaly_split(times: np.ndarray, anomaly_time: float, min_normal: int) -> int:
+    """Return the first row at or after `anomaly_time`; raise ValueError with advice when
+    the table has no row after it or fewer than `min_normal` rows before it."""
+    lo, hi = float(times[0]), float(times[-1])
+    if not lo < anomaly_time <= hi:
+        # Exporters often write milliseconds; say so rather than leave a puzzle.
+        hint = " (milliseconds? use seconds)" if lo < anomaly_time / 1000 <= hi else ""
+        raise ValueError(
+            f"anomaly time {anomaly_time:.0f} is outside the table's time range "
+            f"{lo:.0f}–{hi:.0f}{hint}: it needs a row before it (the normal period) and one at or "
+            "after it"
+        )
+    split = int(np.searchsorted(times, anomaly_time, side="left"))
+    if split < min_normal:
+        raise ValueError(
+            f"only {split} row(s) before the anomaly time {anomaly_time:g}; "
+            f"need at least {min_normal} to learn what normal looks like"
+        )
+    return split
+
+
 def rank_services(
     df: pd.DataFrame,
     anomaly_time: float,
@@ -262,20 +283,7 @@ def rank_services(
     are the sorted z / max z laid over the final order; `z` keeps each service's own value.
     """
     times, values, names = metric_matrix(df)
-    lo, hi = float(times[0]), float(times[-1])
-    if not lo < anomaly_time <= hi:
-        # Exporters often write milliseconds; say so rather than leave a puzzle.
-        hint = " (milliseconds? use seconds)" if lo < anomaly_time / 1000 <= hi else ""
-        raise ValueError(
-            f"anomaly time {anomaly_time:.0f} is outside the table's time range "
-            f"{lo:.0f}–{hi:.0f}{hint}: it needs normal rows before it and rows at or after it"
-        )
-    split = int(np.searchsorted(times, anomaly_time, side="left"))
-    if split < MIN_NORMAL_ROWS:
-        raise ValueError(
-            f"only {split} row(s) before the anomaly time {anomaly_time:g}; "
-            f"need at least {MIN_NORMAL_ROWS} to learn what normal looks like"
-        )
+    split = anomaly_split(times, anomaly_time, MIN_NORMAL_ROWS)
     z = robust_z(values[:split], values[split:], flat_floor, z_cap)
     # Score the level a metric held for `hold` rows: a one-scrape glitch is not an incident.
     width = max(1, min(hold, z.shape[0]))
