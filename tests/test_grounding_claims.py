@@ -113,3 +113,23 @@ def test_versions_on_either_side_of_an_arrow():
     assert not check("v3 had the lower AUC (0.9658) [E1].", evidence).grounded
     assert check("AUC is down ~0.0034 [E1].", evidence).grounded
     assert not check("AUC is up ~0.0034 [E1].", evidence).grounded
+
+
+def test_a_score_and_a_confidence_in_one_sentence_are_two_quantities():
+    evidence = {
+        "id": "E8",
+        "tool": "rca",
+        "query": "rank root-cause hypotheses over this investigation's evidence",
+        "summary": "confidence 0.71; ranked hypotheses, by score: model_version fraud-detector "
+        "0.77; dependency feature-store 0.11",
+    }
+    known = ["fraud-detector", "feature-store"]
+    line = "**Most likely cause: fraud-detector: a bad model version** (score {}, confidence {})"
+    line += " [E8]"
+
+    def run(score: str, confidence: str):
+        return check_answer(line.format(score, confidence), [evidence], known_names=known)
+
+    assert run("0.77", "0.71").grounded, run("0.77", "0.71").problems()
+    assert not run("0.71", "0.71").grounded  # the score is not the confidence
+    assert not run("0.77", "0.77").grounded  # nor the confidence the score

@@ -267,6 +267,7 @@ def _sentence(
     figs = nb.inherit_units(figures(sentence), masked, ctx.unit)
     ranges = nb.range_ends(figs, masked) | nb.slash_stats(figs, masked)
     arrows = nb.arrow_sides(figs, masked)
+    labels = _labels(figs, q_spans, masked)
     for k, fig in enumerate(figs):
         if any(w[0] <= fig.start < w[1] for w in wins) or any(
             b[0] <= fig.start < b[1] for b in base
@@ -313,7 +314,12 @@ def _sentence(
         if noun and not fig.unit and noun.group(1) in lx.SERIES_NOUNS:
             quantity = frozenset({"series"})
         counted = bool(quantity)
-        quantity = quantity or nb.nearest_quantity(q_spans, fig.start, clause_lo, clause_hi, fig)
+        # A word that labels another figure is that figure's ("score 0.77, confidence 0.71"),
+        # unless the figures share it ("logloss rose from 0.064 to 0.082").
+        others = frozenset().union(*(q for j, q in enumerate(labels) if j != k)) - labels[k]
+        if not quantity:
+            near = nb.nearest_quantity(q_spans, fig.start, clause_lo, clause_hi, fig)
+            quantity = near - others or near
         if re.search(r"\d\s+(?:out\s+)?of\s*$", before) and not fig.unit:
             quantity = frozenset()  # "0 of 8": a total of whatever the first figure counts
         elif not quantity:
@@ -354,3 +360,13 @@ def _sentence(
             )
         )
     return claims
+
+
+def _labels(figs: list[Figure], spans: list[tuple[int, str]], text: str) -> list[frozenset[str]]:
+    """Return, per figure, the quantity words right before it since the previous figure."""
+    out = []
+    for k, fig in enumerate(figs):
+        lo, _ = nb.clause(text, fig.start)
+        prev = figs[k - 1].start + len(figs[k - 1].text) if k else lo
+        out.append(nb.nearest_quantity(spans, fig.start, max(lo, prev), fig.start, fig))
+    return out

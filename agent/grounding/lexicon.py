@@ -59,7 +59,9 @@ QUANTITIES: dict[str, tuple[str, ...]] = {
     "templates": ("template", "pattern"),
     "similarity": ("similar",),
     "zscore": ("z ", "z-score", "z score", "sigma", "standard deviation"),
-    "score": ("score", "confidence"),
+    "score": ("score",),
+    # A report's confidence is not its hypothesis score, though both run from 0 to 1.
+    "confidence": ("confidence",),
     "outliers": ("outlier",),
     "saturation": ("saturat", "utili", "limit", "headroom"),
     "series": ("series",),

@@ -226,7 +226,8 @@ def _verdict_evidence(
     top: Hypothesis = verdict.hypotheses[0]
     ranked = "; ".join(f"{h.kind} {h.target} {h.score:.2f}" for h in verdict.hypotheses)
     owner = owners.get(top.target)
-    summary = f"ranked hypotheses, by score: {ranked}; confidence {verdict.confidence:.2f}"
+    # Confidence first: after the list it would read as the last hypothesis's figure.
+    summary = f"confidence {verdict.confidence:.2f}; ranked hypotheses, by score: {ranked}"
     if owner:
         summary += f"; {top.target} is owned by {owner}"
     values = {f"{h.kind}:{h.target}": round(h.score, 3) for h in verdict.hypotheses}
