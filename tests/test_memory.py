@@ -128,21 +128,44 @@ def test_memory_eval_meets_the_bar():
     assert report["no_match_clean"], report["false_matches"]
 
 
-def test_incident_questions_are_remembered_and_recalled(settings):
+def test_only_incident_conversations_are_remembered_and_recalled(settings):
     from opsloop.agent.assistant import Assistant
     from opsloop.agent.factory import build_deps
 
     assistant = Assistant(build_deps(settings))
-    first = assistant.ask("any errors in checkout logs in the last hour?")
+    plain = assistant.ask("any errors in checkout logs in the last hour?")
+    assert plain["tool_calls"][0]["name"] == "search_logs"
+    assert assistant.deps.memory.get(f"Q-{plain['thread_id']}") is None  # a plain question
+    first = assistant.ask("why is checkout failing? any errors in its logs in the last hour?")
     assert first["tool_calls"][0]["name"] == "search_logs"
     record = assistant.deps.memory.get(f"Q-{first['thread_id']}")
     assert record is not None and record.services == ["checkout"]
-    second = assistant.ask("errors in the checkout logs since this morning?")
+    second = assistant.ask("why does checkout fail? errors in the checkout logs since this morning")
     assert "Similar past incidents: Q-" in second["answer"]
+    assert plain["thread_id"] not in second["answer"]
     assert second["evals"]["grounded"], second
     found = assistant.ask("has this happened before with checkout errors in logs")
     assert found["tool_calls"][0]["name"] == "search_incidents"
     assert found["tool_calls"][0]["status"] == "ok"
+
+
+def test_plain_questions_of_older_stores_leave_similarity_search(tmp_path: Path):
+    old = IncidentMemory.open(tmp_path / "m")
+    meta = Incident(id="x", title="", text="").metadata()
+    del meta["kind"]  # written before memory held incidents only
+    old.collection.upsert(
+        ids=["Q-plain", "Q-fixed", "INC-9"],
+        documents=["what changed in the last hour on checkout"] * 3,
+        metadatas=[
+            {**meta, "outcome": "answered"},
+            {**meta, "outcome": "answered", "resolution": "rolled back checkout"},
+            {**meta, "outcome": "resolved"},
+        ],
+    )
+    memory = IncidentMemory.open(tmp_path / "m")
+    hits = {m.incident.id for m in memory.search("what changed on checkout", k=5, threshold=0)}
+    assert hits == {"Q-fixed", "INC-9"}
+    assert memory.get("Q-plain").kind == "question" and memory.count() == 3
 
 
 def test_updates_do_not_grow_the_record(memory):

@@ -169,6 +169,20 @@ def test_replaying_an_approved_rollback_is_idempotent(world, assistant):
     assert champion(world) == "3"
 
 
+def test_a_version_rolled_back_from_is_tagged_and_never_the_default_target(world, assistant):
+    tagged = world["registry"].version(MODEL, "4").rolled_back
+    assert tagged and ADMIN in tagged, tagged
+    again = assistant.ask("roll back fraud-detector")
+    assert again["tool_calls"][-1]["status"] == "approval_required", again
+    # v4 broke and was rolled back from, v3 serves, v2 failed validation: v1 is next.
+    assert again["approval"]["args"]["version"] == "1", again["approval"]
+    assert "⚠" not in again["approval"]["preview"]
+    named = assistant.ask("roll back fraud-detector to v4")
+    assert named["approval"]["args"]["version"] == "4"
+    assert "⚠ v4 was rolled back from before" in named["approval"]["preview"]
+    assert champion(world) == "3"
+
+
 def test_retraining_registers_a_challenger_the_gate_keeps_out(world, assistant):
     result = assistant.ask("retrain fraud-detector on the last 7 days", approver=approve_as(ADMIN))
     call = result["tool_calls"][-1]

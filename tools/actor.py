@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 _ACTOR: ContextVar[str | None] = ContextVar("opsloop_actor", default=None)
+_THREAD: ContextVar[str | None] = ContextVar("opsloop_thread", default=None)
 
 
 def current_actor() -> str:
@@ -14,11 +15,18 @@ def current_actor() -> str:
     return _ACTOR.get() or "opsloop"
 
 
+def current_thread() -> str | None:
+    """Return the incident or conversation an approved action runs in, if any."""
+    return _THREAD.get()
+
+
 @contextmanager
-def acting_as(who: str) -> Iterator[None]:
-    """Run the block on behalf of `who`; tools record them as the author of changes."""
-    token = _ACTOR.set(who)
+def acting_as(who: str, thread: str | None = None) -> Iterator[None]:
+    """Run the block on behalf of `who`, within `thread` (an incident or conversation id);
+    tools record them as the author and the occasion of changes."""
+    token, thread_token = _ACTOR.set(who), _THREAD.set(thread)
     try:
         yield
     finally:
         _ACTOR.reset(token)
+        _THREAD.reset(thread_token)

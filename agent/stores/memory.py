@@ -47,6 +47,8 @@ class Incident:
     outcome: str = "open"  # open | resolved | answered | false_alarm
     feedback: str = ""
     source: str = "opsloop"  # opsloop | postmortem | alert | slack
+    # "question": a plain question kept from before memory held incidents only; never recalled.
+    kind: str = "incident"
 
     @property
     def when(self) -> str:
@@ -124,6 +126,24 @@ class IncidentMemory:
             embedding_function=self.embedding,
             metadata={"hnsw:space": "cosine"},
         )
+        self._hide_plain_questions()
+
+    def _hide_plain_questions(self) -> None:
+        """Mark question records written before only incidents were kept, once per record.
+
+        Earlier versions stored every answered question; those that neither found a cause
+        nor resolved anything are plain questions, kept for listing but out of search.
+        """
+        got = self.collection.get(where={"outcome": "answered"}, include=["metadatas"])
+        ids, metas = [], []
+        for rid, meta in zip(got["ids"], got["metadatas"], strict=True):
+            if "kind" in meta:
+                continue
+            plain = not (meta.get("resolution") or meta.get("cause_kind"))
+            ids.append(rid)
+            metas.append({**meta, "kind": "question" if plain else "incident"})
+        if ids:
+            self.collection.update(ids=ids, metadatas=metas)
 
     @classmethod
     def open(
@@ -223,6 +243,7 @@ class IncidentMemory:
         got = self.collection.query(
             query_texts=[text],
             n_results=k + len(exclude),
+            where={"kind": {"$ne": "question"}},
             include=["documents", "metadatas", "distances"],
         )
         out = []

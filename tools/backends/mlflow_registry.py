@@ -15,6 +15,8 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 # Tags the sandbox and most teams' pipelines set on a version.
 STATUS_TAG = "validation_status"
+# Set on a version when serving is rolled back from it: when, by whom, in which incident.
+ROLLED_BACK_TAG = "opsloop.rolled_back"
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
@@ -50,6 +52,11 @@ class VersionInfo:
     def validation(self) -> str:
         """Return the validation status tag, or `unknown`."""
         return self.tags.get(STATUS_TAG, "unknown")
+
+    @property
+    def rolled_back(self) -> str | None:
+        """Return how serving was rolled back from this version, if it was."""
+        return self.tags.get(ROLLED_BACK_TAG) or None
 
     @property
     def created(self) -> str:

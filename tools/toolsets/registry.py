@@ -64,9 +64,10 @@ def version_line(v: VersionInfo) -> str:
     """Describe one version in a line."""
     aliases = f" [{', '.join(v.aliases)}]" if v.aliases else ""
     algo = v.params.get("algorithm", "")
+    back = f"; rolled back from ({v.rolled_back})" if v.rolled_back else ""
     return (
         f"v{v.version}{aliases}: {algo + ', ' if algo else ''}{metric_text(v.metrics)}; "
-        f"validation {v.validation}; trained {v.created} by {v.created_by}"
+        f"validation {v.validation}; trained {v.created} by {v.created_by}{back}"
     )
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from opsloop.tools.actor import current_actor
+from opsloop.tools.actor import current_actor, current_thread
 from opsloop.tools.backends.aliases import move_alias
-from opsloop.tools.backends.mlflow_registry import CHAMPION, VersionInfo
+from opsloop.tools.backends.mlflow_registry import CHAMPION, ROLLED_BACK_TAG, VersionInfo
 from opsloop.tools.base import OpsTool, ToolResult, ToolStatus, ops_tool
 from opsloop.tools.errors import OpsError
 from opsloop.tools.toolsets.registry import RegistryContext, version_evidence, version_line
@@ -24,7 +25,9 @@ class RollbackArgs(BaseModel):
 
     model: str = Field(description="Registered model name.")
     version: str | None = Field(
-        None, description="Version to serve; default: the champion before the current one."
+        None,
+        description="Version to serve; default: the last earlier champion that passed "
+        "validation and was not itself rolled back from.",
     )
     from_version: str | None = Field(
         None, description="Only roll back if this version is still champion (set on approval)."
@@ -39,6 +42,7 @@ class RollbackPlan:
     current: str
     target: VersionInfo
     noop: bool = False
+    warning: str | None = None
 
 
 def plan_rollback(
@@ -69,23 +73,49 @@ def plan_rollback(
             f"{name} v{target.version} failed its validation checks (validation_status=failed); "
             f"pick another version: {', '.join(good)}"
         )
-    return RollbackPlan(name, current, target)
+    warning = None
+    if version and target.version in _rolled_back(ctx, name, versions):
+        how = target.rolled_back or "recorded in the change log"
+        warning = (
+            f"v{target.version} was rolled back from before ({how}); serving it again may bring "
+            "that fault back"
+        )
+    return RollbackPlan(name, current, target, warning=warning)
 
 
 def _clean(version: str) -> str:
     return str(version).strip().lower().removeprefix("v")
 
 
+def _rolled_back(ctx: RegistryContext, name: str, versions: list[VersionInfo]) -> set[str]:
+    """Return the versions serving was rolled back from (registry tag or change log)."""
+    tagged = {v.version for v in versions if v.rolled_back}
+    logged = {
+        str(e.detail.get("from"))
+        for e in ctx.alias_history(name)
+        if e.detail.get("reason") == "rollback" and e.detail.get("from")
+    }
+    return tagged | logged
+
+
 def _previous(ctx: RegistryContext, name: str, current: str, versions: list[VersionInfo]) -> str:
-    """Return the champion before the current one (change log), else the newest good older one."""
-    failed = {v.version for v in versions if v.validation == "failed"}
+    """Return the last version that served before the current one, passed validation and was
+    not itself rolled back from (change log), else the newest such older version.
+
+    After v4 → v3 was rolled back, "roll back" again goes to v2, never to the broken v4.
+    """
+    skip = {v.version for v in versions if v.validation == "failed"}
+    skip |= _rolled_back(ctx, name, versions) | {current}
     for event in reversed(ctx.alias_history(name)):
         before = event.detail.get("from")
-        if event.detail.get("to") == current and before and before not in failed:
+        if before and str(before) not in skip:
             return str(before)
-    older = [v for v in versions if v.number < int(current) and v.version not in failed]
+    older = [v for v in versions if v.number < int(current) and v.version not in skip]
     if not older:
-        raise Refused(f"{name} has no earlier version that passed validation than v{current}")
+        raise Refused(
+            f"{name} has no earlier version than v{current} that passed validation and was not "
+            "rolled back from; name a version to roll back to"
+        )
     return older[-1].version
 
 
@@ -96,10 +126,11 @@ def rollback_tools(ctx: RegistryContext) -> list[OpsTool]:
         plan = plan_rollback(ctx, args["model"], args.get("version"), args.get("from_version"))
         if plan.noop:
             return f"nothing: v{plan.current} already serves {plan.model}"
-        return (
+        text = (
             f"move {plan.model} {CHAMPION} v{plan.current} → v{plan.target.version} "
             f"({version_line(plan.target)}); the serving layer follows the alias"
         )
+        return f"{text}\n⚠ {plan.warning}" if plan.warning else text
 
     def pin(args: dict[str, Any]) -> dict[str, Any]:
         plan = plan_rollback(ctx, args["model"], args.get("version"), args.get("from_version"))
@@ -133,12 +164,13 @@ def rollback_tools(ctx: RegistryContext) -> list[OpsTool]:
             who=who,
             reason="rollback",
         )
+        marked = _mark(ctx, plan, who)
         return ToolResult(
             status=ToolStatus.OK,
             summary=(
                 f"Rolled back {plan.model}: {CHAMPION} v{plan.current} → v{plan.target.version} "
-                f"(approved by {who}). Serving follows the alias within seconds."
-            ),
+                f"(approved by {who}). Serving follows the alias within seconds. {marked}"
+            ).rstrip(),
             data={"model": plan.model, "from": plan.current, "to": plan.target.version},
             evidence=evidence,
         )
@@ -153,3 +185,15 @@ def rollback_tools(ctx: RegistryContext) -> list[OpsTool]:
             pin=pin,
         )
     ]
+
+
+def _mark(ctx: RegistryContext, plan: RollbackPlan, who: str) -> str:
+    """Tag the version rolled back from, so no later rollback picks it by default."""
+    thread = current_thread() or "no incident"
+    when = datetime.fromtimestamp(ctx.now(), UTC).strftime("%Y-%m-%d %H:%M UTC")
+    note = f"{thread} on {when} by {who}"
+    try:
+        ctx.registry.set_tags(plan.model, plan.current, {ROLLED_BACK_TAG: note})
+    except OpsError as exc:  # the rollback stands; the change log still records it
+        return f"v{plan.current} could not be tagged as rolled back from ({exc})."
+    return f"v{plan.current} is tagged {ROLLED_BACK_TAG} ({note})."

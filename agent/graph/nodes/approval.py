@@ -125,8 +125,9 @@ def act_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[str,
     request = (state.get("decision") or {}).get("request", {})
     decision, by, reason = _decide(state, deps, call)
     timing = None
+    thread = request.get("thread_id") or config.get("configurable", {}).get("thread_id")
     if decision == "approved":
-        with acting_as(by):
+        with acting_as(by, thread):
             result, timing = timed_call(call, deps)
     elif decision == "refused":
         result = ToolResult.failure(f"{call['name']} refused: {reason}.")
@@ -141,7 +142,7 @@ def act_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[str,
     rec["approval"] = {"approved": decision == "approved", "by": by, "reason": reason}
     if decision != "refused":  # the request node already audited a refusal
         deps.audit.append(
-            thread_id=request.get("thread_id") or config.get("configurable", {}).get("thread_id"),
+            thread_id=thread,
             requested_by=request.get("requested_by", state.get("user", "unknown")),
             action=call["name"],
             args=call["args"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -12,7 +13,7 @@ from langchain_core.runnables import RunnableConfig
 from opsloop import prompts
 from opsloop.agent.graph.deps import Deps
 from opsloop.agent.graph.execute import public_call, timing_of
-from opsloop.agent.graph.nodes.recall import INCIDENT_INTENTS, INCIDENT_TOOLS
+from opsloop.agent.graph.nodes.recall import INCIDENT_TOOLS
 from opsloop.agent.graph.state import AgentState
 from opsloop.agent.llm.usage import counters
 from opsloop.agent.stores.memory import Incident
@@ -21,18 +22,54 @@ from opsloop.tools.redact import redact
 log = logging.getLogger(__name__)
 # Writes that resolve an incident when they succeed, and the root-cause kind they imply.
 RESOLVING = {"rollback_model": "model_version", "promote_model": "model_version"}
+# A question that asks for a cause: with a diagnostic tool behind it, the thread is an incident.
+DIAGNOSIS = re.compile(
+    r"\b(?:why|cause[sd]?|causing|root[- ]cause|diagnos\w*|investigat\w*|troubleshoot\w*|"
+    r"what(?:'s| is| went) wrong|what broke|broken|outage|incident)\b",
+    re.IGNORECASE,
+)
+# A write that was asked for, whatever the decision, means someone acted on a problem.
+ACTED = frozenset({"ok", "approval_required", "denied"})
+
+
+def is_incident(state: AgentState, deps: Deps) -> bool:
+    """Tell whether a conversation belongs in incident memory.
+
+    Only incidents are remembered, so recall never lists plain questions: a thread counts
+    when it acted (a write was requested, approved or not) or diagnosed (it asked for a
+    cause and a diagnostic tool answered). "p99 of checkout?" or "what changed?" alone do not.
+    """
+    calls = state.get("tool_calls", [])
+    for c in calls:
+        tool = deps.tools.get(c["name"])
+        if tool is not None and tool.risk == "write" and c["status"] in ACTED:
+            return True
+    asked = bool(DIAGNOSIS.search(state.get("question") or ""))
+    diagnosed = any(
+        c["name"] in INCIDENT_TOOLS
+        and c["name"] != "search_incidents"
+        and c["status"] in ("ok", "no_data")  # "nothing in the logs" is a finding too
+        for c in calls
+    )
+    return asked and diagnosed
 
 
 def remember_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[str, Any]:
     """Store this turn's answer record; extend the thread's incident when it was about one."""
     update = store_answer(state, config, deps)
-    calls = [c for c in state.get("tool_calls", []) if c["name"] != "search_incidents"]
-    related = state.get("intent") in INCIDENT_INTENTS
-    if related or any(c["name"] in INCIDENT_TOOLS for c in calls):
-        thread = config.get("configurable", {}).get("thread_id", "")
+    record_id = f"Q-{config.get('configurable', {}).get('thread_id', '')}"
+    if is_incident(state, deps) or _known(deps, record_id):  # later turns extend it
         title = state.get("question", "")
-        remember_incident(state, deps, record_id=f"Q-{thread}", title=title, outcome="answered")
+        remember_incident(state, deps, record_id=record_id, title=title, outcome="answered")
     return update
+
+
+def _known(deps: Deps, record_id: str) -> bool:
+    try:
+        return deps.memory is not None and deps.memory.get(record_id) is not None
+    except Exception:  # memory is an aid: an unreadable store must not lose the answer
+        log.warning("could not read incident memory", exc_info=True)
+        return False
 
 
 def store_answer(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[str, Any]:
