@@ -31,6 +31,7 @@ from opsloop.tools.callgraph import CallGraph
 from opsloop.tools.toolsets.alerts import AlertsContext, alert_tools
 from opsloop.tools.toolsets.changes import ChangesContext, changes_tools
 from opsloop.tools.toolsets.detect import detector_tools
+from opsloop.tools.toolsets.incident_queue import QueueContext, queue_tools
 from opsloop.tools.toolsets.incidents import incident_tools
 from opsloop.tools.toolsets.logs import LogsContext, grafana_logs_link, logs_tools
 from opsloop.tools.toolsets.metrics import MetricsContext, metrics_tools
@@ -78,6 +79,12 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
     registry = make_registry(settings)
     changelog = ChangeLog.open(changelog_path(settings))
     alerts = AlertsContext(settings.alertmanager_url, now=lambda: ctx.now().timestamp())
+    audit = AuditLog.from_settings(settings)
+    queue = QueueContext(
+        open=lambda: open_queue(settings),
+        decisions=lambda thread: audit.entries(100, thread),
+        now=lambda: ctx.now().timestamp(),
+    )
     tools = {
         t.name: t
         for t in [
@@ -89,6 +96,7 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
             *model_tools(settings, secrets, registry, changelog),
             *incident_tools(memory),
             *alert_tools(alerts),
+            *queue_tools(queue),
             *(extra_tools or []),
         ]
     }
@@ -97,7 +105,7 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
         tools=tools,
         catalog=LiveCatalog(discovery, rate_window=settings.rate_window, pods=ctx.pods),
         answers=AnswerStore(state / "answers.sqlite"),
-        audit=AuditLog.from_settings(settings),
+        audit=audit,
         llm=llm if llm is not None else make_llm(settings),
         tz=ZoneInfo(settings.timezone) if settings.timezone else None,
         secrets=secrets,
@@ -149,6 +157,16 @@ def open_memory(settings: Settings) -> Any:
         embedding=embedding,
         threshold=settings.memory_threshold,
     )
+
+
+def open_queue(settings: Settings) -> Any:
+    """Open the incident queue `opsloop serve` writes, or return None if there is none yet."""
+    from opsloop.agent.server.incidents import IncidentStore
+
+    path = Path(settings.incident_store_path or settings.state_dir / "incidents.sqlite")
+    if not settings.database_url and not path.exists():
+        return None  # nothing received yet: create no file to read it
+    return IncidentStore.from_settings(settings, path)
 
 
 def changelog_path(settings: Settings) -> Path | str:

@@ -99,8 +99,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _loop(console: Console, settings: Settings, store: Any, yes: bool) -> int:
+    # A previous demo's incidents stay in the store: wait for one this run opens.
+    earlier = {r["id"] for r in store.list_incidents(1000)}
+
     def reported() -> dict | None:
-        rows = [r for r in store.list_incidents(10) if r["top_hypothesis"]]
+        rows = [
+            r for r in store.list_incidents(10) if r["top_hypothesis"] and r["id"] not in earlier
+        ]
         return store.get(rows[0]["id"]) if rows else None
 
     incident = wait(

@@ -19,6 +19,8 @@ INTENT_TOOL = {
     "rollback": "rollback_model",
     "promote": "promote_model",
     "incidents": "search_incidents",
+    "incident_queue": "list_incidents",
+    "incident_status": "incident_status",
 }
 # What to set so a capability's tools appear.
 SETUP_HINT = {
@@ -44,4 +46,6 @@ CAPABILITY = {
     "search_incidents": "incident memory",
     "list_alerts": "Alertmanager",
     "list_silences": "Alertmanager",
+    "list_incidents": "the incident queue",
+    "incident_status": "the incident queue",
 }

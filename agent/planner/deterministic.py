@@ -319,12 +319,39 @@ def _alerts(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
 
 def _incidents(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
     args: dict[str, Any] = {"query": question.strip()}
-    if plan.entities.services:
-        args["service"] = plan.entities.services[0]
+    if target := (plan.entities.services or plan.entities.models or [None])[0]:
+        args["service"] = target
     plan.calls.append(PlannedCall("search_incidents", args))
 
 
+_INC_ID = re.compile(r"\binc-[0-9a-f]{4,}\b", re.IGNORECASE)
+_STATUS_WORDS = {"resolved": "resolved", "closed": "resolved", "investigating": "investigating"}
+
+
+def _incident_queue(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
+    args: dict[str, Any] = {}
+    for word, status in _STATUS_WORDS.items():
+        if has_phrase(norm, word):
+            args["status"] = status
+    if has_phrase(norm, "all incidents") or has_phrase(norm, "every incident"):
+        args["status"] = "all"
+    if target := (plan.entities.services or plan.entities.models or [None])[0]:
+        args["service"] = target
+    plan.calls.append(PlannedCall("list_incidents", args))
+
+
+def _incident_status(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
+    args: dict[str, Any] = {}
+    if found := _INC_ID.search(question):
+        args["incident"] = found.group().lower()
+    elif target := (plan.entities.services or plan.entities.models or [None])[0]:
+        args["incident"] = target
+    plan.calls.append(PlannedCall("incident_status", args))
+
+
 _BUILDERS = {
+    "incident_queue": _incident_queue,
+    "incident_status": _incident_status,
     "metrics": _metrics,
     "metric": _metric,
     "health": _health,

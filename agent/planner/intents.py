@@ -16,6 +16,8 @@ ORDER = (
     "promote",
     "retrain",
     "compare",
+    "incident_status",
+    "incident_queue",
     "alerts",
     "drift",
     "forecast",
@@ -31,17 +33,40 @@ ORDER = (
 
 
 # Phrases with a name in the middle: "roll fraud-detector back", "make it the new champion".
+# An incident named by id, or "the checkout incident", "summarise the fraud-api incident".
+_INCIDENT_ID = r" inc-[0-9a-f]{4,} "
+_ONE_INCIDENT = r" (?:the|this|that|our) (?:\S+ ){0,3}incident "
+# Incidents in a state now: "incidents still open", "active incidents", "being worked on".
+_STATES = (
+    r"(?:open|opened|active|ongoing|unresolved|resolved|closed|investigat\w*|in progress|"
+    r"working on|current|recent|new|firing)"
+)
+_QUEUE = (
+    rf" incidents (?:\S+ ){{0,4}}{_STATES} | {_STATES} (?:\S+ ){{0,2}}incidents | "
+    r"(?:what|which|any|list|show|how many|count) (?:\S+ ){0,2}incidents "
+)
+# Words that ask about the past, which incident memory answers.
+MEMORY_WORDS = (
+    "before | seen this | similar | like this | postmortem | postmortems | post-mortem | "
+    "last time | history | past | previous | prior | ever"
+).split(" | ")
 PATTERNS = {
+    "incident_status": re.compile(f"{_INCIDENT_ID}|{_ONE_INCIDENT}"),
+    "incident_queue": re.compile(_QUEUE),
     "rollback": re.compile(r" roll (?:\S+ ){1,3}back "),
     "promote": re.compile(r" make (?:\S+ ){1,3}(?:the )?(?:new )?champion "),
     "patterns": re.compile(r" group (?:\S+ ){0,3}(?:errors|logs|messages|lines) "),
     "jobs": re.compile(
         r" j-[0-9a-f]{4,} | (?:status|progress) of (?:the |my )?(?:\S+ ){0,2}(?:job|retraining|"
-        r"training|retrain) | (?:retraining|training|retrain) (?:job |run )?(?:done|finish|"
-        r"finished|complete|completed|going|progress|status) | when (?:will|does|is) (?:\S+ ){0,4}"
+        r"training|retrain) | (?:retraining|training|retrain) (?:job |run )?(?:still )?(?:done|"
+        r"finish|finished|complete|completed|going|progress|status|running|underway) | "
+        r"when (?:will|does|is) (?:\S+ ){0,4}"
         r"(?:retraining|training|retrain|job) (?:\S+ ){0,3}(?:finish|be done|complete|end) "
     ),
 }
+
+
+_INCIDENT_ID_RE = re.compile(_INCIDENT_ID)
 
 
 def hits(norm: str, intent: str) -> bool:
@@ -78,6 +103,14 @@ def classify(norm: str, ent: Entities) -> str:
             continue
         if intent in _HISTORY_OF and asks_history(norm):
             return _HISTORY_OF[intent]
+        if intent in ("incident_status", "incident_queue") and _INCIDENT_ID_RE.search(norm):
+            return "incident_status"  # an id names one incident, whatever else is said
+        if intent in ("incident_status", "incident_queue") and any(
+            has_phrase(norm, w) for w in MEMORY_WORDS
+        ):
+            continue  # "has the checkout incident happened before?": memory
+        if intent == "alerts" and hits(norm, "changes") and asks_history(norm):
+            return "changes"  # "who pushed to checkout before the alerts started?"
         if intent == "compare" and not (len(ent.versions) >= 2 or (model_words and ent.versions)):
             continue
         if intent == "model_status" and not (

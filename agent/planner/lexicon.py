@@ -59,7 +59,8 @@ INTENT_WORDS = _table(
             "what was deployed | config change | config changes | config push | who changed | "
             "rollouts | what is changed | anything changed | anything deployed | "
             "deployed recently | recently deployed | rolled back | reverted | promoted | "
-            "rollbacks | promotions"
+            "rollbacks | promotions | got deployed | deployed to | who deployed | pushed | "
+            "who pushed | what shipped | went out"
         ),
         "retrain": (
             "retrain | re-train | re train | retraining | train again | refit | "
@@ -112,6 +113,20 @@ INTENT_WORDS = _table(
             # Not "fired" or "paging": spelling correction would read "fixed" and "paying".
             "alerts | firing | what's firing | whats firing | silences | silenced | alerting | "
             "alertmanager | open alerts | active alerts"
+        ),
+        "incident_status": (
+            "this incident | the incident | current incident | latest incident | "
+            "newest incident | that incident | our incident | ongoing incident | "
+            "active incident"
+        ),
+        "incident_queue": (
+            "open incidents | active incidents | current incidents | ongoing incidents | "
+            "unresolved incidents | incident queue | list incidents | list the incidents | "
+            "show incidents | show me incidents | show the incidents | show me the incidents | "
+            "any incidents | what incidents | which incidents | incidents open | "
+            "incidents are open | incidents right now | incidents today | new incidents | "
+            "incidents being investigated | resolved incidents | recent incidents | "
+            "incidents in progress | how many incidents"
         ),
         "incidents": (
             "incident | incidents | happened before | seen this before | postmortem | "
@@ -244,6 +259,13 @@ STOPWORDS = frozenset(
         "hi",
         "yo",
         "so",
+        # Common words one edit from vocabulary words ("still" is not "till").
+        "still",
+        "stale",
+        "open",
+        "opened",
+        "closed",
+        "working",
     ]
 )
 
@@ -311,6 +333,10 @@ def expand(text: str) -> str:
     text = re.sub(r"'s\b", " is", re.sub(r"n't\b", " not", text))
     # Common on-call shorthand, so one phrase list covers both spellings.
     text = re.sub(r"(?<![\w-])svcs(?![\w-])", "services", text)
+    text = re.sub(r"(?<![\w-])incs(?![\w-])", "incidents", text)
+    text = re.sub(r"(?<![\w-])inc(?![\w-])", "incident", text)  # not an id: "inc-1a2b…"
+    text = re.sub(r"(?<![\w-])b4(?![\w-])", "before", text)
+    text = re.sub(r"(?<![\w/])w/(?!\w)", "with", text)
     return re.sub(r"(?<![\w-])svc(?![\w-])", "service", text)
 
 

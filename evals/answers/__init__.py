@@ -125,6 +125,17 @@ def _wait_alert(prometheus: str, name: str) -> None:
     raise TimeoutError(f"{name} did not fire within {READY_DEADLINE_S:.0f} s")
 
 
+def _wait_notified(alertmanager: str) -> None:
+    """Wait until Alertmanager holds a firing alert (Prometheus sends it every second)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        got = httpx.get(f"{alertmanager}/api/v2/alerts", params={"active": "true"}, timeout=10)
+        if got.json():
+            return
+        time.sleep(1)
+    raise TimeoutError("Alertmanager holds no firing alert after 60 s")
+
+
 def ask(case: dict[str, Any], home: Path) -> dict[str, Any]:
     """Ask one case's question with its brain; return the answer JSON."""
     from opsloop.agent.assistant import Assistant
@@ -177,6 +188,12 @@ def run(
     cases = []
     with sandbox(data["scenario"], data.get("ready_alert")) as state:
         truth = Truth(state)
+        if data.get("queue"):
+            from opsloop.agent.config import Settings
+            from opsloop.evals.answers.queue import open_incident
+
+            _wait_notified(state["urls"]["alertmanager"])
+            open_incident(Settings(home=Path(state["home"])), state["urls"]["alertmanager"])
         for case in data["cases"]:
             result = ask(case, Path(state["home"]))
             scored = score_case(case, result, truth)

@@ -77,7 +77,7 @@ def _get(ctx: AlertsContext, path: str, params: list[tuple[str, str]]) -> Any:
     return response.json()
 
 
-def _age(since: str, now: float) -> str:
+def age_since(since: str, now: float) -> str:
     """Return how long ago an RFC 3339 time was, as '3h 12m'."""
     try:
         start = datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp()
@@ -104,7 +104,7 @@ def alert_line(alert: dict[str, Any], now: float) -> str:
     head = labels.get("alertname", "(no alertname)")
     if labels.get("severity"):
         head += f" [{labels['severity']}]"
-    parts = [head, _about(labels), f"for {_age(alert.get('startsAt', ''), now)}"]
+    parts = [head, _about(labels), f"for {age_since(alert.get('startsAt', ''), now)}"]
     if state != "active":
         parts.append("silenced" if alert.get("status", {}).get("silencedBy") else "inhibited")
     text = notes.get("summary") or notes.get("description") or notes.get("message") or ""
