@@ -174,3 +174,27 @@ def test_updates_do_not_grow_the_record(memory):
         memory.update("INC-1", resolution="rolled back checkout 2.3.1")
     after = memory.get("INC-1")
     assert after.text == before.text and after.document() == before.document()
+
+
+def test_past_incidents_quoted_in_a_report_are_not_this_incidents_claims():
+    from types import SimpleNamespace
+
+    from opsloop.agent.graph.nodes.check import UNVERIFIED, check_node
+
+    past = "INC-3 on 2026-10-02 — fraud-detector online auc 0.601 is below its objective"
+    deps = SimpleNamespace(
+        tools={},
+        catalog=SimpleNamespace(services=lambda: ["fraud-api"], models=lambda: []),
+        llm=None,
+        is_write=lambda _name: False,
+    )
+    state = {
+        "answer": f"Similar past incidents:\n- {past}\n\nOnline auc is 0.7 [E1].",
+        "evidence": [{"id": "E1", "tool": "t", "query": "q", "summary": "online auc 0.7"}],
+        "incidents": [{"id": "INC-3", "line": past}],
+        "tool_calls": [],
+    }
+    checked = check_node(state, {"configurable": {"thread_id": "inc-1"}}, deps)
+    assert UNVERIFIED not in checked["answer"] and checked["evals"]["grounded"], checked
+    state["answer"] += " It was 0.601 last time."  # this answer's own claim is still checked
+    assert not check_node(state, {"configurable": {}}, deps)["evals"]["grounded"]

@@ -60,6 +60,7 @@ PATTERNS = {
         r" j-[0-9a-f]{4,} | (?:status|progress) of (?:the |my )?(?:\S+ ){0,2}(?:job|retraining|"
         r"training|retrain) | (?:retraining|training|retrain) (?:job |run )?(?:still )?(?:done|"
         r"finish|finished|complete|completed|going|progress|status|running|underway) | "
+        r"how far (?:along )?(?:is|are) (?:\S+ ){0,3}(?:retraining|training|retrain|job) | "
         r"when (?:will|does|is) (?:\S+ ){0,4}"
         r"(?:retraining|training|retrain|job) (?:\S+ ){0,3}(?:finish|be done|complete|end) "
     ),
@@ -124,6 +125,8 @@ def classify(norm: str, ent: Entities) -> str:
         return intent
     if ent.signals:
         return "metrics"
+    if has_phrase(norm, "changed"):
+        return "changes"  # "anything changed on feature-store?"; "p99 changed?" is a metric
     if ent.services:
         return "health"
     if ent.models:

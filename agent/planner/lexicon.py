@@ -60,7 +60,7 @@ INTENT_WORDS = _table(
             "rollouts | what is changed | anything changed | anything deployed | "
             "deployed recently | recently deployed | rolled back | reverted | promoted | "
             "rollbacks | promotions | got deployed | deployed to | who deployed | pushed | "
-            "who pushed | what shipped | went out"
+            "who pushed | what shipped | went out | push to | pushes | pushed to"
         ),
         "retrain": (
             "retrain | re-train | re train | retraining | train again | refit | "
@@ -131,7 +131,8 @@ INTENT_WORDS = _table(
         "incidents": (
             "incident | incidents | happened before | seen this before | postmortem | "
             "post-mortem | postmortems | similar | history of | last time | outage history | "
-            "previous outages | past outages | before? | prior incidents"
+            "previous outages | past outages | before? | prior incidents | have we seen | "
+            "seen this | like this before | ever happened | happened again"
         ),
         "help": "help | what can you do | how do i use | commands | what do you do | capabilities",
         "list": (
@@ -261,6 +262,7 @@ STOPWORDS = frozenset(
         "so",
         # Common words one edit from vocabulary words ("still" is not "till").
         "still",
+        "along",
         "stale",
         "open",
         "opened",
@@ -337,6 +339,9 @@ def expand(text: str) -> str:
     text = re.sub(r"(?<![\w-])inc(?![\w-])", "incident", text)  # not an id: "inc-1a2b…"
     text = re.sub(r"(?<![\w-])b4(?![\w-])", "before", text)
     text = re.sub(r"(?<![\w/])w/(?!\w)", "with", text)
+    # "paging" is alerting; kept out of the vocabulary, where "paying" would become it.
+    text = re.sub(r"(?<![\w-])(?:paging|pages)(?![\w-])", "alerting", text)
+    text = re.sub(r"(?<![\w-])wht(?![\w-])", "what", text)
     return re.sub(r"(?<![\w-])svc(?![\w-])", "service", text)
 
 

@@ -30,6 +30,10 @@ def check_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[st
     claims = "" if state.get("error") else answer
     for note in [*state.get("notes", []), incident_note(state) or ""]:
         claims = claims.replace(note, "") if note else claims
+    # A past incident is quoted from memory as it was recorded (an alert report lists them):
+    # its figures describe that incident, not this one's evidence.
+    for past in state.get("incidents") or []:
+        claims = claims.replace(str(past.get("line") or "\0"), "")
     # Context the answer may name: past incidents and this thread (in "opsloop approve ID").
     known = _known(deps) + [str(i.get("id")) for i in state.get("incidents") or []]
     known.append(str(config.get("configurable", {}).get("thread_id", "")))
