@@ -264,3 +264,32 @@ def test_an_unknown_incident_is_a_clear_error():
     assert missing.exit_code == 2
     assert "no incident 'inc-000000000000'" in missing.stderr
     assert "opsloop incidents list" in missing.stderr
+
+
+def test_a_real_investigation_is_read_back_from_its_checkpoint(settings):
+    """One investigation on the session's Prometheus (healthy history: a false alarm)."""
+    from opsloop.agent.assistant import Assistant
+    from opsloop.agent.server.postmortem import postmortem
+    from tests.test_investigate import alerts_of, payload
+
+    store = IncidentStore(settings.state_dir / "incidents.sqlite")
+    body = payload(time.time() - 1800)  # a service the backfilled history has
+    incident = store.accept(parse_alertmanager(body), "{}").incident_id
+    item = store.claim("w", 600)
+    assistant = Assistant.from_settings(settings)
+    try:
+        report = assistant.investigate(alerts_of(body), thread_id=item["id"])
+    finally:
+        assistant.close()
+    assert store.complete(incident, "w", report)
+    pm = postmortem(settings, store, incident)
+    store.close()
+
+    assert pm is not None and not any("checkpoint" in m for m in pm["missing"]), pm["missing"]
+    assert pm["root_cause"]["false_alarm"] is report["false_alarm"] is True
+    assert "Tune alert HighErrorRatio: it fired with no fault found" in pm["action_items"]
+    assert any(w.startswith("first report ") for w in pm["went_well"] + pm["went_badly"])
+    answered = [w for w in pm["went_well"] if w.startswith("all ")]
+    failed = [w for w in pm["went_badly"] if w.startswith("tool ")]
+    assert answered or failed  # the state's tool calls were read, with their errors if any
+    assert "## Root cause\nFalse alarm" in pm["markdown"]
