@@ -476,7 +476,7 @@ runner = CliRunner()
 
 
 def test_incidents_cli_lists_and_shows():
-    from opsloop.agent.cli.serve import incidents_app
+    from opsloop.agent.cli.incidents import incidents_app
 
     assert runner.invoke(incidents_app, ["list", "--json"]).stdout.strip() == "[]"
     store = IncidentStore(Settings().state_dir / "incidents.sqlite")  # where serve keeps it

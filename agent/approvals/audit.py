@@ -126,10 +126,22 @@ class AuditLog:
                 f"SELECT * FROM audit {where}ORDER BY id DESC LIMIT ?", (*args, limit)
             )
         ).fetchall()
-        out = []
-        for row in rows:
-            item = dict(row)
-            for key in ("args", "evidence"):
-                item[key] = json.loads(item[key]) if item[key] else None
-            out.append(item)
-        return out
+        return _decoded(rows)
+
+    def for_thread(self, thread_id: str) -> list[dict[str, Any]]:
+        """Return one thread's entries (an incident's, by its id), oldest first."""
+        rows = self.db.conn().execute(
+            "SELECT * FROM audit WHERE thread_id = ? ORDER BY id", (thread_id,)
+        )
+        return _decoded(rows.fetchall())
+
+
+def _decoded(rows: list[Any]) -> list[dict[str, Any]]:
+    """Return audit rows as dicts with their JSON columns read."""
+    out = []
+    for row in rows:
+        item = dict(row)
+        for key in ("args", "evidence"):
+            item[key] = json.loads(item[key]) if item[key] else None
+        out.append(item)
+    return out

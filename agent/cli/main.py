@@ -13,12 +13,13 @@ from opsloop.agent.cli.ask import approve, ask, chat
 from opsloop.agent.cli.audit import audit_app, jobs_app
 from opsloop.agent.cli.common import EXIT_FAILED, JsonFlag, err, load_settings, out
 from opsloop.agent.cli.evals import eval_app
+from opsloop.agent.cli.incidents import incidents_app
 from opsloop.agent.cli.investigate import investigate
 from opsloop.agent.cli.memory import memory_app
 from opsloop.agent.cli.offline import detect, logs_app
 from opsloop.agent.cli.rca import app as rca_app
 from opsloop.agent.cli.sandbox import sandbox_app
-from opsloop.agent.cli.serve import incidents_app, serve
+from opsloop.agent.cli.serve import serve
 from opsloop.agent.cli.slack import slack_app
 from opsloop.agent.config import Settings, config_file
 

@@ -87,13 +87,14 @@ def memory_forget(incident_id: Annotated[str, typer.Argument(help="Incident id."
 
 @memory_app.command("import")
 def memory_import(
-    directory: Annotated[Path, typer.Argument(help="Folder of Markdown postmortems.")],
+    directory: Annotated[Path, typer.Argument(help="A Markdown postmortem, or a folder of them.")],
     as_json: JsonFlag = False,
 ) -> None:
     """Import Markdown postmortems (optional YAML front matter: id, date, services, models,
-    alerts, root_cause_kind, root_cause_target, resolution)."""
-    if not directory.is_dir():
-        raise fail(f"{directory} is not a directory")
+    alerts, root_cause_kind, root_cause_target, resolution), e.g. the draft
+    `opsloop incidents postmortem ID --output FILE` writes."""
+    if not directory.is_dir() and not directory.is_file():
+        raise fail(f"{directory} is neither a Markdown file nor a directory")
     ids = _memory().import_markdown(directory)
     if as_json:
         print(json.dumps({"imported": ids}))

@@ -260,9 +260,10 @@ class IncidentMemory:
         return out[:k]
 
     def import_markdown(self, directory: Path) -> list[str]:
-        """Import every `*.md` postmortem under `directory`; return the ids stored."""
+        """Import one Markdown postmortem, or every `*.md` under a folder; return the ids."""
+        where = Path(directory)
         ids = []
-        for path in sorted(Path(directory).rglob("*.md")):
+        for path in [where] if where.is_file() else sorted(where.rglob("*.md")):
             ids.append(self.add(parse_postmortem(path.read_text(errors="replace"), path.stem)))
         return ids
 
