@@ -82,7 +82,7 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
     audit = AuditLog.from_settings(settings)
     queue = QueueContext(
         open=lambda: open_queue(settings),
-        decisions=lambda thread: audit.entries(100, thread),
+        decisions=audit.for_thread,
         now=lambda: ctx.now().timestamp(),
     )
     tools = {

@@ -118,13 +118,10 @@ class AuditLog:
                 (thread_id, interrupt_id),
             )
 
-    def entries(self, limit: int = 100, thread_id: str | None = None) -> list[dict[str, Any]]:
-        """Return the newest entries first (of one thread, when given)."""
-        where, args = ("WHERE thread_id = ? ", (thread_id,)) if thread_id else ("", ())
+    def entries(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Return the newest entries first."""
         rows = (
-            self.db.conn().execute(
-                f"SELECT * FROM audit {where}ORDER BY id DESC LIMIT ?", (*args, limit)
-            )
+            self.db.conn().execute("SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,))
         ).fetchall()
         return _decoded(rows)
 

@@ -138,8 +138,8 @@ def action_items(
         version = _bad_version(cause["target"], pm, state, changes)
         which = f"v{version}" if version else "the version released before the onset"
         items.append(
-            f"Investigate why {cause['target']} {which} failed in production although it "
-            "passed validation (compare its validation metrics with production)"
+            f"Investigate why {cause['target']} {which} failed in production: compare its "
+            "validation metrics with what production measured, and tighten the promotion gate"
         )
     elif cause["kind"] in ("service", "dependency"):
         items.append(f"Find and fix the fault in {cause['target']}; add a test or a canary")
