@@ -39,6 +39,7 @@ from opsloop.tools.toolsets.registry import RegistryContext, registry_tools
 from opsloop.tools.toolsets.retrain import RetrainContext, retrain_tools
 from opsloop.tools.toolsets.rollback import rollback_tools
 from opsloop.tools.toolsets.scan import scan_tools
+from opsloop.tools.toolsets.silences import silence_tools
 
 
 def secret_values(settings: Settings) -> tuple[str, ...]:
@@ -80,6 +81,7 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
     changelog = ChangeLog.open(changelog_path(settings))
     alerts = AlertsContext(settings.alertmanager_url, now=lambda: ctx.now().timestamp())
     audit = AuditLog.from_settings(settings)
+    policy = Policy.from_config(settings.policy)
     queue = QueueContext(
         open=lambda: open_queue(settings),
         decisions=audit.for_thread,
@@ -96,6 +98,7 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
             *model_tools(settings, secrets, registry, changelog),
             *incident_tools(memory),
             *alert_tools(alerts),
+            *silence_tools(alerts, policy.spec.max_silence_hours),
             *queue_tools(queue),
             *(extra_tools or []),
         ]
@@ -109,7 +112,7 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
         llm=llm if llm is not None else make_llm(settings),
         tz=ZoneInfo(settings.timezone) if settings.timezone else None,
         secrets=secrets,
-        policy=Policy.from_config(settings.policy),
+        policy=policy,
         memory=memory,
         observers=answer_observers(settings),
         call_graph=call_graph,

@@ -141,3 +141,91 @@ def test_unreachable_alertmanager_is_a_clear_error(settings, tmp_path: Path):
     assert result["tool_calls"][0]["status"] == "error"
     assert f"Alertmanager at {dead} is unreachable" in result["answer"]
     assert "OPSLOOP_ALERTMANAGER_URL" in result["answer"]
+
+
+# Silences change what the module's Alertmanager shows: these tests run last, in file order.
+POLICY = {
+    "roles": {"oncall": {"actions": ["silence_alert", "expire_silence"]}},
+    "users": {"alice": ["oncall"]},
+    "max_silence_hours": 6,
+}
+
+
+@pytest.fixture
+def oncall(alertmanager: str, settings) -> Assistant:
+    update = {"alertmanager_url": alertmanager, "policy": POLICY, "user": "bob"}
+    return Assistant.from_settings(settings.model_copy(update=update))
+
+
+def approve(who: str):
+    return lambda request: {"approved": True, "by": who, "reason": "test"}
+
+
+def _silences(url: str) -> list[dict]:
+    found = httpx.get(f"{url}/api/v2/silences", timeout=5).json()
+    return [s for s in found if s["status"]["state"] == "active"]
+
+
+def test_a_silence_waits_for_approval_and_its_dry_run_shows_what_it_hides(oncall, alertmanager):
+    result = oncall.ask("silence HighLatency on checkout for 2h")
+    assert result["tool_calls"][-1]["status"] == "approval_required", result
+    preview = result["approval"]["preview"]
+    assert preview.startswith(
+        'create a silence {alertname="HighLatency", service_name="checkout"} for 2h; '
+        "it would silence 1 alert(s) firing now:"
+    )
+    assert "HighLatency [critical], service_name=checkout" in preview
+    assert len(_silences(alertmanager)) == 1  # only the fixture's
+    denied = oncall.ask("silence HighLatency on checkout for 2h", approver=approve("mallory"))
+    assert denied["tool_calls"][-1]["status"] == "denied"
+    assert len(_silences(alertmanager)) == 1
+
+
+def test_silences_that_hide_too_much_or_too_long_are_refused(oncall, alertmanager):
+    for question, words in [
+        ("silence HighLatency for 48h", "at most 6h"),
+        ("mute all the alerts for 1h", "a silence needs matchers"),
+    ]:
+        result = oncall.ask(question, approver=approve("alice"))
+        assert result["tool_calls"][-1]["status"] == "error", result
+        assert words in result["answer"], result["answer"]
+    tool = oncall.deps.tools["silence_alert"]
+    broad = tool.invoke({"matchers": {"severity": "warning"}})
+    assert broad.status == "error" and "alone would silence whole classes" in broad.summary
+    assert len(_silences(alertmanager)) == 1
+    assert [e["decision"] for e in oncall.deps.audit.entries()[:2]] == ["refused", "refused"]
+
+
+def test_an_approved_silence_hides_the_alert_and_says_who_and_why(oncall, alertmanager):
+    result = oncall.ask("silence HighLatency on checkout for 2h", approver=approve("alice"))
+    call = result["tool_calls"][-1]
+    assert call["status"] == "ok", result
+    [made] = [s for s in _silences(alertmanager) if "HighLatency" in str(s["matchers"])]
+    assert made["matchers"] == [
+        {"name": "alertname", "value": "HighLatency", "isRegex": False, "isEqual": True},
+        {"name": "service_name", "value": "checkout", "isRegex": False, "isEqual": True},
+    ]
+    assert "requested by bob" in made["comment"] and "approved by alice" in made["comment"]
+    assert f"incident {result['thread_id']}" in made["comment"]
+    _wait_for(alertmanager, lambda alerts: _suppressed(alerts) == 2)
+    entry = oncall.deps.audit.entries()[0]
+    assert (entry["action"], entry["decision"], entry["approver"]) == (
+        "silence_alert",
+        "approved",
+        "alice",
+    )
+    expired = oncall.ask(f"expire silence {made['id']}", approver=approve("alice"))
+    assert expired["tool_calls"][-1]["status"] == "ok", expired
+    assert expired["tool_calls"][-1]["args"] == {"silence_id": made["id"]}
+    _wait_for(alertmanager, lambda alerts: _suppressed(alerts) == 1)
+    again = oncall.deps.tools["expire_silence"].invoke({"silence_id": made["id"]})
+    assert again.status == "error" and "already expired" in again.summary
+
+
+def test_matchers_that_select_every_firing_alert_are_refused():
+    from opsloop.tools.toolsets.silences import Refused, check_scope
+
+    firing = [{"labels": {"alertname": n, "service": "web"}} for n in ("A", "B", "C")]
+    with pytest.raises(Refused, match="every one of the 3 alerts firing now"):
+        check_scope([{"name": "service", "value": "web"}], firing)
+    assert check_scope([{"name": "alertname", "value": "A"}], firing) == firing[:1]

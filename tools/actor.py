@@ -8,6 +8,7 @@ from contextvars import ContextVar
 
 _ACTOR: ContextVar[str | None] = ContextVar("opsloop_actor", default=None)
 _THREAD: ContextVar[str | None] = ContextVar("opsloop_thread", default=None)
+_REQUESTER: ContextVar[str | None] = ContextVar("opsloop_requester", default=None)
 
 
 def current_actor() -> str:
@@ -20,13 +21,21 @@ def current_thread() -> str | None:
     return _THREAD.get()
 
 
+def current_requester() -> str | None:
+    """Return who asked for the approved action, if known."""
+    return _REQUESTER.get()
+
+
 @contextmanager
-def acting_as(who: str, thread: str | None = None) -> Iterator[None]:
-    """Run the block on behalf of `who`, within `thread` (an incident or conversation id);
-    tools record them as the author and the occasion of changes."""
-    token, thread_token = _ACTOR.set(who), _THREAD.set(thread)
+def acting_as(
+    who: str, thread: str | None = None, requested_by: str | None = None
+) -> Iterator[None]:
+    """Run the block on behalf of `who`, within `thread` (an incident or conversation id),
+    for `requested_by`; tools record them as the author and the occasion of changes."""
+    tokens = (_ACTOR.set(who), _THREAD.set(thread), _REQUESTER.set(requested_by))
     try:
         yield
     finally:
-        _ACTOR.reset(token)
-        _THREAD.reset(thread_token)
+        _ACTOR.reset(tokens[0])
+        _THREAD.reset(tokens[1])
+        _REQUESTER.reset(tokens[2])

@@ -5,6 +5,7 @@ names such as `token:ci`) to roles, and each role to the actions and models it c
 
     [policy]
     separate_approver = true          # the requester may not approve their own request
+    max_silence_hours = 24            # the longest Alertmanager silence anyone may approve
     [policy.roles.ml-oncall]
     actions = ["rollback_model", "promote_model", "retrain_model"]
     models = ["fraud-detector", "recsys-*"]
@@ -38,6 +39,8 @@ class PolicySpec(BaseModel):
     roles: dict[str, Role] = Field(default_factory=dict)
     users: dict[str, list[str]] = Field(default_factory=dict)
     separate_approver: bool = False
+    # The longest silence anyone may approve: a forgotten silence hides the next outage.
+    max_silence_hours: float = Field(24.0, gt=0)
 
 
 @dataclass(frozen=True)

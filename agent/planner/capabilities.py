@@ -21,6 +21,8 @@ INTENT_TOOL = {
     "incidents": "search_incidents",
     "incident_queue": "list_incidents",
     "incident_status": "incident_status",
+    "silence": "silence_alert",
+    "expire_silence": "expire_silence",
 }
 # What to set so a capability's tools appear.
 SETUP_HINT = {
@@ -46,6 +48,8 @@ CAPABILITY = {
     "search_incidents": "incident memory",
     "list_alerts": "Alertmanager",
     "list_silences": "Alertmanager",
+    "silence_alert": "Alertmanager",
+    "expire_silence": "Alertmanager",
     "list_incidents": "the incident queue",
     "incident_status": "the incident queue",
 }

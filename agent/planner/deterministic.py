@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
 from opsloop.agent.planner.capabilities import CAPABILITY, INTENT_TOOL, SETUP_HINT
 from opsloop.agent.planner.catalog import Catalog
-from opsloop.agent.planner.entities import Entities, extract, resolve_latency
+from opsloop.agent.planner.entities import extract, resolve_latency
 from opsloop.agent.planner.intents import classify
 from opsloop.agent.planner.lexicon import has_phrase, normalise
-from opsloop.agent.planner.timerange import TimeWindow, parse_window
+from opsloop.agent.planner.oncall import ONCALL_BUILDERS
+from opsloop.agent.planner.plans import Plan, PlannedCall
+from opsloop.agent.planner.timerange import parse_window
 from opsloop.tools.backends.prometheus.discovery import closest
 from opsloop.tools.backends.prometheus.promql import matcher, selector
 from opsloop.tools.backends.prometheus.signals import TITLES, build_signal
@@ -24,26 +25,6 @@ _ERROR_WORDS = tuple(
 )
 _QUOTED = re.compile(r"[\"'“‘`]([^\"'”’`]{2,80})[\"'”’`]")
 _CONTAINING = re.compile(r"\b(?:containing|matching|mentioning|with the text|saying)\s+(\S+)")
-
-
-@dataclass
-class PlannedCall:
-    """One tool call the planner wants made."""
-
-    name: str
-    args: dict[str, Any]
-
-
-@dataclass
-class Plan:
-    """The planner's decision for one question."""
-
-    intent: str
-    calls: list[PlannedCall] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    entities: Entities = field(default_factory=Entities)
-    window: TimeWindow = field(default_factory=TimeWindow)
-    unavailable: list[PlannedCall] = field(default_factory=list)
 
 
 def plan_question(
@@ -307,16 +288,6 @@ def _changes(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
     plan.calls.append(PlannedCall("recent_changes", args))
 
 
-def _alerts(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
-    if has_phrase(norm, "silences") or has_phrase(norm, "silence"):
-        plan.calls.append(PlannedCall("list_silences", {}))
-        return
-    args: dict[str, Any] = {"state": "suppressed" if has_phrase(norm, "silenced") else "firing"}
-    if plan.entities.services:
-        args["service"] = plan.entities.services[0]
-    plan.calls.append(PlannedCall("list_alerts", args))
-
-
 def _incidents(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
     args: dict[str, Any] = {"query": question.strip()}
     if target := (plan.entities.services or plan.entities.models or [None])[0]:
@@ -324,34 +295,8 @@ def _incidents(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
     plan.calls.append(PlannedCall("search_incidents", args))
 
 
-_INC_ID = re.compile(r"\binc-[0-9a-f]{4,}\b", re.IGNORECASE)
-_STATUS_WORDS = {"resolved": "resolved", "closed": "resolved", "investigating": "investigating"}
-
-
-def _incident_queue(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
-    args: dict[str, Any] = {}
-    for word, status in _STATUS_WORDS.items():
-        if has_phrase(norm, word):
-            args["status"] = status
-    if has_phrase(norm, "all incidents") or has_phrase(norm, "every incident"):
-        args["status"] = "all"
-    if target := (plan.entities.services or plan.entities.models or [None])[0]:
-        args["service"] = target
-    plan.calls.append(PlannedCall("list_incidents", args))
-
-
-def _incident_status(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
-    args: dict[str, Any] = {}
-    if found := _INC_ID.search(question):
-        args["incident"] = found.group().lower()
-    elif target := (plan.entities.services or plan.entities.models or [None])[0]:
-        args["incident"] = target
-    plan.calls.append(PlannedCall("incident_status", args))
-
-
 _BUILDERS = {
-    "incident_queue": _incident_queue,
-    "incident_status": _incident_status,
+    **ONCALL_BUILDERS,
     "metrics": _metrics,
     "metric": _metric,
     "health": _health,
@@ -361,7 +306,6 @@ _BUILDERS = {
     "anomaly": _anomaly,
     "forecast": _forecast,
     "incidents": _incidents,
-    "alerts": _alerts,
     "jobs": _jobs,
     "changes": _changes,
     "drift": _model_call("check_drift"),

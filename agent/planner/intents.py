@@ -12,6 +12,8 @@ from opsloop.agent.planner.lexicon import INTENT_WORDS, has_phrase
 _REGISTRY_WORDS = ("version", "versions", "champion", "challenger", "alias", "aliases")
 ORDER = (
     "jobs",
+    "expire_silence",
+    "silence",
     "rollback",
     "promote",
     "retrain",
@@ -51,6 +53,16 @@ MEMORY_WORDS = (
     "last time | history | past | previous | prior | ever"
 ).split(" | ")
 PATTERNS = {
+    # "silence the checkout alerts for 1h", "mute HighLatency", "snooze fraud-api for 30m".
+    "silence": re.compile(
+        r"^ (?:(?:please|pls|can you|could you|lets|let's|go ahead and) )*(?:silence|mute|snooze|"
+        r"shush|quiet) (?!of )| (?:silence|mute|snooze) (?:the |this |that |those |these |all )?"
+        r"(?:\S+ ){0,3}(?:alert|alerts|for \d)"
+    ),
+    "expire_silence": re.compile(
+        r" (?:expire|remove|delete|lift|end|drop|cancel|kill) (?:the |that |this |my |our )?"
+        r"(?:\S+ ){0,2}silences? | unsilence | unmute "
+    ),
     "incident_status": re.compile(f"{_INCIDENT_ID}|{_ONE_INCIDENT}"),
     "incident_queue": re.compile(_QUEUE),
     "rollback": re.compile(r" roll (?:\S+ ){1,3}back "),
@@ -83,7 +95,13 @@ def hits(norm: str, intent: str) -> bool:
 _ASKS_HISTORY = re.compile(r"^ (?:was|were|did|has|have|had|who|when|how many|how often) ")
 _PAST_FORMS = ("rolled back", "reverted", "promoted", "retrained", "rollbacks", "promotions")
 _REQUEST = re.compile(r" (?:should|can|could|would|will|please|lets|let's|must|need to) ")
-_HISTORY_OF = {"rollback": "changes", "promote": "changes", "retrain": "jobs"}
+_HISTORY_OF = {
+    "rollback": "changes",
+    "promote": "changes",
+    "retrain": "jobs",
+    "silence": "alerts",
+    "expire_silence": "alerts",
+}
 
 
 def asks_history(norm: str) -> bool:

@@ -114,6 +114,8 @@ INTENT_WORDS = _table(
             "alerts | firing | what's firing | whats firing | silences | silenced | alerting | "
             "alertmanager | open alerts | active alerts"
         ),
+        "silence": "silence alerts | silence the alert | mute alerts | snooze alerts",
+        "expire_silence": "expire silence | expire the silence | remove the silence | unsilence",
         "incident_status": (
             "this incident | the incident | current incident | latest incident | "
             "newest incident | that incident | our incident | ongoing incident | "

@@ -127,7 +127,7 @@ def act_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict[str,
     timing = None
     thread = request.get("thread_id") or config.get("configurable", {}).get("thread_id")
     if decision == "approved":
-        with acting_as(by, thread):
+        with acting_as(by, thread, request.get("requested_by")):
             result, timing = timed_call(call, deps)
     elif decision == "refused":
         result = ToolResult.failure(f"{call['name']} refused: {reason}.")

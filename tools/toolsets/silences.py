@@ -1,0 +1,274 @@
+"""silence_alert and expire_silence: Alertmanager silences, behind the approval gate.
+
+A silence hides alerts from everyone on call, so it is a write like a rollback: a person the
+policy allows approves its dry run (the matchers and every alert they would silence now),
+the duration is capped by policy, and matchers that would silence everything are refused.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, Field
+
+from opsloop.tools.actor import current_actor, current_requester, current_thread
+from opsloop.tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
+from opsloop.tools.errors import OpsError
+from opsloop.tools.toolsets.alerts import (
+    SERVICE_LABELS,
+    AlertsContext,
+    alert_line,
+    list_alerts,
+    silence_line,
+)
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|mins|minutes?|h|hrs?|hours?|d|days?)\s*$")
+# Labels that name what an alert is about: a silence must name at least one of them.
+_SUBJECT_LABELS = ("alertname", "model", "instance", "pod", *SERVICE_LABELS)
+
+
+class Refused(OpsError):
+    """A silence that would hide too much or last too long; the message says why."""
+
+
+class SilenceArgs(BaseModel):
+    """Arguments of silence_alert."""
+
+    alertname: str | None = Field(None, description="The alert to silence, e.g. HighLatency.")
+    service: str | None = Field(None, description="Only this service's alerts.")
+    matchers: dict[str, str] | None = Field(
+        None, description='Further exact label matchers, e.g. {"severity": "warning"}.'
+    )
+    duration: str = Field("1h", description="How long: 30m, 1h, 4h… (capped by policy).")
+    comment: str | None = Field(None, description="Why; the requester and incident are added.")
+
+
+class ExpireArgs(BaseModel):
+    """Arguments of expire_silence."""
+
+    silence_id: str = Field(description="The silence's id (list_silences shows them).")
+
+
+def parse_duration(text: str, cap_h: float) -> timedelta:
+    """Read "30m", "4h", "1d"; raise Refused past the policy's cap or when unreadable."""
+    m = _DURATION.match(str(text).lower())
+    if not m:
+        raise Refused(f"cannot read the duration {text!r}; say 30m, 1h or 4h")
+    value, unit = float(m.group(1)), m.group(2)[0]
+    hours = value / 60 if unit == "m" else value * (24 if unit == "d" else 1)
+    span = timedelta(hours=hours)
+    if span <= timedelta(0):
+        raise Refused("a silence needs a positive duration")
+    if span > timedelta(hours=cap_h):
+        raise Refused(f"the policy allows silences of at most {cap_h:g}h, not {text}")
+    return span
+
+
+def build_matchers(ctx: AlertsContext, args: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return exact matchers from the arguments; the service label is the one alerts use."""
+    labels: dict[str, str] = {}
+    if args.get("alertname"):
+        labels["alertname"] = str(args["alertname"])
+    if args.get("service"):
+        labels[_service_label(ctx, str(args["service"]))] = str(args["service"])
+    labels |= {str(k): str(v) for k, v in (args.get("matchers") or {}).items()}
+    return [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in labels.items()]
+
+
+def _service_label(ctx: AlertsContext, service: str) -> str:
+    """Return the label firing alerts carry this service in, by convention's order."""
+    for alert in list_alerts(ctx, "all", service, None):
+        for name in SERVICE_LABELS:
+            if alert.get("labels", {}).get(name) == service:
+                return name
+    return "service"
+
+
+def matching(alerts: list[dict[str, Any]], matchers: list[dict[str, Any]]) -> list[dict]:
+    """Return the alerts every (exact) matcher selects."""
+    return [
+        a
+        for a in alerts
+        if all(a.get("labels", {}).get(m["name"], "") == m["value"] for m in matchers)
+    ]
+
+
+def check_scope(matchers: list[dict[str, Any]], firing: list[dict[str, Any]]) -> list[dict]:
+    """Refuse matchers that would silence everything; return the alerts they silence now."""
+    if not matchers:
+        raise Refused("a silence needs matchers: name the alert or the service")
+    if not any(m["name"] in _SUBJECT_LABELS for m in matchers):
+        raise Refused(
+            "matchers on " + ", ".join(m["name"] for m in matchers) + " alone would silence "
+            "whole classes of alerts; name the alert (alertname) or the service too"
+        )
+    hit = matching(firing, matchers)
+    names = {a.get("labels", {}).get("alertname") for a in firing}
+    if len(firing) >= 3 and len(names) >= 2 and len(hit) == len(firing):
+        raise Refused(
+            f"these matchers would silence every one of the {len(firing)} alerts firing now; "
+            "narrow them to the alert or service you mean"
+        )
+    return hit
+
+
+def silence_tools(ctx: AlertsContext, max_hours: float = 24.0) -> list[OpsTool]:
+    """Return silence_alert and expire_silence bound to one Alertmanager."""
+    ui = ctx.url.rstrip("/") + "/#/silences"
+
+    def plan(args: dict[str, Any]) -> tuple[list[dict], timedelta, list[dict]]:
+        span = parse_duration(args.get("duration") or "1h", max_hours)
+        matchers = build_matchers(ctx, args)
+        return matchers, span, check_scope(matchers, _firing(ctx))
+
+    def preview(args: dict[str, Any]) -> str:
+        matchers, span, hit = plan(args)
+        head = f"create a silence {_shown(matchers)} for {_span(span)}"
+        if not hit:
+            return head + "; it matches no alert firing now (it will hide any that start)"
+        now = ctx.now()
+        lines = "\n".join(f"- {alert_line(a, now)}" for a in hit[:20])
+        return f"{head}; it would silence {len(hit)} alert(s) firing now:\n{lines}"
+
+    def silence_alert(
+        alertname: str | None = None,
+        service: str | None = None,
+        matchers: dict[str, str] | None = None,
+        duration: str = "1h",
+        comment: str | None = None,
+    ) -> ToolResult:
+        """Silence alerts in Alertmanager for a while (default 1h, capped by policy): by alert
+        name and/or service, plus exact label matchers. Refuses matchers that would silence
+        everything. Needs a person's approval; runs only after it."""
+        args = {
+            "alertname": alertname,
+            "service": service,
+            "matchers": matchers,
+            "duration": duration,
+        }
+        try:
+            found, span, hit = plan(args)
+        except (Refused, ValueError) as exc:
+            return ToolResult.failure(f"Silence refused: {exc}.")
+        # Alertmanager keeps wall-clock time, whatever clock the metrics tools read.
+        who, start = current_actor(), datetime.now(UTC)
+        why = [comment or "silenced during an incident"]
+        if current_requester():
+            why.append(f"requested by {current_requester()}")
+        why.append(f"approved by {who}")
+        if current_thread():
+            why.append(f"incident {current_thread()}")
+        body = {
+            "matchers": found,
+            "startsAt": start.isoformat(),
+            "endsAt": (start + span).isoformat(),
+            "createdBy": who,
+            "comment": "; ".join(why),
+        }
+        try:
+            made = _send(ctx, "POST", "/api/v2/silences", body)
+        except ValueError as exc:
+            return ToolResult.failure(str(exc))
+        sid = str(made.get("silenceID", ""))
+        summary = (
+            f"Silenced {_shown(found)} until {(start + span):%Y-%m-%d %H:%M} UTC "
+            f"(silence {sid}, approved by {who}); {len(hit)} alert(s) firing now are hidden."
+        )
+        evidence = Evidence(
+            tool="silence_alert",
+            query=f"POST /api/v2/silences {_shown(found)}",
+            summary=summary,
+            link=f"{ui}/{sid}",
+        )
+        return ToolResult(
+            status=ToolStatus.OK,
+            summary=summary,
+            evidence=[evidence],
+            data={"silence_id": sid, "matchers": found},
+        )
+
+    def expire_preview(args: dict[str, Any]) -> str:
+        return "expire the silence " + silence_line(_active(ctx, args["silence_id"]))
+
+    def expire_silence(silence_id: str) -> ToolResult:
+        """Expire (end now) an Alertmanager silence, so its alerts notify again. Needs a
+        person's approval; runs only after it."""
+        try:
+            silence = _active(ctx, silence_id)
+            _send(ctx, "DELETE", f"/api/v2/silence/{silence['id']}", None)
+        except (Refused, ValueError) as exc:
+            return ToolResult.failure(f"Expiring the silence failed: {exc}.")
+        summary = f"Expired the silence {silence_line(silence)} (by {current_actor()})."
+        evidence = Evidence(
+            tool="expire_silence",
+            query=f"DELETE /api/v2/silence/{silence_id}",
+            summary=summary,
+            link=f"{ui}/{silence['id']}",
+        )
+        return ToolResult(status=ToolStatus.OK, summary=summary, evidence=[evidence])
+
+    return [
+        ops_tool(
+            silence_alert,
+            name="silence_alert",
+            args_schema=SilenceArgs,
+            risk="write",
+            preview=preview,
+        ),
+        ops_tool(
+            expire_silence,
+            name="expire_silence",
+            args_schema=ExpireArgs,
+            risk="write",
+            preview=expire_preview,
+        ),
+    ]
+
+
+def _firing(ctx: AlertsContext) -> list[dict[str, Any]]:
+    try:
+        return list_alerts(ctx, "all", None, None)
+    except ValueError as exc:
+        raise Refused(str(exc)) from None
+
+
+def _active(ctx: AlertsContext, silence_id: str) -> dict[str, Any]:
+    """Return an active or pending silence by id; raise Refused otherwise."""
+    try:
+        silence = _send(ctx, "GET", f"/api/v2/silence/{silence_id.strip()}", None)
+    except ValueError as exc:
+        raise Refused(f"no silence {silence_id!r} ({exc}); list_silences shows them") from None
+    if silence.get("status", {}).get("state") == "expired":
+        raise Refused(f"the silence {silence_id} has already expired")
+    return silence
+
+
+def _send(ctx: AlertsContext, method: str, path: str, body: Any) -> Any:
+    """Call Alertmanager's API; raise ValueError with its answer when it refuses."""
+    try:
+        response = httpx.request(
+            method, ctx.url.rstrip("/") + path, json=body, timeout=ctx.timeout_s
+        )
+    except httpx.HTTPError as exc:
+        raise ValueError(
+            f"Alertmanager at {ctx.url} is unreachable ({type(exc).__name__}); check "
+            "OPSLOOP_ALERTMANAGER_URL"
+        ) from None
+    if response.status_code >= 300:
+        code, text = response.status_code, response.text[:200]
+        raise ValueError(f"Alertmanager answered HTTP {code}: {text}")
+    return response.json() if response.content else {}
+
+
+def _shown(matchers: list[dict[str, Any]]) -> str:
+    return "{" + ", ".join(f'{m["name"]}="{m["value"]}"' for m in matchers) + "}"
+
+
+def _span(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 60 or minutes % 60:
+        return f"{minutes // 60}h{minutes % 60:02d}m" if minutes > 60 else f"{minutes}m"
+    return f"{minutes // 60}h"
