@@ -70,15 +70,17 @@ def test_bad_release_report_in_slack_is_rolled_back_by_button(opsloop_home):
                 if e.get("action_id") == blocks.APPROVE
             )
 
-            def click(user: str) -> int:
-                body = urlencode(
-                    {"payload": json.dumps(block_action(blocks.APPROVE, value, user, CHANNEL, ts))}
-                )
+            def press(action: str, value: str, user: str, message_ts: str, thread: str = "") -> int:
+                payload = block_action(action, value, user, CHANNEL, message_ts, thread)
+                body = urlencode({"payload": json.dumps(payload)})
                 headers = {
                     **sign(SECRET, body),
                     "Content-Type": "application/x-www-form-urlencoded",
                 }
                 return httpx.post(f"{base}/slack/events", content=body, headers=headers).status_code
+
+            def click(user: str) -> int:
+                return press(blocks.APPROVE, value, user, ts)
 
             assert click("UBOB") == 200
             slack.wait_for("chat.postEphemeral", lambda p: p["user"] == "UBOB", 30)
@@ -87,6 +89,29 @@ def test_bad_release_report_in_slack_is_rolled_back_by_button(opsloop_home):
                 "chat.postMessage", lambda p: "Approved by <@UONCALL>" in p.get("text", ""), 120
             )
             assert said["thread_ts"] == ts and "`rollback_model` ok" in said["text"]
+
+            # "Silence 1h" under the report asks, in its thread, for a silence: a write with
+            # its own dry run and buttons. Rejected here, so the resolve still notifies.
+            [silence_id, _later] = blocks.SILENCES
+            incident_value = json.dumps({"thread": json.loads(value)["thread"]})
+            assert press(silence_id, incident_value, "UONCALL", ts) == 200
+            asked = slack.wait_for(
+                "chat.update",
+                lambda p: "silence_alert" in _text(p) and _has_action(p, blocks.REJECT),
+                120,
+            )
+            assert 'alertname="ModelQualityDrop"' in _text(asked) and "for 1h" in _text(asked)
+            silence_value = next(
+                e["value"]
+                for b in asked["blocks"]
+                if b.get("type") == "actions"
+                for e in b["elements"]
+                if e.get("action_id") == blocks.REJECT
+            )
+            assert press(blocks.REJECT, silence_value, "UONCALL", asked["ts"], ts) == 200
+            slack.wait_for(
+                "chat.postMessage", lambda p: "Rejected by <@UONCALL>" in p.get("text", ""), 60
+            )
 
             incident = store.list_incidents(10)[0]
             poll(
@@ -98,7 +123,16 @@ def test_bad_release_report_in_slack_is_rolled_back_by_button(opsloop_home):
                 "chat.update", lambda p: p["ts"] == ts and "incident *resolved*" in _text(p), 60
             )
             assert not _has_action(resolved, blocks.APPROVE)  # decided: no buttons again
+            assert not _has_action(resolved, silence_id) and _has_action(
+                resolved, blocks.POSTMORTEM
+            )
             slack.wait_for("chat.postMessage", lambda p: "Resolved at" in p.get("text", ""), 30)
+            assert press(blocks.POSTMORTEM, incident_value, "UONCALL", ts) == 200
+            draft = slack.wait_for(
+                "chat.postMessage", lambda p: "Postmortem draft of" in p.get("text", ""), 60
+            )
+            assert draft["thread_ts"] == ts and "Timeline" in _text(draft), _text(draft)
+            assert "rollback_model" in _text(draft)
 
             from opsloop.agent.approvals.audit import AuditLog
 
@@ -106,6 +140,7 @@ def test_bad_release_report_in_slack_is_rolled_back_by_button(opsloop_home):
             decisions = {(e["action"], e["decision"], e.get("approver")) for e in entries}
             assert ("rollback_model", "unauthorized", "UBOB") in decisions
             assert ("rollback_model", "approved", "UONCALL") in decisions
+            assert ("silence_alert", "rejected", "UONCALL") in decisions
         finally:
             if server is not None:
                 server.should_exit = True

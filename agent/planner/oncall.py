@@ -60,8 +60,8 @@ _SILENCE_ID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 
 def _silence(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
     args: dict[str, Any] = {"comment": question.strip()[:200]}
-    if found := _ALERT_NAME.search(question):
-        args["alertname"] = found.group()
+    if names := list(dict.fromkeys(_ALERT_NAME.findall(question))):
+        args["alertname"] = "|".join(names)  # several: one silence for all of them
     if plan.entities.services:
         args["service"] = plan.entities.services[0]
     elif plan.entities.models:

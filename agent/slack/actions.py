@@ -45,6 +45,14 @@ def register_actions(ops: SlackOps) -> None:
         ack()
         rate(ops, body, action, "not_helpful")
 
+    for action_id, hours in blocks.SILENCES.items():
+        app.action(action_id)(_silence_handler(ops, hours))
+
+    @app.action(blocks.POSTMORTEM)
+    def postmortem(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        post_postmortem(ops, body, action)
+
     @app.action(blocks.ROOT_CAUSE)
     def root_cause(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
@@ -247,3 +255,53 @@ def record_root_cause(
             text=f":memo: <@{user}> recorded the root cause: *{blocks.escape(kind)}* "
             f"`{blocks.escape(target)}`" + (f" — {blocks.escape(note)[:500]}" if note else ""),
         )
+
+
+def _silence_handler(ops: SlackOps, hours: int) -> Any:
+    def silence(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        silence_incident(ops, body, action, hours)
+
+    return silence
+
+
+def _incident(ops: SlackOps, body: dict[str, Any], action: dict[str, Any]) -> dict | None:
+    """Return the incident a report button is about, or tell the clicker why not."""
+    incident_id = _thread(action)
+    found = ops.incidents.get(incident_id) if ops.incidents is not None else None
+    if found is None:
+        _tell(ops, body, f"No incident {incident_id} in this server's incident queue.")
+    return found
+
+
+def silence_incident(
+    ops: SlackOps, body: dict[str, Any], action: dict[str, Any], hours: int
+) -> None:
+    """Ask, in the report's thread and as the clicker, to silence the incident's alerts."""
+    incident = _incident(ops, body, action)
+    if incident is None:
+        return
+    alerts = incident.get("alerts", [])
+    names = sorted({a["name"] for a in alerts if a.get("status") == "firing"})
+    names = names or sorted({a["name"] for a in alerts})
+    # The request is a question like any other: dry run, Approve / Reject, policy, audit.
+    question = f"silence {'|'.join(names)} for {hours}h"
+    thread_ts = (body.get("message") or {}).get("ts", "")
+    ops.converse(_channel(body), thread_ts, body["user"]["id"], question)
+
+
+def post_postmortem(ops: SlackOps, body: dict[str, Any], action: dict[str, Any]) -> None:
+    """Draft the incident's postmortem and post it in the report's thread."""
+    from opsloop.agent.server.postmortem import postmortem
+
+    incident_id = _thread(action)
+    pm = postmortem(ops.settings, ops.incidents, incident_id) if ops.incidents else None
+    if pm is None:
+        _tell(ops, body, f"No incident {incident_id} in this server's incident queue.")
+        return
+    ops.client.chat_postMessage(
+        channel=_channel(body),
+        thread_ts=(body.get("message") or {}).get("ts", ""),
+        text=f"Postmortem draft of {incident_id} (`opsloop incidents postmortem {incident_id}`)",
+        blocks=blocks.sections(blocks.mrkdwn(pm["markdown"]))[:50],
+    )

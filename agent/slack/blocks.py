@@ -17,6 +17,10 @@ MAX_EVIDENCE = 8
 APPROVE, REJECT = "opsloop.approve", "opsloop.reject"
 HELPFUL, NOT_HELPFUL, ROOT_CAUSE = "opsloop.helpful", "opsloop.not_helpful", "opsloop.root_cause"
 ROOT_CAUSE_VIEW = "opsloop.root_cause_view"
+# Under an alert report: silence its alerts (a write, approved like any other), or draft
+# its postmortem. Hours per silence button; Slack wants one action id per button.
+SILENCES = {"opsloop.silence_1h": 1, "opsloop.silence_4h": 4}
+POSTMORTEM = "opsloop.postmortem"
 KINDS = ("model_version", "service", "dependency", "data", "infra", "none")
 _HEADING = re.compile(r"^#{1,6}\s+(.*)$")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -168,7 +172,27 @@ def report_blocks(result: dict[str, Any], status: str) -> list[dict[str, Any]]:
     """Render an alert report with its incident status in a header line."""
     marks = {"open": ":rotating_light:", "investigating": ":mag:", "resolved": ":white_check_mark:"}
     head = context(f"{marks.get(status, ':bell:')} incident *{status}*")
-    return [head, *answer_blocks(result)][:50]
+    return [head, *answer_blocks(result)[:48], incident_block(str(result.get("thread_id")), status)]
+
+
+def incident_block(incident_id: str, status: str) -> dict[str, Any]:
+    """Offer "Silence 1h / 4h" (while it fires) and "Write postmortem" under a report."""
+    value = json.dumps({"thread": incident_id})
+    buttons = [
+        {"type": "button", "action_id": action, "value": value,
+         "text": {"type": "plain_text", "text": f"🔕 Silence {hours}h"}}
+        for action, hours in SILENCES.items()
+        if status != "resolved"
+    ]  # fmt: skip
+    buttons.append(
+        {
+            "type": "button",
+            "action_id": POSTMORTEM,
+            "value": value,
+            "text": {"type": "plain_text", "text": "📝 Write postmortem"},
+        }
+    )
+    return {"type": "actions", "block_id": "opsloop.incident", "elements": buttons}
 
 
 def working_blocks(question: str, node: str = "", update: dict[str, Any] | None = None) -> list:

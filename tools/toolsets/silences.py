@@ -25,6 +25,7 @@ from opsloop.tools.toolsets.alerts import (
     silence_line,
 )
 
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_:]*$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|mins|minutes?|h|hrs?|hours?|d|days?)\s*$")
 # Labels that name what an alert is about: a silence must name at least one of them.
 _SUBJECT_LABELS = ("alertname", "model", "instance", "pod", *SERVICE_LABELS)
@@ -70,12 +71,17 @@ def parse_duration(text: str, cap_h: float) -> timedelta:
 def build_matchers(ctx: AlertsContext, args: dict[str, Any]) -> list[dict[str, Any]]:
     """Return exact matchers from the arguments; the service label is the one alerts use."""
     labels: dict[str, str] = {}
-    if args.get("alertname"):
-        labels["alertname"] = str(args["alertname"])
+    names = [n.strip() for n in str(args.get("alertname") or "").split("|") if n.strip()]
+    if any(not _NAME.match(n) for n in names):
+        raise Refused(f"{args['alertname']!r} is not an alert name (or names joined by |)")
     if args.get("service"):
         labels[_service_label(ctx, str(args["service"]))] = str(args["service"])
     labels |= {str(k): str(v) for k, v in (args.get("matchers") or {}).items()}
-    return [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in labels.items()]
+    found = [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in labels.items()]
+    if names:  # several alerts: one anchored alternation of exact names, nothing wider
+        alert = {"name": "alertname", "value": "|".join(names), "isRegex": len(names) > 1}
+        found.insert(0, {**alert, "isEqual": True})
+    return found
 
 
 def _service_label(ctx: AlertsContext, service: str) -> str:
@@ -89,10 +95,12 @@ def _service_label(ctx: AlertsContext, service: str) -> str:
 
 def matching(alerts: list[dict[str, Any]], matchers: list[dict[str, Any]]) -> list[dict]:
     """Return the alerts every (exact) matcher selects."""
+
+    def fits(value: str, m: dict[str, Any]) -> bool:
+        return bool(re.fullmatch(m["value"], value)) if m.get("isRegex") else value == m["value"]
+
     return [
-        a
-        for a in alerts
-        if all(a.get("labels", {}).get(m["name"], "") == m["value"] for m in matchers)
+        a for a in alerts if all(fits(a.get("labels", {}).get(m["name"], ""), m) for m in matchers)
     ]
 
 
@@ -264,7 +272,8 @@ def _send(ctx: AlertsContext, method: str, path: str, body: Any) -> Any:
 
 
 def _shown(matchers: list[dict[str, Any]]) -> str:
-    return "{" + ", ".join(f'{m["name"]}="{m["value"]}"' for m in matchers) + "}"
+    ops = {m["name"]: "=~" if m.get("isRegex") else "=" for m in matchers}
+    return "{" + ", ".join(f'{m["name"]}{ops[m["name"]]}"{m["value"]}"' for m in matchers) + "}"
 
 
 def _span(span: timedelta) -> str:
