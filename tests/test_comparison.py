@@ -21,6 +21,7 @@ from opsloop.evals.routing import CATALOG, NOW
         ("checkout p99 last 30m vs the same time yesterday", "30m", "1d", False),
         ("p99 now and same time last week", "1h", "7d", True),
         ("checkout errors week over week", "1h", "7d", False),
+        ("recommender p99 rn vs same time last wk", "1h", "7d", True),
         ("p99 of checkout vs 2 days ago", "1h", "2d", False),
         ("checkout rps last 2h compared to yesterday", "2h", "1d", False),
         ("p95 last 30m vs an hour earlier", "30m", "1h", False),

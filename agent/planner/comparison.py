@@ -27,9 +27,10 @@ _SAME = (
 )
 _REF = re.compile(
     rf"(?:{_SAME}\s+(?:as\s+|of\s+|on\s+)?)?"
-    r"(?:(?P<day>yesterday|the day before|(?:a|one) day (?:ago|earlier|before)|"
+    r"(?:(?P<day>yesterday|yday|the day before|(?:a|one) day (?:ago|earlier|before)|"
     r"24 ?h(?:ours?|rs?)? (?:ago|earlier|before)|day[- ]over[- ]day)"
-    r"|(?P<week>last week|(?:a|one) week (?:ago|earlier|before)|the week before|previous week|"
+    r"|(?P<week>last (?:week|wk)|(?:a|one) (?:week|wk) (?:ago|earlier|before)|the week before|"
+    r"previous (?:week|wk)|"
     r"week[- ]over[- ]week|7 ?d(?:ays)? (?:ago|earlier|before))"
     rf"|(?<![\w.])(?P<n>{NUM_RE})\s*(?P<unit>{UNIT_RE}) (?:ago|earlier|before))\b"
     rf"(?:\s+{_SAME}\b)?"
