@@ -58,7 +58,7 @@ def _inline(s: dict[str, Any], unit: str, ref: str, instant: bool) -> str:
     now, then = _pair(s, instant)
     stat = "" if instant else "mean "
     if then is None:
-        return f"{stat}{format_value(now, unit)}; no samples {ref}"
+        return f"{stat}{format_value(now, unit)}; no samples for {ref}"
     prior = "baseline" if instant else "prior mean"
     return (
         f"{stat}{format_value(now, unit)}, {prior} {format_value(then, unit)} {ref}: "

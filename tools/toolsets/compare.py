@@ -137,7 +137,7 @@ def run_compare(ctx: MetricsContext, args: QueryMetricsArgs, tool: str) -> ToolR
 def _line(s: SeriesStats, unit: str, ref: str) -> str:
     mean = format_value(s.mean, unit)
     if s.previous_mean is None:
-        return f"{label_text(s.labels)}: mean {mean}; no samples {ref}"
+        return f"{label_text(s.labels)}: mean {mean}; no samples for {ref}"
     return (
         f"{label_text(s.labels)}: mean {mean} vs {format_value(s.previous_mean, unit)} {ref}, "
         f"{change_text(s.mean, s.previous_mean, unit)}; last {format_value(s.last, unit)}, "
@@ -211,7 +211,7 @@ def _instant(
     def line(lbl: dict[str, str], v: float) -> str:
         before = then.get(_key(lbl))
         if before is None:
-            return f"{label_text(lbl)}: {format_value(v, unit)}; no sample {ref}"
+            return f"{label_text(lbl)}: {format_value(v, unit)}; no samples for {ref}"
         return (
             f"{label_text(lbl)}: {format_value(v, unit)} vs {format_value(before, unit)} {ref}, "
             f"{change_text(v, before, unit)}"
