@@ -72,3 +72,29 @@ def _prometheus_window(prometheus: str, query: str, result: dict) -> list[float]
         },
     ).json()["data"]["result"][0]["values"]
     return [float(v) for t, v in values if t >= end_ts - 3600]
+
+
+def test_comparison_answers_both_windows_and_the_change_from_prometheus(settings, prometheus):
+    # The test Prometheus holds a few hours of history, so compare with an hour earlier.
+    result = Assistant.from_settings(settings).ask("p95 of gateway last 30m vs an hour earlier")
+    [call] = result["tool_calls"]
+    assert call["status"] == "ok" and call["args"]["compare"] == "1h", result["answer"]
+    assert result["evals"]["grounded"], result["answer"]
+    assert "⚠ Unverified" not in result["answer"]
+    end = httpx.URL(result["evidence"][0]["link"]).params["g0.end_input"]
+    end_ts = datetime.strptime(end, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
+    now = _mean(prometheus, call["args"]["query"], end_ts - 1800, end_ts)
+    then = _mean(prometheus, call["args"]["query"], end_ts - 5400, end_ts - 3600)
+    answer = result["answer"]
+    assert "vs the same window 1h before" in answer
+    assert f"mean {format_value(now, 'seconds')}" in answer
+    assert f"prior mean {format_value(then, 'seconds')}" in answer
+    assert f"{'up' if now > then else 'down'} {format_value(abs(now - then), 'seconds')}" in answer
+
+
+def _mean(prometheus: str, query: str, start: float, end: float) -> float:
+    """Ask Prometheus directly for a window's mean, on the tool's step grid."""
+    params = {"query": query, "start": start, "end": end, "step": step_for(end - start)}
+    got = httpx.get(f"{prometheus}/api/v1/query_range", params=params).json()
+    values = [float(v) for _, v in got["data"]["result"][0]["values"]]
+    return sum(values) / len(values)

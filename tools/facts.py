@@ -57,18 +57,26 @@ def count_fact(count: int, query: str) -> dict[str, Any]:
 
 
 def series_facts(
-    stats: list[SeriesStats], query: str, title: str, unit: str, window_s: float, total: int
+    stats: list[SeriesStats],
+    query: str,
+    title: str,
+    unit: str,
+    window_s: float,
+    total: int,
+    baseline: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Return the facts of a range query: last, mean, min, max, previous mean and change."""
+    """Return the facts of a range query: last, mean, min, max, previous mean and change
+    (against the window before, or `baseline`: "day", "week", "previous:<s>")."""
     out: list[dict[str, Any]] = [count_fact(total, query)]
     base = _base(query, title, unit) | {"window_s": window_s}
+    baseline = baseline or f"previous:{window_s:g}"
     for s in stats:
         subjects = _subjects(s.labels, query)
         for stat in ("last", "mean", "min", "max"):
             out.append(base | {"subjects": subjects, "stat": stat, "value": getattr(s, stat)})
         if s.previous_mean is not None:
             previous = {"subjects": subjects, "stat": "previous", "value": s.previous_mean}
-            out.append(base | previous | {"baseline": f"previous:{window_s:g}"})
+            out.append(base | previous | {"baseline": baseline})
         if s.change is not None:
             out.append(
                 base
@@ -77,7 +85,7 @@ def series_facts(
                     "stat": "change",
                     "value": s.change,
                     "change": 1 if s.change > 0 else -1 if s.change < 0 else 0,
-                    "baseline": f"previous:{window_s:g}",
+                    "baseline": baseline,
                     "unit": "ratio",
                 }
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from opsloop.agent.grounding.comparison import compared
 from opsloop.tools.analysis.series import format_change, format_value, label_text
 
 MAX_BULLETS = 5
@@ -39,6 +40,8 @@ def describe(rec: dict[str, Any]) -> str:
         )
     if status == "no_data":
         return f"{rec.get('summary')} {cite}".strip()
+    if name in ("query_metrics",) and isinstance(data, dict) and data.get("compare"):
+        return compared(data, rec.get("evidence", []))
     if name in ("query_metrics",) and isinstance(data, dict):
         return _metric(data, rec["args"], rec.get("evidence", []))
     if name == "golden_signals" and isinstance(data, dict):

@@ -159,7 +159,13 @@ _STAT_RES = {
 
 def stat_spans(text: str) -> list[tuple[int, str]]:
     """Return (position, statistic) for each statistic word in `text` (lower case)."""
-    return sorted((m.start(), s) for s, rx in _STAT_RES.items() for m in rx.finditer(text))
+    found = [(m.start(), m.end(), s) for s, rx in _STAT_RES.items() for m in rx.finditer(text)]
+    # "prior mean 380 ms" is the previous window's mean: the longer phrase holds the word.
+    return sorted(
+        (lo, s)
+        for lo, hi, s in found
+        if not any(a <= lo and hi <= b and b - a > hi - lo for a, b, _ in found)
+    )
 
 
 # Windows and baselines, in seconds.

@@ -6,6 +6,7 @@ import re
 from datetime import datetime, tzinfo
 from typing import Any
 
+from opsloop.agent.planner import comparison
 from opsloop.agent.planner.capabilities import CAPABILITY, INTENT_TOOL, SETUP_HINT
 from opsloop.agent.planner.catalog import Catalog
 from opsloop.agent.planner.entities import extract, resolve_latency
@@ -13,7 +14,7 @@ from opsloop.agent.planner.intents import classify
 from opsloop.agent.planner.lexicon import has_phrase, normalise
 from opsloop.agent.planner.oncall import ONCALL_BUILDERS
 from opsloop.agent.planner.plans import Plan, PlannedCall
-from opsloop.agent.planner.timerange import parse_window
+from opsloop.agent.planner.timerange import TimeWindow
 from opsloop.tools.backends.prometheus.discovery import closest
 from opsloop.tools.backends.prometheus.promql import matcher, selector
 from opsloop.tools.backends.prometheus.signals import TITLES, build_signal
@@ -44,7 +45,7 @@ def plan_question(
     if ent.metrics and intent in ("metrics", "health", "model_status", "list", "unknown"):
         intent = "metric"  # a metric named verbatim is the most specific thing asked for
     try:
-        window = parse_window(question, now, tz)
+        window = comparison.parse(question, now, tz)
     except ValueError as exc:
         return Plan(
             intent, notes=[f"I could not read the time in your question: {exc}."], entities=ent
@@ -108,19 +109,15 @@ def _metrics(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
             if built is None:
                 plan.notes.append(f"{who} exposes no {TITLES[signal]} metric that I recognise.")
                 continue
-            plan.calls.append(
-                PlannedCall(
-                    "query_metrics",
-                    {
-                        "query": built.promql,
-                        "range": tw.range,
-                        "end": tw.end_arg(),
-                        "instant": tw.instant or counting,
-                        "title": f"{who} {built.title}",
-                        "unit": built.unit,
-                    },
-                )
-            )
+            args = {
+                "query": built.promql,
+                "range": tw.range,
+                "end": tw.end_arg(),
+                "instant": tw.instant or counting,
+                "title": f"{who} {built.title}",
+                "unit": built.unit,
+            }
+            plan.calls.append(PlannedCall("query_metrics", _compared(args, tw)))
 
 
 def _metric(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
@@ -138,18 +135,15 @@ def _metric(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:
             query = f"sum by ({by}) (rate({sel}[{window}]))"
         else:
             query = sel
-        plan.calls.append(
-            PlannedCall(
-                "query_metrics",
-                {
-                    "query": query,
-                    "range": tw.range,
-                    "end": tw.end_arg(),
-                    "instant": tw.instant,
-                    "title": name,
-                },
-            )
-        )
+        args = {"query": query, "range": tw.range, "end": tw.end_arg(), "instant": tw.instant}
+        plan.calls.append(PlannedCall("query_metrics", _compared(args | {"title": name}, tw)))
+
+
+def _compared(args: dict[str, Any], tw: TimeWindow) -> dict[str, Any]:
+    """Add the comparison window a question asks for ("vs yesterday") to query arguments."""
+    if offset := tw.compare_arg():
+        args["compare"] = offset
+    return args
 
 
 def _health(plan: Plan, question: str, norm: str, catalog: Catalog) -> None:

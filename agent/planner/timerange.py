@@ -33,7 +33,7 @@ UNIT_SECONDS = {
     "week": 604800,
     "weeks": 604800,
 }
-_UNIT_RE = "|".join(sorted(UNIT_SECONDS, key=len, reverse=True))
+UNIT_RE = "|".join(sorted(UNIT_SECONDS, key=len, reverse=True))
 _WORDS = {
     "a": 1,
     "an": 1,
@@ -50,13 +50,16 @@ _WORDS = {
     "couple": 2,
     "few": 3,
 }
-_NUM = r"(\d+(?:\.\d+)?|" + "|".join(_WORDS) + r")"
-_LAST = re.compile(rf"\b(?:last|past|previous|prev|trailing)\s+(?:the\s+)?{_NUM}?\s*({_UNIT_RE})\b")
-_BARE = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)\s*({_UNIT_RE})\b(?!\s*(?:ago|from))")
+NUM_RE = r"(\d+(?:\.\d+)?|" + "|".join(_WORDS) + r")"
+_LAST = re.compile(
+    rf"\b(?:last|past|previous|prev|trailing)\s+(?:the\s+)?{NUM_RE}?\s*({UNIT_RE})\b"
+)
+_BARE = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)\s*({UNIT_RE})\b(?!\s*(?:ago|from))")
 _CLOCK = r"(\d{1,2})(?::(\d{2}))?\s*(am|pm)?"
 _SINCE = re.compile(rf"\b(?:since|from|after)\s+{_CLOCK}\b")
 _BETWEEN = re.compile(rf"\bbetween\s+{_CLOCK}\s+and\s+{_CLOCK}\b")
-_AGO = re.compile(rf"\b{_NUM}\s*({_UNIT_RE})\s+ago\b")
+_SPAN = re.compile(rf"(?<![\w:.])(?:from\s+)?{_CLOCK}\s*(?:-|–|to|until|till)\s*{_CLOCK}(?![\w:])")
+_AGO = re.compile(rf"\b{NUM_RE}\s*({UNIT_RE})\s+ago\b")
 _NOW = re.compile(r"\b(right now|now|currently|current|at the moment|atm|rn)\b")
 
 
@@ -69,6 +72,7 @@ class TimeWindow:
     instant: bool = False
     explicit: bool = False
     text: str = ""
+    compare_s: float | None = None  # compare with the same window this many seconds earlier
 
     @property
     def range(self) -> str:
@@ -79,12 +83,16 @@ class TimeWindow:
         """Return `end` as ISO-8601 for tool arguments (None = now)."""
         return self.end.isoformat() if self.end else None
 
+    def compare_arg(self) -> str | None:
+        """Return the comparison offset as a Prometheus duration (None = no comparison)."""
+        return format_duration(self.compare_s) if self.compare_s else None
+
 
 def parse_window(text: str, now: datetime, tz: tzinfo | None = None) -> TimeWindow:
     """Find a time range in `text`; default to the last hour."""
     low = text.lower()
     local_now = now.astimezone(tz) if tz else now.astimezone()
-    if match := _BETWEEN.search(low):
+    if match := _BETWEEN.search(low) or _clock_span(low):
         start = _clock(local_now, *match.group(1, 2, 3))
         end = _clock(local_now, *match.group(4, 5, 6))
         if end <= start:
@@ -106,7 +114,7 @@ def parse_window(text: str, now: datetime, tz: tzinfo | None = None) -> TimeWind
         seconds = max(60.0, (local_now - midnight).total_seconds())
         return TimeWindow(seconds, None, explicit=True, text="today")
     if match := _AGO.search(low):
-        seconds = _amount(match.group(1)) * UNIT_SECONDS[match.group(2)]
+        seconds = count_of(match.group(1)) * UNIT_SECONDS[match.group(2)]
         return TimeWindow(
             DEFAULT_RANGE_S,
             now - timedelta(seconds=seconds),
@@ -115,7 +123,7 @@ def parse_window(text: str, now: datetime, tz: tzinfo | None = None) -> TimeWind
             text=match.group(0),
         )
     if match := _LAST.search(low):
-        seconds = _amount(match.group(1)) * UNIT_SECONDS[match.group(2)]
+        seconds = count_of(match.group(1)) * UNIT_SECONDS[match.group(2)]
         return TimeWindow(seconds, None, explicit=True, text=match.group(0))
     for match in _BARE.finditer(low):
         amount, unit = float(match.group(1)), match.group(2)
@@ -128,7 +136,16 @@ def parse_window(text: str, now: datetime, tz: tzinfo | None = None) -> TimeWind
     return TimeWindow()
 
 
-def _amount(text: str | None) -> float:
+def _clock_span(low: str) -> re.Match[str] | None:
+    """Find "14:00-15:00" or "2pm to 3pm"; both ends need minutes or am/pm ("5-10" is not)."""
+    for match in _SPAN.finditer(low):
+        if (match.group(2) or match.group(3)) and (match.group(5) or match.group(6)):
+            return match
+    return None
+
+
+def count_of(text: str | None) -> float:
+    """Read a typed count: "2", "two", "a"; none means one."""
     if text is None:
         return 1.0
     return float(_WORDS.get(text, text) if text in _WORDS else text)

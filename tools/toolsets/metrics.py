@@ -23,16 +23,16 @@ from opsloop.tools.backends.prometheus.discovery import Discovery
 from opsloop.tools.backends.prometheus.kube import PodIndex
 from opsloop.tools.backends.prometheus.links import metric_link
 from opsloop.tools.backends.prometheus.modelmon import ModelMetrics
-from opsloop.tools.backends.prometheus.promql import format_duration, parse_duration
+from opsloop.tools.backends.prometheus.promql import format_duration
 from opsloop.tools.backends.prometheus.signals import SIGNALS, TITLES, build_signal
 from opsloop.tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
-from opsloop.tools.errors import OpsError, QueryError
+from opsloop.tools.errors import OpsError
 from opsloop.tools.facts import instant_facts, series_facts
+from opsloop.tools.toolsets.compare import run_compare
+from opsloop.tools.toolsets.windows import step_for, when, window
 
 MAX_SERIES_SHOWN = 10
 MAX_FACT_SERIES = 50  # series whose figures an answer may quote (the model sees the top 10)
-MAX_POINTS = 240
-MAX_RANGE_S = 31 * 86400
 
 
 @dataclass
@@ -80,6 +80,12 @@ class QueryMetricsArgs(BaseModel):
         None,
         description="seconds, bytes, ratio, percent, per_second, cores or count; guessed if unset.",
     )
+    compare: str | None = Field(
+        None,
+        description="Compare with the same window shifted back: day (same time yesterday), "
+        "week (same time last week) or a duration such as 2d; reports both windows' values "
+        "and the change. Unset: compare with the window just before.",
+    )
 
 
 class GoldenSignalsArgs(BaseModel):
@@ -100,45 +106,6 @@ class ListMetricsArgs(BaseModel):
 
 class ListServicesArgs(BaseModel):
     """Arguments of list_services (none)."""
-
-
-def parse_end(end: str | None, now: datetime) -> datetime:
-    """Parse an ISO-8601 time or Unix seconds; None means now."""
-    if end is None or end.strip().lower() in ("", "now"):
-        return now
-    text = end.strip()
-    try:
-        return datetime.fromtimestamp(float(text), UTC)
-    except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise QueryError(f"invalid end time {end!r}: use ISO-8601 or Unix seconds") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def window(range_: str, end: str | None, now: datetime) -> tuple[datetime, datetime, float]:
-    """Return (start, end, seconds) for a window, rejecting nonsense."""
-    try:
-        seconds = parse_duration(range_)
-    except ValueError as exc:
-        raise QueryError(str(exc)) from exc
-    if seconds <= 0 or seconds > MAX_RANGE_S:
-        raise QueryError(f"range {range_!r} must be between 1s and 31d")
-    # Whole seconds: the API client sends whole seconds, and so anyone can re-run the query.
-    stop = parse_end(end, now).replace(microsecond=0)
-    return stop - timedelta(seconds=seconds), stop, seconds
-
-
-def step_for(seconds: float) -> float:
-    """Pick a step that keeps a window under MAX_POINTS points (never under 15 s)."""
-    return float(max(15, math.ceil(seconds / MAX_POINTS)))
-
-
-def _when(start: datetime, end: datetime) -> str:
-    fmt = "%Y-%m-%d %H:%M"
-    return f"{start.astimezone(UTC):{fmt}}–{end.astimezone(UTC):%H:%M} UTC"
 
 
 def _stats_line(s: SeriesStats, unit: str, dur: str) -> str:
@@ -166,6 +133,8 @@ def run_query(
     ctx: MetricsContext, args: QueryMetricsArgs, tool: str = "query_metrics"
 ) -> ToolResult:
     """Run one PromQL query and summarise it (shared by the tools below)."""
+    if args.compare:
+        return run_compare(ctx, args, tool)
     start, end, seconds = window(args.range, args.end, ctx.now())
     unit = args.unit or unit_for_query(args.query)
     title = args.title or "result"
@@ -181,7 +150,7 @@ def run_query(
     if not stats:
         return ToolResult(
             status=ToolStatus.NO_DATA,
-            summary=f"{title}: no samples for `{args.query}` in {_when(start, end)}. "
+            summary=f"{title}: no samples for `{args.query}` in {when(start, end)}. "
             "Check the metric and label names with list_metrics.",
             evidence=[
                 Evidence(tool=tool, query=args.query, summary=f"{title}: no data", link=link)
@@ -190,7 +159,7 @@ def run_query(
     stats.sort(key=lambda s: s.max, reverse=True)
     shown = stats[:MAX_SERIES_SHOWN]
     lines = [
-        f"{title} over {_when(start, end)} ({dur}, step {format_duration(step)}), "
+        f"{title} over {when(start, end)} ({dur}, step {format_duration(step)}), "
         f"{len(stats)} series:"
     ]
     lines += [f"- {_stats_line(s, unit, dur)}" for s in shown]
@@ -290,7 +259,8 @@ def metrics_tools(ctx: MetricsContext) -> list[OpsTool]:
         last, change against the preceding window, sparkline). Use range mode (default) for
         "over the last hour" questions and instant=true for "right now". Escape label values,
         aggregate with sum by (...) to keep results small, and use histogram_quantile over
-        rate(..._bucket[5m]) for latency percentiles. Returns evidence to cite as [E<n>]."""
+        rate(..._bucket[5m]) for latency percentiles. For "vs yesterday" or "than last week"
+        set compare=day or week: both windows and the change. Returns evidence to cite as [E<n>]."""
         return run_query(ctx, QueryMetricsArgs(**kwargs))
 
     def golden_signals(service: str, range: str = "1h", end: str | None = None) -> ToolResult:
