@@ -80,6 +80,7 @@ PATTERNS = {
 
 
 _INCIDENT_ID_RE = re.compile(_INCIDENT_ID)
+_VERSUS = ("vs", "versus", "than", "compared to", "compared with", "against")
 
 
 def hits(norm: str, intent: str) -> bool:
@@ -128,6 +129,8 @@ def classify(norm: str, ent: Entities) -> str:
             has_phrase(norm, w) for w in MEMORY_WORDS
         ):
             continue  # "has the checkout incident happened before?": memory
+        if intent == "incidents" and ent.signals and any(has_phrase(norm, w) for w in _VERSUS):
+            continue  # "p99 of checkout vs 1h before" compares windows of a metric
         if intent == "alerts" and hits(norm, "changes") and asks_history(norm):
             return "changes"  # "who pushed to checkout before the alerts started?"
         if intent == "compare" and not (len(ent.versions) >= 2 or (model_words and ent.versions)):
