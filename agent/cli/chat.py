@@ -39,17 +39,33 @@ def approver_for(
     return approve
 
 
-def feedback(assistant: Assistant, thread: str, text: str) -> str:
-    """Add a person's words to this thread's incident record; return what happened."""
+def feedback(assistant: Assistant, thread: str, text: str, asked: str | None = None) -> str:
+    """Add a person's words to this thread's incident record; return what happened.
+
+    A thread that was only plain questions has no record; a person's diagnosis of what they
+    asked about makes it an incident, as the root-cause button does in Slack.
+    """
+    from opsloop.agent.stores.memory import Incident
+
     if not text:
         return "usage: /feedback root cause was …"
+    record = f"Q-{thread}"
     try:
-        assistant.deps.memory.update(f"Q-{thread}", feedback=text)
+        assistant.deps.memory.update(record, feedback=text)
     except KeyError:
-        return "this thread has no incident record yet: ask about the incident first"
+        if not asked:
+            return "this thread has no incident record yet: ask about the incident first"
+        try:
+            assistant.deps.memory.add(
+                Incident(id=record, title=asked[:200], text=f"Q: {asked}", feedback=text,
+                         source="cli", outcome="answered")
+            )  # fmt: skip
+        except Exception as exc:
+            return f"could not update incident memory: {exc}"
+        return f"noted in incident memory: this thread is now incident {record}"
     except Exception as exc:  # an unreachable memory store is reported, not fatal
         return f"could not update incident memory: {exc}"
-    return f"noted in incident memory (Q-{thread})"
+    return f"noted in incident memory ({record})"
 
 
 def _reader(history_file: Path) -> Callable[[str], str]:
@@ -68,7 +84,7 @@ def run_chat(assistant: Assistant, console: Console) -> int:
     """Run the REPL until /exit or end of input; return an exit code."""
     settings = assistant.deps.settings
     read = _reader(settings.home / "chat_history")
-    thread = uuid.uuid4().hex[:12]
+    thread, asked = uuid.uuid4().hex[:12], None
     brain = "LLM " + settings.llm_model if assistant.deps.llm else "deterministic planner"
     console.print(f"opsloop chat · {brain} · Prometheus {settings.prometheus_url} · /help")
     while True:
@@ -85,18 +101,20 @@ def run_chat(assistant: Assistant, console: Console) -> int:
             console.print(HELP, markup=False)
             continue
         if line == "/reset":
-            thread = uuid.uuid4().hex[:12]
+            thread, asked = uuid.uuid4().hex[:12], None
             console.print(f"new thread {thread}")
             continue
         if line == "/thread":
             console.print(thread)
             continue
         if line.startswith("/feedback"):
-            console.print(feedback(assistant, thread, line.removeprefix("/feedback").strip()))
+            said = line.removeprefix("/feedback").strip()
+            console.print(feedback(assistant, thread, said, asked))
             continue
         if line.startswith("/"):
             console.print(f"unknown command {line}; /help lists them", markup=False)
             continue
+        asked = asked or line
         with Progress(console, console.is_terminal) as live:
             result = assistant.ask(
                 line,
