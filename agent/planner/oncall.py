@@ -47,7 +47,7 @@ def _incident_status(plan: Plan, question: str, norm: str, catalog: Catalog) -> 
     plan.calls.append(PlannedCall("incident_status", args))
 
 
-# An alert's name as rules spell it: "HighLatency", "ModelQualityDrop", "KubePodCrashLooping".
+# An alert's name as rules spell it: "HighLatency", "KubePodCrashLooping", "TargetDown".
 _ALERT_NAME = re.compile(r"\b[A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*)+\b")
 _FOR = re.compile(
     r"\b(?:for|during)\s+(?:the\s+next\s+)?(\d+(?:\.\d+)?)\s*(m|min|mins|minutes?|h|hrs?|hours?|"
