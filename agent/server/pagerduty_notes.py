@@ -222,7 +222,7 @@ class PagerDutyNotes:
             return
         delay = min(self.retry_s * 2 ** (note["attempts"] - 1), MAX_BACKOFF_S)
         self.outbox.retry(note["id"], error, delay)
-        log.warning("pagerduty: note for incident %s failed (%s); retrying in %.0f s",
+        log.warning("pagerduty: note for incident %s failed (%s); retrying in %.3g s",
                     note["pd_incident"], error, delay)  # fmt: skip
 
 
