@@ -141,6 +141,21 @@ class Settings(BaseSettings):
     webhook_max_body_bytes: int = Field(
         1_048_576, gt=0, description="Largest webhook body accepted (bytes)."
     )
+    pagerduty_webhook_secrets: SecretStr | None = Field(
+        None, description="PagerDuty V3 webhook signing secret(s), comma-separated when rotating."
+    )
+    pagerduty_api_token: SecretStr | None = Field(
+        None, description="PagerDuty REST API key: reports are added to incidents as notes."
+    )
+    pagerduty_from_email: str | None = Field(
+        None, description="Email of a PagerDuty user, sent as From when adding notes."
+    )
+    pagerduty_api_url: str = Field(
+        "https://api.pagerduty.com", description="PagerDuty REST API base URL (https only)."
+    )
+    pagerduty_ca_bundle: Path | None = Field(
+        None, description="CA bundle to verify the PagerDuty API (a proxy or a test stand-in)."
+    )
     database_url: str | None = Field(
         None,
         description="PostgreSQL URL shared by `opsloop serve` replicas (incident queue, graph"

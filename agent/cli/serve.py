@@ -83,7 +83,14 @@ def build_server(
         on_resolved = on_resolved or default_resolved
     slack = _slack(settings, assistant, store)
     max_body = int(getattr(settings, "webhook_max_body_bytes", 1_048_576))
-    routes = [*extra_routes, *_change_intake(settings, max_body)]
+    routes = [
+        *extra_routes,
+        *_change_intake(settings, max_body),
+        *_pagerduty_intake(settings, max_body),
+    ]
+    notes = _pagerduty_notes(settings)
+    if notes is not None:  # before Slack's: it only queues the note, it never blocks
+        on_report = _chain(on_report, notes.on_report)
     if slack is not None:
         if settings.slack_signing_secret is not None:
             routes += slack.routes()
@@ -99,9 +106,9 @@ def build_server(
     )
     app = create_app(
         settings, store, pool, max_body_bytes=max_body, extra_routes=routes,
-        background=_pollers(settings),
+        background=[*_pollers(settings), *([notes] if notes is not None else [])],
     )  # fmt: skip
-    app.state.slack = slack
+    app.state.slack, app.state.pagerduty = slack, notes
     app.state.telemetry = _self_monitoring(app.state.registry, assistant)
     return app, store, pool
 
@@ -114,6 +121,34 @@ def _change_intake(settings: Settings, max_body: int) -> list[Any]:
     from opsloop.tools.backends.changelog import ChangeLog
 
     return changes_routes(ChangeLog.open(changelog_path(settings)), WebhookAuth(settings), max_body)
+
+
+def _pagerduty_intake(settings: Settings, max_body: int) -> list[Any]:
+    """Return `POST /alerts/pagerduty` (it refuses every request until a secret is set)."""
+    from opsloop.agent.server.pagerduty import pagerduty_routes
+
+    return pagerduty_routes(settings, max_body)
+
+
+def _pagerduty_notes(settings: Settings) -> Any:
+    """Return the PagerDuty note hook and sender when an API token is set, else None."""
+    from opsloop.agent.server.pagerduty_notes import build_notes
+
+    return build_notes(settings)
+
+
+def _chain(first: ReportHook | None, then: ReportHook) -> ReportHook:
+    """Call `first`, then `then`; a failing `first` is logged and never skips `then`."""
+
+    def report(incident: dict[str, Any], result: dict[str, Any]) -> None:
+        if first is not None:
+            try:
+                first(incident, result)
+            except Exception:
+                log.exception("report hook failed for %s", incident["id"])
+        then(incident, result)
+
+    return report
 
 
 def _pollers(settings: Settings) -> list[Any]:
@@ -156,14 +191,7 @@ def _with_slack(
     from opsloop.agent.slack.reports import SlackReporter
 
     reporter = SlackReporter(slack.client, slack.settings.slack_channel, slack.store)
-
-    def report(incident: dict[str, Any], result: dict[str, Any]) -> None:
-        if on_report is not None:
-            try:
-                on_report(incident, result)
-            except Exception:
-                log.exception("report hook failed for %s", incident["id"])
-        reporter.on_report(incident, result)
+    report = _chain(on_report, reporter.on_report)
 
     def resolved(incident: dict[str, Any]) -> None:
         if on_resolved is not None:
@@ -188,9 +216,10 @@ def serve(
         int, typer.Option("--workers", min=1, max=32, help="Investigations run in parallel.")
     ] = 2,
 ) -> None:
-    """Receive Alertmanager and Grafana webhooks and investigate each incident.
+    """Receive Alertmanager, Grafana and PagerDuty webhooks and investigate each incident.
 
-    Endpoints: POST /alerts/alertmanager, POST /alerts/grafana, GET /incidents,
+    Endpoints: POST /alerts/alertmanager, POST /alerts/grafana, POST /alerts/pagerduty
+    (signed; OPSLOOP_PAGERDUTY_WEBHOOK_SECRETS), GET /incidents,
     GET /incidents/ID, GET /healthz, GET /metrics, and POST /slack/events when
     OPSLOOP_SLACK_BOT_TOKEN and OPSLOOP_SLACK_SIGNING_SECRET are set (Socket Mode with
     OPSLOOP_SLACK_APP_TOKEN instead). Reports go to OPSLOOP_SLACK_CHANNEL.
@@ -224,6 +253,8 @@ def serve(
     )
     if not settings.webhook_token:
         out.print("[yellow]warning:[/] OPSLOOP_WEBHOOK_TOKEN is unset: /alerts/* accept anyone")
+    if app.state.pagerduty is not None:
+        out.print(f"PagerDuty: reports are added as notes via {settings.pagerduty_api_url}")
     socket = _start_socket_mode(app.state.slack, settings)
     try:
         server.run(sockets=[sock])

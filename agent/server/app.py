@@ -42,7 +42,7 @@ _HINT = {
 
 
 class Reject(Exception):
-    """A request refused with a 4xx and a JSON `{"error": ...}`."""
+    """A request refused with a 4xx (or 503) and a JSON `{"error": ...}`."""
 
     def __init__(
         self, status: int, reason: str, message: str, headers: dict[str, str] | None = None
@@ -121,7 +121,7 @@ class Metrics:
             buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800), registry=registry,
         )  # fmt: skip
         # Zero series up front, so dashboards and rate() see them before the first event.
-        for source in ("alertmanager", "grafana"):
+        for source in ("alertmanager", "grafana", "pagerduty"):
             for status in ("firing", "resolved"):
                 self.notifications.labels(source, status)
         for reason in (
@@ -131,6 +131,7 @@ class Metrics:
             "bad_json",
             "bad_payload",
             "unavailable",
+            "not_configured",
         ):
             self.rejected.labels(reason)
         for outcome in ("completed", "retry", "failed", "lost"):
@@ -211,21 +212,7 @@ def create_app(
         except Reject as exc:
             metrics.rejected.labels(exc.reason).inc()
             raise
-        try:
-            accepted = await run_in_threadpool(store.accept, notification, body)
-        except STORE_UNAVAILABLE:
-            metrics.rejected.labels("unavailable").inc()
-            raise  # → 503: Alertmanager retries, nothing was half-stored
-        pool.wake()
-        metrics.notifications.labels(source, notification.status).inc()
-        if accepted.duplicate:
-            metrics.duplicates.inc()
-        what = "duplicate" if accepted.duplicate else "new" if accepted.created else "joined"
-        log.info("alert %s %s group=%s alerts=%d → incident %s (%s)", source,
-                 notification.status, notification.group_key, len(notification.alerts),
-                 accepted.incident_id, what)  # fmt: skip
-        status = "duplicate" if accepted.duplicate else "accepted"
-        return JSONResponse({"status": status, "incident": accepted.incident_id})
+        return await store_notification(request.app, notification, body)
 
     async def alertmanager(request: Request) -> Response:
         return await intake(request, "alertmanager", parse_alertmanager)
@@ -296,6 +283,27 @@ def create_app(
     return app
 
 
+async def store_notification(app: Starlette, notification: Notification, body: bytes) -> Response:
+    """Store and route a verified notification, wake the workers, and answer its sender."""
+    store, pool, metrics = app.state.store, app.state.pool, app.state.metrics
+    try:
+        accepted = await run_in_threadpool(store.accept, notification, body)
+    except STORE_UNAVAILABLE:
+        metrics.rejected.labels("unavailable").inc()
+        raise  # → 503: the sender retries, nothing was half-stored
+    pool.wake()
+    source = notification.source
+    metrics.notifications.labels(source, notification.status).inc()
+    if accepted.duplicate:
+        metrics.duplicates.inc()
+    what = "duplicate" if accepted.duplicate else "new" if accepted.created else "joined"
+    log.info("alert %s %s group=%s alerts=%d → incident %s (%s)", source,
+             notification.status, notification.group_key, len(notification.alerts),
+             accepted.incident_id, what)  # fmt: skip
+    status = "duplicate" if accepted.duplicate else "accepted"
+    return JSONResponse({"status": status, "incident": accepted.incident_id})
+
+
 def guard(handler: Handler) -> Handler:
     """Turn Reject into its 4xx, a locked or broken store into 503, anything else into 500."""
 
@@ -356,7 +364,8 @@ def _limit(text: str | None) -> int:
 
 
 ENDPOINTS = (
-    "POST /alerts/alertmanager, POST /alerts/grafana, GET /incidents, GET /incidents/ID, "
+    "POST /alerts/alertmanager, POST /alerts/grafana, POST /alerts/pagerduty, GET /incidents, "
+    "GET /incidents/ID, "
     "GET /healthz, GET /metrics (and POST /slack/events when Slack is configured)"
 )
 
