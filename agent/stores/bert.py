@@ -83,10 +83,17 @@ class BertEncoder:
 
     def __init__(self, tensors: dict[str, np.ndarray], heads: int, eps: float = 1e-12) -> None:
         t = {k.removeprefix("bert."): v for k, v in tensors.items()}
-        f32 = lambda name: np.ascontiguousarray(t[name], dtype=np.float32)  # noqa: E731
-        # Transposed once here: torch's Linear keeps (out, in); x @ w wants (in, out).
-        lin = lambda name: np.ascontiguousarray(f32(name + ".weight").T)  # noqa: E731
-        norm = lambda name: (f32(name + ".weight"), f32(name + ".bias"))  # noqa: E731
+
+        def f32(name: str) -> np.ndarray:
+            return np.ascontiguousarray(t[name], dtype=np.float32)
+
+        def lin(name: str) -> np.ndarray:
+            # Transposed once here: torch's Linear keeps (out, in); x @ w wants (in, out).
+            return np.ascontiguousarray(f32(name + ".weight").T)
+
+        def norm(name: str) -> tuple[np.ndarray, np.ndarray]:
+            return f32(name + ".weight"), f32(name + ".bias")
+
         self.heads = heads
         self.eps = eps
         self.words = f32("embeddings.word_embeddings.weight")

