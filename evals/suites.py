@@ -45,17 +45,31 @@ def run_routing(progress: Progress, **_: Any) -> dict[str, Any]:
 
 
 def run_memory(progress: Progress, **_: Any) -> dict[str, Any]:
-    from opsloop.evals.memory import run
+    """Score every installed embedding; hashing's metrics keep their names (the CI gate's)."""
+    from opsloop.evals.memory import embeddings, run, run_paraphrases
 
-    report = run()
-    metrics = {
-        k: float(v)
-        for k, v in report.items()
-        if k.startswith(("recall_at", "mrr", "match_")) and isinstance(v, int | float)
-    }
-    metrics["no_match_clean"] = float(bool(report.get("no_match_clean")))
-    progress(f"memory: recall@1 {metrics.get('recall_at_1')}")
-    return {"metrics": metrics, "cases": report.get("misses", [])}
+    metrics: dict[str, float] = {}
+    cases: list[dict[str, Any]] = []
+    for embedding in embeddings():
+        prefix = "" if embedding == "hashing" else f"{embedding}_"
+        report = run(embedding=embedding)
+        para = run_paraphrases(embedding=embedding)
+        values = {
+            k: float(v)
+            for k, v in report.items()
+            if k.startswith(("recall_at", "mrr", "match_", "add_per", "cold_", "query_p50"))
+        }
+        values["no_match_clean"] = float(bool(report.get("no_match_clean")))
+        values["no_match_max_score"] = float(report["no_match_max_score"])
+        values |= {f"paraphrase_{k}": float(v) for k, v in para.items() if "recall" in k}
+        metrics |= {prefix + k: v for k, v in values.items()}
+        cases += [{"embedding": embedding, "set": "incidents", **m} for m in report["misses"]]
+        cases += [{"embedding": embedding, "set": "paraphrases", **m} for m in para["misses"]]
+        progress(
+            f"memory ({embedding}): recall@1/@3 {values['recall_at_1']}/{values['recall_at_3']}, "
+            f"paraphrases {values['paraphrase_recall_at_1']}/{values['paraphrase_recall_at_3']}"
+        )
+    return {"metrics": metrics, "cases": cases}
 
 
 def run_grounding(progress: Progress, **_: Any) -> dict[str, Any]:

@@ -128,6 +128,22 @@ def test_memory_eval_meets_the_bar():
     assert report["no_match_clean"], report["false_matches"]
 
 
+def test_paraphrases_name_stored_incidents_and_the_suite_keeps_hashing_names(monkeypatch):
+    from opsloop.evals import memory as memory_eval
+    from opsloop.evals.suites import run_memory
+
+    stored = {case["id"] for case in memory_eval.load()["incidents"]}
+    queries = memory_eval.load(memory_eval.PARAPHRASES)["paraphrases"]
+    assert len(queries) >= 40 and {q["id"] for q in queries} <= stored
+    report = memory_eval.run_paraphrases(embedding="hashing")
+    assert report["queries"] == len(queries)
+    assert report["recall_at_1"] <= report["recall_at_3"] <= report["ranked_recall_at_3"]
+    monkeypatch.setattr(memory_eval, "embeddings", lambda: ["hashing"])
+    metrics = run_memory(lambda _: None)["metrics"]
+    assert {"recall_at_1", "recall_at_3", "paraphrase_recall_at_3"} <= set(metrics)
+    assert not any(name.startswith("minilm_") for name in metrics)
+
+
 def test_only_incident_conversations_are_remembered_and_recalled(settings):
     from opsloop.agent.assistant import Assistant
     from opsloop.agent.factory import build_deps

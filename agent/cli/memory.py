@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from opsloop.agent.cli.common import JsonFlag, fail, load_settings, out
@@ -23,7 +24,8 @@ def _memory() -> Any:
         return open_memory(settings)
     except Exception as exc:
         where = settings.memory_url or settings.home / "memory"
-        raise fail(f"cannot open incident memory at {where}: {exc}") from None
+        # escape: the install hint names opsloop[minilm], which rich would read as markup.
+        raise fail(f"cannot open incident memory at {where}: {escape(str(exc))}") from None
 
 
 def _table(rows: list[tuple[Any, float | None]]) -> Table:

@@ -6,8 +6,9 @@ words and the pieces of words: unigrams and bigrams of words (numbers dropped: v
 between occurrences), plus character 3–5-grams of each word, hashed into a fixed number of
 signed buckets with sublinear term weights and L2-normalised. It needs no model download.
 
-`sentence-transformers:NAME` (a locally installed model) and `openai:MODEL` (any
-OpenAI-compatible embeddings endpoint) are optional backends, chosen by configuration.
+`minilm` (all-MiniLM-L6-v2 run in numpy, weights from the `opsloop[minilm]` extra; see
+`minilm.py`), `sentence-transformers:NAME` (a locally installed model) and `openai:MODEL`
+(any OpenAI-compatible embeddings endpoint) are optional backends, chosen by configuration.
 """
 
 from __future__ import annotations
@@ -92,6 +93,10 @@ def make_embedding(spec: str, *, base_url: str | None = None, api_key: str | Non
     kind, _, name = spec.partition(":")
     if kind in ("", "hashing"):
         return HashingEmbedding(int(name) if name else DIMENSIONS)
+    if kind == "minilm":
+        from opsloop.agent.stores.minilm import MiniLMEmbedding
+
+        return MiniLMEmbedding(name or None)
     if kind == "sentence-transformers":
         from chromadb.utils.embedding_functions import SentenceTransformerEmbeddingFunction
 
@@ -108,6 +113,6 @@ def make_embedding(spec: str, *, base_url: str | None = None, api_key: str | Non
             model_name=name or "text-embedding-3-small",
         )
     raise ValueError(
-        f"unknown memory embedding {spec!r}: use hashing, sentence-transformers:MODEL "
+        f"unknown memory embedding {spec!r}: use hashing, minilm, sentence-transformers:MODEL "
         "or openai:MODEL"
     )

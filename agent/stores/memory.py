@@ -121,11 +121,21 @@ class IncidentMemory:
 
         self.threshold = threshold
         self.embedding = embedding or HashingEmbedding()
-        self.collection = client.get_or_create_collection(
-            collection,
-            embedding_function=self.embedding,
-            metadata={"hnsw:space": "cosine"},
-        )
+        try:
+            self.collection = client.get_or_create_collection(
+                collection,
+                embedding_function=self.embedding,
+                metadata={"hnsw:space": "cosine"},
+            )
+        except ValueError as exc:
+            if "conflict" not in str(exc):
+                raise
+            # Vectors of two embeddings cannot be compared: say which setting to keep.
+            raise ValueError(
+                f"this incident memory was embedded with another embedding than "
+                f"{self.embedding.name()}: keep its OPSLOOP_MEMORY_EMBEDDING or use a new "
+                f"store (OPSLOOP_HOME or OPSLOOP_MEMORY_URL) ({exc})"
+            ) from exc
         self._hide_plain_questions()
 
     def _hide_plain_questions(self) -> None:
