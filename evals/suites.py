@@ -46,7 +46,7 @@ def run_routing(progress: Progress, **_: Any) -> dict[str, Any]:
 
 def run_memory(progress: Progress, **_: Any) -> dict[str, Any]:
     """Score every installed embedding; hashing's metrics keep their names (the CI gate's)."""
-    from opsloop.evals.memory import embeddings, run, run_paraphrases
+    from opsloop.evals.memory import BLIND_PARAPHRASES, embeddings, run, run_paraphrases
 
     metrics: dict[str, float] = {}
     cases: list[dict[str, Any]] = []
@@ -54,6 +54,7 @@ def run_memory(progress: Progress, **_: Any) -> dict[str, Any]:
         prefix = "" if embedding == "hashing" else f"{embedding}_"
         report = run(embedding=embedding)
         para = run_paraphrases(embedding=embedding)
+        blind = run_paraphrases(path=BLIND_PARAPHRASES, embedding=embedding)
         values = {
             k: float(v)
             for k, v in report.items()
@@ -62,12 +63,16 @@ def run_memory(progress: Progress, **_: Any) -> dict[str, Any]:
         values["no_match_clean"] = float(bool(report.get("no_match_clean")))
         values["no_match_max_score"] = float(report["no_match_max_score"])
         values |= {f"paraphrase_{k}": float(v) for k, v in para.items() if "recall" in k}
+        values |= {f"blind_paraphrase_{k}": float(v) for k, v in blind.items() if "recall" in k}
         metrics |= {prefix + k: v for k, v in values.items()}
         cases += [{"embedding": embedding, "set": "incidents", **m} for m in report["misses"]]
         cases += [{"embedding": embedding, "set": "paraphrases", **m} for m in para["misses"]]
+        cases += [{"embedding": embedding, "set": "blind", **m} for m in blind["misses"]]
         progress(
             f"memory ({embedding}): recall@1/@3 {values['recall_at_1']}/{values['recall_at_3']}, "
-            f"paraphrases {values['paraphrase_recall_at_1']}/{values['paraphrase_recall_at_3']}"
+            f"paraphrases {values['paraphrase_recall_at_1']}/{values['paraphrase_recall_at_3']}, "
+            f"blind {values['blind_paraphrase_recall_at_1']}/"
+            f"{values['blind_paraphrase_recall_at_3']}"
         )
     return {"metrics": metrics, "cases": cases}
 

