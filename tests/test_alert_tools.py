@@ -229,3 +229,5 @@ def test_matchers_that_select_every_firing_alert_are_refused():
     with pytest.raises(Refused, match="every one of the 3 alerts firing now"):
         check_scope([{"name": "service", "value": "web"}], firing)
     assert check_scope([{"name": "alertname", "value": "A"}], firing) == firing[:1]
+    with pytest.raises(Refused, match="empty matcher values"):
+        check_scope([{"name": "alertname", "value": "A"}, {"name": "team", "value": ""}], firing)

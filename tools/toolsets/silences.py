@@ -108,6 +108,9 @@ def check_scope(matchers: list[dict[str, Any]], firing: list[dict[str, Any]]) ->
     """Refuse matchers that would silence everything; return the alerts they silence now."""
     if not matchers:
         raise Refused("a silence needs matchers: name the alert or the service")
+    if empty := [m["name"] for m in matchers if not str(m["value"]).strip()]:
+        # Alertmanager reads label="" as "label absent": it would match every alert without it.
+        raise Refused(f"empty matcher values ({', '.join(empty)}) would match alerts broadly")
     if not any(m["name"] in _SUBJECT_LABELS for m in matchers):
         raise Refused(
             "matchers on " + ", ".join(m["name"] for m in matchers) + " alone would silence "
