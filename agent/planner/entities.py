@@ -17,6 +17,8 @@ from opsloop.agent.planner.lexicon import (
 )
 
 _VERSION = re.compile(r"\b(?:v|ver|version|vers)\.?\s?#?(\d+)\b")
+# "rollback X -> 3", "X → 3": a bare number after an arrow is the version gone to.
+_ARROW_VERSION = re.compile(r"(?:->|→|=>)\s*(\d+)\b")
 _ENTITY_SUFFIX = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)+$|^[a-z]+(?:svc|api|srv|service)$")
 _PREPOSITIONS = frozenset({"of", "for", "on", "in", "at", "from", "with"})
 _NAME_NOUNS = frozenset({"service", "app", "deployment", "pod", "pods", "logs", "log"})
@@ -125,7 +127,7 @@ def extract(
     ]
     ent.services = match_names(words, services)
     ent.models = match_names(words, models)
-    ent.versions = _VERSION.findall(text)
+    ent.versions = _VERSION.findall(text) or _ARROW_VERSION.findall(text)
     norm = " " + " ".join(correct(w) for w in words) + " "
     positions: dict[str, int] = {}
     for phrase, signal in SIGNAL_PHRASES.items():

@@ -41,7 +41,7 @@ _ONE_INCIDENT = r" (?:the|this|that|our) (?:\S+ ){0,3}incident "
 # Incidents in a state now: "incidents still open", "active incidents", "being worked on".
 _STATES = (
     r"(?:open|opened|active|ongoing|unresolved|resolved|closed|investigat\w*|in progress|"
-    r"working on|current|recent|new|firing)"
+    r"working|current|recent|new|firing)"
 )
 _QUEUE = (
     rf" incidents (?:\S+ ){{0,4}}{_STATES} | {_STATES} (?:\S+ ){{0,2}}incidents | "
@@ -62,6 +62,8 @@ PATTERNS = {
     "expire_silence": re.compile(
         r" (?:expire|remove|delete|lift|end|drop|cancel|kill) (?:the |that |this |my |our )?"
         r"(?:\S+ ){0,2}silences? | unsilence | unmute "
+        # a silence's id after the verb: "expire 0e5f8b21-c4a7-… pls"
+        r"| (?:expire|remove|delete|lift|end|cancel|kill) (?:\S+ ){0,2}[0-9a-f]{8}-[0-9a-f]{4}-"
     ),
     "incident_status": re.compile(f"{_INCIDENT_ID}|{_ONE_INCIDENT}"),
     "incident_queue": re.compile(_QUEUE),

@@ -45,7 +45,7 @@ class CaseResult:
     seconds: float = 0.0
 
 
-DATASETS = ("questions", "holdout", "fresh", "oncall", "oncall_blind")
+DATASETS = ("questions", "holdout", "fresh", "oncall", "oncall_blind", "oncall_blind2")
 
 
 def load_cases(dataset: str = "questions") -> list[dict[str, Any]]:
