@@ -184,12 +184,28 @@ def test_elasticsearch_search_request_and_response():
     assert filters[0]["range"]["@timestamp"]["gte"].endswith("Z")
     assert {"term": {"service.name": "checkout"}} in filters
     assert "ERROR" in filters[2]["terms"]["log.level"]
-    assert body["query"]["bool"]["must"][0]["query_string"]["query"] == "payment AND failed"
+    [text] = body["query"]["bool"]["must"]
+    assert text == {
+        "simple_query_string": {
+            "query": "payment + failed",
+            "fields": ["message"],
+            "default_operator": "and",
+        }
+    }
     assert body["sort"] == [{"@timestamp": {"order": "asc"}}]
     assert [(r.level, r.service, r.msg) for r in result.records] == [
         ("error", "checkout", "payment failed"),
         ("warn", "checkout", "WARN retrying"),
     ]
+
+
+def test_elasticsearch_text_cannot_reach_other_fields_or_run_queries():
+    backend = ElasticBackend("http://es", httpx.Client())
+    body = backend.body(LogQuery(T0, T0 + 60, None, None, "password:* OR /.*/ NOT x"))
+    [text] = body["query"]["bool"]["must"]
+    assert "query_string" not in text
+    assert text["simple_query_string"]["fields"] == ["message"]
+    assert text["simple_query_string"]["query"] == "password:* | /.*/ -x"
 
 
 @pytest.mark.parametrize(

@@ -77,7 +77,14 @@ class Database:
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        db.execute("COMMIT")
+        try:
+            db.execute("COMMIT")
+        except BaseException:
+            # A failed COMMIT (deferred constraint, disk full, busy) leaves the transaction
+            # open: roll it back, or this thread's next BEGIN fails on the same connection.
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         """Close every connection (threads reopen on next use)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import json
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -22,6 +23,12 @@ _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="opsloop-tool")
 # Read calls of one step run side by side (an investigation makes a dozen); results are
 # recorded in the planned order, so evidence ids do not depend on which finished first.
 _CALLS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="opsloop-call")
+
+
+def new_call_id(kind: str) -> str:
+    """Return a tool-call id unique across processes: replicas share threads through
+    PostgreSQL, where per-process counters would hand two calls the same id."""
+    return f"call_{kind}{uuid.uuid4().hex[:16]}"
 
 
 def run_tool(

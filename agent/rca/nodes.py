@@ -7,7 +7,6 @@ action goes through the approval gate like any other write.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
@@ -15,7 +14,7 @@ from langchain_core.runnables import RunnableConfig
 
 from opsloop import prompts
 from opsloop.agent.graph.deps import Deps
-from opsloop.agent.graph.execute import run_reads
+from opsloop.agent.graph.execute import new_call_id, run_reads
 from opsloop.agent.graph.nodes.remember import remember_incident, store_answer
 from opsloop.agent.graph.state import AgentState
 from opsloop.agent.grounding.compose import with_notes
@@ -29,8 +28,6 @@ from opsloop.agent.rca.report import render
 from opsloop.agent.rca.scope import Scope, question, scope
 from opsloop.agent.stores.memory import Incident
 from opsloop.tools.redact import redact
-
-_ids = itertools.count(1)
 
 
 def alerts_of(state: AgentState) -> list[Alert]:
@@ -83,7 +80,7 @@ def gather_node(state: AgentState, deps: Deps) -> dict[str, Any]:
     served = served_map(deps.catalog, _all_services(deps))
     topology = deps.call_graph.edges()
     planned = gather_calls(s, topology, served, set(deps.tools), deps.now().timestamp())
-    calls = [{"id": f"call_a{next(_ids)}", "name": n, "args": a} for n, a in planned]
+    calls = [{"id": new_call_id("a"), "name": n, "args": a} for n, a in planned]
     info.update(served=served, topology=topology)
     update = run_reads(state, deps, calls)
     if calls:
@@ -178,7 +175,7 @@ def remember_node(state: AgentState, config: RunnableConfig, deps: Deps) -> dict
 def propose_node(state: AgentState, deps: Deps) -> dict[str, Any]:
     """After the report: put the suggested write before the approval gate."""
     action = state.get("action") or {}
-    call = {"id": f"call_a{next(_ids)}", "name": action["name"], "args": dict(action["args"])}
+    call = {"id": new_call_id("a"), "name": action["name"], "args": dict(action["args"])}
     return {"pending": [call], "messages": [tool_call_message([call])]}
 
 

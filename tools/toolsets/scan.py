@@ -21,7 +21,12 @@ from opsloop.tools.analysis.series import format_value
 from opsloop.tools.backends.prometheus.clients import dependency_queries
 from opsloop.tools.backends.prometheus.identity import relabel
 from opsloop.tools.backends.prometheus.kube import kube_queries, per_service
-from opsloop.tools.backends.prometheus.promql import format_duration, parse_duration
+from opsloop.tools.backends.prometheus.promql import (
+    check_label_name,
+    escape_value,
+    format_duration,
+    parse_duration,
+)
 from opsloop.tools.backends.prometheus.signals import build_signal
 from opsloop.tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
 from opsloop.tools.errors import OpsError
@@ -301,5 +306,8 @@ def _one(promql: str, labels: dict[str, str], service_label: str) -> str:
     # `and on (…)` against a one-sample vector filters after aggregation, whatever the shape.
     one = "vector(1)"
     for key, value in keep.items():
-        one = f'label_replace({one}, "{key}", "{value}", "", "")'
+        # A label value is data: escaped as a PromQL string, and `$` doubled because
+        # label_replace reads `$1` in its replacement as a capture group.
+        text = escape_value(value.replace("$", "$$"))
+        one = f'label_replace({one}, "{check_label_name(key)}", "{text}", "", "")'
     return f"({promql}) and on ({', '.join(keep)}) {one}"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 from langchain_core.messages import AIMessage, SystemMessage
 
 from opsloop.agent.graph.deps import Deps
+from opsloop.agent.graph.execute import new_call_id
 from opsloop.agent.graph.nodes.llm_guard import (
     SMALL_TALK_CHARS,
     UNCHECKED_NOTE,
@@ -29,8 +29,6 @@ from opsloop.agent.llm.chat import (
 from opsloop.agent.planner.deterministic import plan_question
 from opsloop.tools.errors import OpsError
 from opsloop.tools.redact import redact
-
-_ids = itertools.count(1)
 
 
 def plan_node(state: AgentState, deps: Deps) -> dict[str, Any]:
@@ -109,7 +107,7 @@ def rules_step(state: AgentState, deps: Deps) -> dict[str, Any]:
         return {"error": str(exc), "pending": [], "intent": "error"}
     pending = [
         {
-            "id": f"call_r{next(_ids)}",
+            "id": new_call_id("r"),
             "name": c.name,
             "args": {k: v for k, v in c.args.items() if v is not None},
         }
@@ -144,7 +142,7 @@ def llm_step(state: AgentState, deps: Deps) -> dict[str, Any]:
         raise TypeError(f"the model returned {type(reply).__name__}")
     pending = [
         {
-            "id": tc.get("id") or f"call_l{next(_ids)}",
+            "id": tc.get("id") or new_call_id("l"),
             "name": tc["name"],
             "args": tc.get("args"),
         }
@@ -152,7 +150,7 @@ def llm_step(state: AgentState, deps: Deps) -> dict[str, Any]:
     ]
     pending += [
         {
-            "id": bad.get("id") or f"call_l{next(_ids)}",
+            "id": bad.get("id") or new_call_id("l"),
             "name": bad.get("name") or "unknown",
             "args": {},
             "invalid": (bad.get("error") or f"arguments {bad.get('args')!r}")[:300],

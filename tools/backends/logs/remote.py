@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -109,7 +110,7 @@ class LokiBackend:
 
 @dataclass
 class ElasticBackend:
-    """Elasticsearch or OpenSearch `_search` with a query_string and a time range."""
+    """Elasticsearch or OpenSearch `_search` with a simple_query_string and a time range."""
 
     url: str
     client: httpx.Client
@@ -118,7 +119,7 @@ class ElasticBackend:
     name: str = "elasticsearch"
 
     def body(self, query: LogQuery) -> dict[str, Any]:
-        """Build the _search body: filters for time, service and level; query_string for text."""
+        """Build the _search body: filters for time, service and level; the text on messages."""
         f = self.fields
         filters: list[dict[str, Any]] = [
             {
@@ -137,8 +138,17 @@ class ElasticBackend:
             filters.append({"terms": {f["level"]: _level_words(query.level, both_cases=True)}})
         bool_query: dict[str, Any] = {"filter": filters}
         if query.text:
+            # simple_query_string, never query_string: the text comes from a person or a model,
+            # and query_string would let it reach other fields (`password:*`), run regexes, or
+            # fail the search on a stray bracket. Words must all appear, as in grep.
             bool_query["must"] = [
-                {"query_string": {"query": query.text, "default_field": f["message"]}}
+                {
+                    "simple_query_string": {
+                        "query": _boolean_words(query.text),
+                        "fields": [f["message"]],
+                        "default_operator": "and",
+                    }
+                }
             ]
         return {
             "size": query.limit + 1,
@@ -207,3 +217,10 @@ def _dig(source: dict[str, Any], dotted: str) -> Any:
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _boolean_words(text: str) -> str:
+    """Spell AND / OR / NOT as simple_query_string's + | - (Lucene habits carry over)."""
+    text = re.sub(r"\s+AND\s+", " + ", text)
+    text = re.sub(r"\s+OR\s+", " | ", text)
+    return re.sub(r"(^|\s)NOT\s+", r"\1-", text)
