@@ -2,7 +2,7 @@
 
 import pytest
 
-from opsloop.evals.routing import DATASETS, load_cases, run
+from opsloop.evals.routing import GATED, load_cases, run
 
 
 def test_routing_questions_cover_every_tool():
@@ -12,7 +12,7 @@ def test_routing_questions_cover_every_tool():
     assert {"query_metrics", "golden_signals", "search_logs", "rollback_model", "none"} <= tools
 
 
-@pytest.mark.parametrize("dataset", DATASETS)
+@pytest.mark.parametrize("dataset", GATED)
 def test_routing_accuracy_at_least_95_percent(dataset):
     report = run(dataset)
     assert report["accuracy"] >= 0.95, report["failures"]
