@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import os
 import tomllib
 from pathlib import Path
@@ -15,6 +16,8 @@ from pydantic_settings import BaseSettings, InitSettingsSource, SettingsConfigDi
 from typing_extensions import TypedDict  # pydantic validates typing.TypedDict only on 3.12+
 
 from opsloop.tools.backends.prometheus.modelmon import ModelMetrics
+
+log = logging.getLogger(__name__)
 
 CONFIG_FILE_ENV = "OPSLOOP_CONFIG"
 MASK = "********"
@@ -335,15 +338,48 @@ def sandbox_state_file(home: Path | None = None) -> Path:
     return (home or default_home()) / "sandbox" / "state.json"
 
 
+_STALE_REPORTED: set[str] = set()
+
+
 def _sandbox_values() -> dict[str, Any]:
-    """Point defaults at a running sandbox, so `opsloop ask` works right after `sandbox up`."""
+    """Point defaults at a running sandbox, so `opsloop ask` works right after `sandbox up`.
+
+    Only while that sandbox runs: a state file left by a crash or a reboot would otherwise
+    reconfigure every later command (its URLs, retrain command and approval policy).
+    """
     path = sandbox_state_file()
     try:
         state = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
+    if not sandbox_running(state):
+        if str(path) not in _STALE_REPORTED:  # once per process, not once per Settings()
+            _STALE_REPORTED.add(str(path))
+            log.warning(
+                "ignoring %s: the sandbox that wrote it is not running (run `opsloop sandbox "
+                "down` to remove it, or `opsloop sandbox up` to start one)",
+                path,
+            )
+        return {}
     settings = state.get("settings", {})
     return {k: v for k, v in settings.items() if k in Settings.model_fields}
+
+
+def sandbox_running(state: dict[str, Any]) -> bool:
+    """Tell whether any process a sandbox state records still runs (checked by its command
+    line naming the sandbox's directory, so a reused PID does not count)."""
+    root = str(state.get("directory") or "")
+    for proc in (state.get("processes") or {}).values():
+        pid = proc.get("pid") if isinstance(proc, dict) else None
+        if not isinstance(pid, int) or pid <= 0:
+            continue
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if root and root in cmdline:
+            return True
+    return False
 
 
 class ConfigError(RuntimeError):

@@ -1,6 +1,9 @@
 """Settings: env and opsloop.toml sources, sandbox defaults, masked secrets."""
 
 import json
+import logging
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -37,11 +40,42 @@ def test_toml_sections_flatten_and_env_wins(tmp_path: Path, monkeypatch):
     assert Settings().llm_model == "qwen"
 
 
-def test_running_sandbox_provides_defaults(opsloop_home: Path):
+def _state(path: Path, pid: int, directory: Path) -> None:
+    state = {
+        "directory": str(directory),
+        "processes": {"prometheus": {"pid": pid}},
+        "settings": {
+            "prometheus_url": "http://127.0.0.1:41234",
+            "policy": {"roles": {"admin": {"actions": ["*"]}}, "users": {"me": ["admin"]}},
+        },
+    }
+    path.write_text(json.dumps(state))
+
+
+def test_running_sandbox_provides_defaults(opsloop_home: Path, tmp_path: Path):
     path = sandbox_state_file(opsloop_home)
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"settings": {"prometheus_url": "http://127.0.0.1:41234"}}))
-    assert Settings().prometheus_url == "http://127.0.0.1:41234"
+    root = tmp_path / "sandbox-root"
+    root.mkdir()
+    proc = subprocess.Popen(["sleep", "60", str(root)])  # a process naming the sandbox directory
+    try:
+        _state(path, proc.pid, root)
+        assert Settings().prometheus_url == "http://127.0.0.1:41234"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_stale_sandbox_state_is_reported_once_and_ignored(opsloop_home: Path, caplog):
+    path = sandbox_state_file(opsloop_home)
+    path.parent.mkdir(parents=True)
+    _state(path, os.getpid(), opsloop_home / "gone")  # a live PID that is not the sandbox's
+    with caplog.at_level(logging.WARNING, logger="opsloop.agent.config"):
+        first, second = Settings(), Settings()
+    for s in (first, second):
+        assert s.prometheus_url != "http://127.0.0.1:41234" and not s.policy
+    warned = [r for r in caplog.records if "is not running" in r.getMessage()]
+    assert len(warned) == 1 and str(path) in warned[0].getMessage()
 
 
 def test_masked_hides_every_secret():
