@@ -4,6 +4,8 @@ import json
 import logging
 import os
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -57,8 +59,14 @@ def test_running_sandbox_provides_defaults(opsloop_home: Path, tmp_path: Path):
     path.parent.mkdir(parents=True)
     root = tmp_path / "sandbox-root"
     root.mkdir()
-    proc = subprocess.Popen(["sleep", "60", str(root)])  # a process naming the sandbox directory
+    # A process whose command line names the sandbox directory, as the sandbox's own do.
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(root)])
     try:
+        cmdline = Path(f"/proc/{proc.pid}/cmdline")
+        deadline = time.monotonic() + 20
+        while str(root) not in cmdline.read_bytes().decode(errors="replace"):  # exec done
+            assert time.monotonic() < deadline, "the stand-in process did not start"
+            time.sleep(0.05)
         _state(path, proc.pid, root)
         assert Settings().prometheus_url == "http://127.0.0.1:41234"
     finally:
