@@ -22,6 +22,7 @@ from opsloop.tools.backends.prometheus.promql import parse_duration
 from opsloop.tools.base import Evidence, ToolResult, ToolStatus
 from opsloop.tools.errors import QueryError
 from opsloop.tools.facts import instant_facts, series_facts
+from opsloop.tools.toolsets.instant import instant_rows, no_samples, no_series
 from opsloop.tools.toolsets.windows import step_for, when, window
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def run_compare(ctx: MetricsContext, args: QueryMetricsArgs, tool: str) -> ToolR
     then = {_key(s.labels): s for s in summarise_matrix(then_result, span[2].timestamp())}
     link = ctx.link(args.query, span[2], end)
     if not now:
-        return _no_data(args, title, start, end, link, tool)
+        return no_samples(title, args.query, when(start, end), link, tool)
     for s in now:
         before = then.get(_key(s.labels))
         s.previous_mean = before.mean if before else None
@@ -172,17 +173,6 @@ def _compare_data(offset: float, span: tuple[datetime, ...], instant: bool) -> d
     }
 
 
-def _no_data(
-    args: QueryMetricsArgs, title: str, start: datetime, end: datetime, link: str, tool: str
-) -> ToolResult:
-    return ToolResult(
-        status=ToolStatus.NO_DATA,
-        summary=f"{title}: no samples for `{args.query}` in {when(start, end)}. "
-        "Check the metric and label names with list_metrics.",
-        evidence=[Evidence(tool=tool, query=args.query, summary=f"{title}: no data", link=link)],
-    )
-
-
 def _instant(
     ctx: MetricsContext,
     args: QueryMetricsArgs,
@@ -194,19 +184,12 @@ def _instant(
 ) -> ToolResult:
     """Compare the values at `end` and at `end - offset`, series by series."""
     end, then_at = span[1], span[3]
-    rows = _rows(ctx.prom.instant(args.query, end))
-    then = {_key(lbl): v for lbl, v in _rows(ctx.prom.instant(args.query, then_at))}
+    rows = instant_rows(ctx.prom.instant(args.query, end))
+    then = {_key(lbl): v for lbl, v in instant_rows(ctx.prom.instant(args.query, then_at))}
     link = ctx.link(args.query, then_at, end)
     ref = reference_name(offset)
     if not rows:
-        return ToolResult(
-            status=ToolStatus.NO_DATA,
-            summary=f"{title}: no series for `{args.query}` at {end.astimezone(UTC):{_AT}}.",
-            evidence=[
-                Evidence(tool=tool, query=args.query, summary=f"{title}: no data", link=link)
-            ],
-        )
-    rows.sort(key=lambda r: r[1] if math.isfinite(r[1]) else -math.inf, reverse=True)
+        return no_series(title, args.query, f"{end.astimezone(UTC):{_AT}}", link, tool)
 
     def line(lbl: dict[str, str], v: float) -> str:
         before = then.get(_key(lbl))
@@ -234,16 +217,6 @@ def _instant(
         ],
     }
     return ToolResult(status=ToolStatus.OK, summary="\n".join(lines), data=data, evidence=[record])
-
-
-def _rows(result: list[dict[str, Any]]) -> list[tuple[dict[str, str], float]]:
-    rows = []
-    for series in result:
-        try:
-            rows.append((dict(series.get("metric", {})), float(series["value"][1])))
-        except (KeyError, IndexError, TypeError, ValueError):
-            continue
-    return rows
 
 
 def _reference_facts(

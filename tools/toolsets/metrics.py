@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,6 +28,7 @@ from opsloop.tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_to
 from opsloop.tools.errors import OpsError
 from opsloop.tools.facts import instant_facts, series_facts
 from opsloop.tools.toolsets.compare import run_compare
+from opsloop.tools.toolsets.instant import instant_rows, no_samples, no_series
 from opsloop.tools.toolsets.windows import step_for, when, window
 
 MAX_SERIES_SHOWN = 10
@@ -148,14 +148,7 @@ def run_query(
     link = ctx.link(args.query, start, end)
     dur = format_duration(seconds)
     if not stats:
-        return ToolResult(
-            status=ToolStatus.NO_DATA,
-            summary=f"{title}: no samples for `{args.query}` in {when(start, end)}. "
-            "Check the metric and label names with list_metrics.",
-            evidence=[
-                Evidence(tool=tool, query=args.query, summary=f"{title}: no data", link=link)
-            ],
-        )
+        return no_samples(title, args.query, when(start, end), link, tool)
     stats.sort(key=lambda s: s.max, reverse=True)
     shown = stats[:MAX_SERIES_SHOWN]
     lines = [
@@ -214,21 +207,9 @@ def _instant_result(
     tool: str,
 ) -> ToolResult:
     link = ctx.link(args.query, start, end)
-    rows = []
-    for series in result:
-        try:
-            rows.append((dict(series.get("metric", {})), float(series["value"][1])))
-        except (KeyError, IndexError, TypeError, ValueError):
-            continue
+    rows = instant_rows(result)
     if not rows:
-        return ToolResult(
-            status=ToolStatus.NO_DATA,
-            summary=f"{title}: no series for `{args.query}` at {end.astimezone(UTC):%H:%M} UTC.",
-            evidence=[
-                Evidence(tool=tool, query=args.query, summary=f"{title}: no data", link=link)
-            ],
-        )
-    rows.sort(key=lambda r: r[1] if math.isfinite(r[1]) else -math.inf, reverse=True)
+        return no_series(title, args.query, f"{end.astimezone(UTC):%H:%M} UTC", link, tool)
     shown = rows[:MAX_SERIES_SHOWN]
     lines = [f"{title} at {end.astimezone(UTC):%Y-%m-%d %H:%M} UTC, {len(rows)} series:"]
     lines += [f"- {label_text(lbl)}: {format_value(v, unit)}" for lbl, v in shown]
