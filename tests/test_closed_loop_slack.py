@@ -24,7 +24,7 @@ from opsloop.agent.slack import blocks
 from opsloop.sandbox.manager import down, up
 from tests.slack_server import block_action, fake_slack, sign
 from tests.test_closed_loop import poll
-from tests.test_slack import CHANNEL, SECRET, _has_action, _text
+from tests.test_slack import CHANNEL, SECRET, _button_value, _has_action, _text
 
 pytestmark = pytest.mark.integration
 POLICY = {
@@ -62,13 +62,7 @@ def test_bad_release_report_in_slack_is_rolled_back_by_button(opsloop_home):
             shown = _text(report)
             assert "fraud-detector" in shown and "rollback_model" in shown, shown
             ts = report["_answer"]["ts"]
-            value = next(
-                e["value"]
-                for b in report["blocks"]
-                if b.get("type") == "actions"
-                for e in b["elements"]
-                if e.get("action_id") == blocks.APPROVE
-            )
+            value = _button_value(report, blocks.APPROVE)
 
             def press(action: str, value: str, user: str, message_ts: str, thread: str = "") -> int:
                 payload = block_action(action, value, user, CHANNEL, message_ts, thread)
@@ -101,13 +95,7 @@ def test_bad_release_report_in_slack_is_rolled_back_by_button(opsloop_home):
                 120,
             )
             assert 'alertname="ModelQualityDrop"' in _text(asked) and "for 1h" in _text(asked)
-            silence_value = next(
-                e["value"]
-                for b in asked["blocks"]
-                if b.get("type") == "actions"
-                for e in b["elements"]
-                if e.get("action_id") == blocks.REJECT
-            )
+            silence_value = _button_value(asked, blocks.REJECT)
             assert press(blocks.REJECT, silence_value, "UONCALL", asked["ts"], ts) == 200
             slack.wait_for(
                 "chat.postMessage", lambda p: "Rejected by <@UONCALL>" in p.get("text", ""), 60

@@ -35,7 +35,7 @@ ORDER = (
 
 
 # Phrases with a name in the middle: "roll fraud-detector back", "make it the new champion".
-# An incident named by id, or "the checkout incident", "summarise the fraud-api incident".
+# An incident named by id, or "the payments incident", "summarise the search-api incident".
 _INCIDENT_ID = r" inc-[0-9a-f]{4,} "
 _ONE_INCIDENT = r" (?:the|this|that|our) (?:\S+ ){0,3}incident "
 # Incidents in a state now: "incidents still open", "active incidents", "being worked on".
@@ -53,7 +53,7 @@ MEMORY_WORDS = (
     "last time | history | past | previous | prior | ever"
 ).split(" | ")
 PATTERNS = {
-    # "silence the checkout alerts for 1h", "mute HighLatency", "snooze fraud-api for 30m".
+    # "silence the payments alerts for 1h", "mute HighLatency", "snooze search-api for 30m".
     "silence": re.compile(
         r"^ (?:(?:please|pls|can you|could you|lets|let's|go ahead and) )*(?:silence|mute|snooze|"
         r"shush|quiet) (?!of )| (?:silence|mute|snooze) (?:the |this |that |those |these |all )?"
@@ -130,11 +130,11 @@ def classify(norm: str, ent: Entities) -> str:
         if intent in ("incident_status", "incident_queue") and any(
             has_phrase(norm, w) for w in MEMORY_WORDS
         ):
-            continue  # "has the checkout incident happened before?": memory
+            continue  # "has the payments incident happened before?": memory
         if intent == "incidents" and ent.signals and any(has_phrase(norm, w) for w in _VERSUS):
-            continue  # "p99 of checkout vs 1h before" compares windows of a metric
+            continue  # "p99 of payments vs 1h before" compares windows of a metric
         if intent == "alerts" and hits(norm, "changes") and asks_history(norm):
-            return "changes"  # "who pushed to checkout before the alerts started?"
+            return "changes"  # "who pushed to payments before the alerts started?"
         if intent == "compare" and not (len(ent.versions) >= 2 or (model_words and ent.versions)):
             continue
         if intent == "model_status" and not (
@@ -149,7 +149,7 @@ def classify(norm: str, ent: Entities) -> str:
     if ent.signals:
         return "metrics"
     if has_phrase(norm, "changed"):
-        return "changes"  # "anything changed on feature-store?"; "p99 changed?" is a metric
+        return "changes"  # "anything changed on the cache?"; "p99 changed?" is a metric
     if ent.services:
         return "health"
     if ent.models:

@@ -86,7 +86,7 @@ def names_of(incident: dict[str, Any]) -> set[str]:
 
 
 def hypothesis_text(top: dict[str, Any] | None) -> str:
-    """Describe a top hypothesis in words, as "model version fraud-detector (score 0.77)"."""
+    """Describe a top hypothesis in words, as "model version scorer (score 0.77)"."""
     if not top:
         return "no report yet"
     kind = str(top.get("kind", "")).replace("_", " ")

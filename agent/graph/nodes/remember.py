@@ -37,7 +37,7 @@ def is_incident(state: AgentState, deps: Deps) -> bool:
 
     Only incidents are remembered, so recall never lists plain questions: a thread counts
     when it acted (a write was requested, approved or not) or diagnosed (it asked for a
-    cause and a diagnostic tool answered). "p99 of checkout?" or "what changed?" alone do not.
+    cause and a diagnostic tool answered). "p99 of payments?" or "what changed?" alone do not.
     """
     calls = state.get("tool_calls", [])
     for c in calls:
