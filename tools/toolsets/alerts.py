@@ -62,19 +62,31 @@ class SilencesArgs(BaseModel):
 
 def _get(ctx: AlertsContext, path: str, params: list[tuple[str, str]]) -> Any:
     """GET an Alertmanager API path; raise ValueError with advice when it cannot be read."""
+    return am_request(ctx, "GET", path, params=params)
+
+
+def am_request(
+    ctx: AlertsContext,
+    method: str,
+    path: str,
+    *,
+    params: list[tuple[str, str]] | None = None,
+    body: Any = None,
+) -> Any:
+    """Call Alertmanager's API v2; raise ValueError with advice when it fails or refuses."""
     url = ctx.url.rstrip("/") + path
     try:
-        response = httpx.get(url, params=params, timeout=ctx.timeout_s)
+        response = httpx.request(method, url, params=params, json=body, timeout=ctx.timeout_s)
     except httpx.HTTPError as exc:
         raise ValueError(
             f"Alertmanager at {ctx.url} is unreachable ({type(exc).__name__}); check "
             "OPSLOOP_ALERTMANAGER_URL and that Alertmanager runs"
         ) from None
-    if response.status_code != 200:
+    if response.status_code >= 300:
         raise ValueError(
             f"Alertmanager answered HTTP {response.status_code}: {response.text[:200]}"
         )
-    return response.json()
+    return response.json() if response.content else {}
 
 
 def age_since(since: str, now: float) -> str:

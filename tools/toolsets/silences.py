@@ -11,7 +11,6 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from pydantic import BaseModel, Field
 
 from opsloop.tools.actor import current_actor, current_requester, current_thread
@@ -21,6 +20,7 @@ from opsloop.tools.toolsets.alerts import (
     SERVICE_LABELS,
     AlertsContext,
     alert_line,
+    am_request,
     list_alerts,
     silence_line,
 )
@@ -68,14 +68,14 @@ def parse_duration(text: str, cap_h: float) -> timedelta:
     return span
 
 
-def build_matchers(ctx: AlertsContext, args: dict[str, Any]) -> list[dict[str, Any]]:
-    """Return exact matchers from the arguments; the service label is the one alerts use."""
+def build_matchers(args: dict[str, Any], alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return exact matchers from the arguments; the service label is the one `alerts` use."""
     labels: dict[str, str] = {}
     names = [n.strip() for n in str(args.get("alertname") or "").split("|") if n.strip()]
     if any(not _NAME.match(n) for n in names):
         raise Refused(f"{args['alertname']!r} is not an alert name (or names joined by |)")
     if args.get("service"):
-        labels[_service_label(ctx, str(args["service"]))] = str(args["service"])
+        labels[_service_label(alerts, str(args["service"]))] = str(args["service"])
     labels |= {str(k): str(v) for k, v in (args.get("matchers") or {}).items()}
     found = [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in labels.items()]
     if names:  # several alerts: one anchored alternation of exact names, nothing wider
@@ -84,9 +84,9 @@ def build_matchers(ctx: AlertsContext, args: dict[str, Any]) -> list[dict[str, A
     return found
 
 
-def _service_label(ctx: AlertsContext, service: str) -> str:
-    """Return the label firing alerts carry this service in, by convention's order."""
-    for alert in list_alerts(ctx, "all", service, None):
+def _service_label(alerts: list[dict[str, Any]], service: str) -> str:
+    """Return the label the alerts carry this service in, by convention's order."""
+    for alert in alerts:
         for name in SERVICE_LABELS:
             if alert.get("labels", {}).get(name) == service:
                 return name
@@ -132,8 +132,9 @@ def silence_tools(ctx: AlertsContext, max_hours: float = 24.0) -> list[OpsTool]:
 
     def plan(args: dict[str, Any]) -> tuple[list[dict], timedelta, list[dict]]:
         span = parse_duration(args.get("duration") or "1h", max_hours)
-        matchers = build_matchers(ctx, args)
-        return matchers, span, check_scope(matchers, _firing(ctx))
+        alerts = _firing(ctx)  # one read: the service's label and what would be hidden
+        matchers = build_matchers(args, alerts)
+        return matchers, span, check_scope(matchers, alerts)
 
     def preview(args: dict[str, Any]) -> str:
         matchers, span, hit = plan(args)
@@ -180,7 +181,7 @@ def silence_tools(ctx: AlertsContext, max_hours: float = 24.0) -> list[OpsTool]:
             "comment": "; ".join(why),
         }
         try:
-            made = _send(ctx, "POST", "/api/v2/silences", body)
+            made = am_request(ctx, "POST", "/api/v2/silences", body=body)
         except ValueError as exc:
             return ToolResult.failure(str(exc))
         sid = str(made.get("silenceID", ""))
@@ -209,7 +210,7 @@ def silence_tools(ctx: AlertsContext, max_hours: float = 24.0) -> list[OpsTool]:
         person's approval; runs only after it."""
         try:
             silence = _active(ctx, silence_id)
-            _send(ctx, "DELETE", f"/api/v2/silence/{silence['id']}", None)
+            am_request(ctx, "DELETE", f"/api/v2/silence/{silence['id']}")
         except (Refused, ValueError) as exc:
             return ToolResult.failure(f"Expiring the silence failed: {exc}.")
         summary = f"Expired the silence {silence_line(silence)} (by {current_actor()})."
@@ -249,29 +250,12 @@ def _firing(ctx: AlertsContext) -> list[dict[str, Any]]:
 def _active(ctx: AlertsContext, silence_id: str) -> dict[str, Any]:
     """Return an active or pending silence by id; raise Refused otherwise."""
     try:
-        silence = _send(ctx, "GET", f"/api/v2/silence/{silence_id.strip()}", None)
+        silence = am_request(ctx, "GET", f"/api/v2/silence/{silence_id.strip()}")
     except ValueError as exc:
         raise Refused(f"no silence {silence_id!r} ({exc}); list_silences shows them") from None
     if silence.get("status", {}).get("state") == "expired":
         raise Refused(f"the silence {silence_id} has already expired")
     return silence
-
-
-def _send(ctx: AlertsContext, method: str, path: str, body: Any) -> Any:
-    """Call Alertmanager's API; raise ValueError with its answer when it refuses."""
-    try:
-        response = httpx.request(
-            method, ctx.url.rstrip("/") + path, json=body, timeout=ctx.timeout_s
-        )
-    except httpx.HTTPError as exc:
-        raise ValueError(
-            f"Alertmanager at {ctx.url} is unreachable ({type(exc).__name__}); check "
-            "OPSLOOP_ALERTMANAGER_URL"
-        ) from None
-    if response.status_code >= 300:
-        code, text = response.status_code, response.text[:200]
-        raise ValueError(f"Alertmanager answered HTTP {code}: {text}")
-    return response.json() if response.content else {}
 
 
 def _shown(matchers: list[dict[str, Any]]) -> str:
