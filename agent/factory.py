@@ -38,6 +38,7 @@ from opsloop.tools.toolsets.metrics import MetricsContext, metrics_tools
 from opsloop.tools.toolsets.registry import RegistryContext, registry_tools
 from opsloop.tools.toolsets.retrain import RetrainContext, retrain_tools
 from opsloop.tools.toolsets.rollback import rollback_tools
+from opsloop.tools.toolsets.condition import condition_tools
 from opsloop.tools.toolsets.scan import scan_tools
 from opsloop.tools.toolsets.silences import silence_tools
 
@@ -94,6 +95,7 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
             *logs_tools(logs),
             *detector_tools(ctx, features, call_graph),
             *scan_tools(ctx),
+            *condition_tools(ctx),
             *changes_tools(change_feed(ctx, changelog, registry)),
             *model_tools(settings, secrets, registry, changelog),
             *incident_tools(memory),

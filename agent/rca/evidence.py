@@ -59,6 +59,7 @@ class Findings:
     unread: list[str] = field(default_factory=list)  # signal sources the scan found none of
     alerted_quality: list[str] = field(default_factory=list)  # models an alert says are bad
     drift_threshold: float = 0.25  # drift above this is a shifted input (the model monitor's)
+    conditions: list[dict[str, Any]] = field(default_factory=list)  # alerts' rules, read back
 
 
 @dataclass

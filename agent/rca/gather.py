@@ -7,7 +7,7 @@ from typing import Any
 
 from opsloop.agent.planner.catalog import Catalog
 from opsloop.agent.rca.evidence import Findings
-from opsloop.agent.rca.scope import Scope
+from opsloop.agent.rca.scope import Scope, rule_expression
 from opsloop.tools.callgraph import downstream
 from opsloop.tools.errors import OpsError
 
@@ -16,6 +16,7 @@ LOG_RANGE = "15m"
 DRIFT_RANGE = "5m"
 CHANGE_LOOKBACK_S = 6 * 3600
 MAX_LOG_SERVICES = 4
+MAX_CONDITIONS = 4  # alerts whose own rule is read back
 
 
 def served_map(catalog: Catalog, services: list[str]) -> dict[str, list[str]]:
@@ -40,6 +41,7 @@ def gather_calls(
     end = s.when
     reach = downstream(topology)
     calls: list[tuple[str, dict[str, Any]]] = [("scan_signals", {"end": end, "range": SCAN_RANGE})]
+    calls += condition_calls(s)
     lookback = math.ceil((now - s.t0 + CHANGE_LOOKBACK_S) / 60)
     calls.append(("recent_changes", {"range": f"{lookback}m"}))
     near = list(s.services)
@@ -60,6 +62,22 @@ def gather_calls(
     for model in models:
         calls.append(("check_drift", {"model": model, "range": DRIFT_RANGE, "end": end}))
     return [(name, args) for name, args in calls if name in available]
+
+
+def condition_calls(s: Scope) -> list[tuple[str, dict[str, Any]]]:
+    """Return a check of each firing alert's own rule: what it asserts is evidence too."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    seen: set[tuple[str, ...]] = set()
+    for alert in s.alerts:
+        key = (alert.name, *sorted(f"{k}={v}" for k, v in alert.labels.items()))
+        if alert.status != "firing" or key in seen or len(out) >= MAX_CONDITIONS:
+            continue
+        seen.add(key)
+        args: dict[str, Any] = {"alertname": alert.name, "labels": dict(alert.labels)}
+        if expr := rule_expression(alert):
+            args["expr"] = expr
+        out.append(("check_alert_condition", {**args, "end": s.when}))
+    return out
 
 
 def findings(
@@ -98,6 +116,8 @@ def findings(
                 idx = row.get("evidence")
                 eid = ids[idx] if isinstance(idx, int) and idx < len(ids) else None
                 f.rows.append({**row, "eid": eid})
+        elif rec["name"] == "check_alert_condition":
+            f.conditions.append({**data, "eid": ids[0] if ids else None})
         elif rec["name"] == "recent_changes":
             f.changes += [{**c, "eid": ids[0] if ids else None} for c in data.get("changes", [])]
         elif rec["name"] == "check_drift":

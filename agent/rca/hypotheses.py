@@ -11,13 +11,21 @@ The method, in the order an SRE reasons:
    onset is the strongest single clue; routine changes hours earlier barely count.
 4. For models: quality down plus a fresh alias move is the release; drifted input features
    without one is the data; the same drift in several models points at what feeds them all.
-5. Nothing bad moved and the alerting signal matches yesterday: a false alarm.
+5. An alert whose own rule still holds is an impact: a false alarm has to explain it away
+   (it held at this time yesterday too, or it keeps flapping) or find it no longer holds.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from opsloop.agent.rca.condition import (
+    SERVICE_FLOOR,
+    cleared_lines,
+    condition_service,
+    standing,
+)
+from opsloop.agent.rca.condition import impact as condition_impact
 from opsloop.agent.rca.evidence import (
     FAMILY,
     MIN_SUSPECT,
@@ -154,9 +162,17 @@ def _service_hypotheses(
             why[s].append(cite(f"{logs['new']} log template(s) new in the window", logs.get("eid")))
             if logs.get("eid"):
                 evidence[s].append(logs["eid"])
+    # The alert's condition still holds and nothing explains it: the service it names is
+    # impacted, whatever the scan's baseline made of it (a slow burn looks flat).
+    for c in standing(f):
+        s = condition_service(c, f.alerted)
+        if s in score and score[s] < SERVICE_FLOOR:
+            score[s] = SERVICE_FLOOR
+            why.setdefault(s, []).append(cite(f"its alert {c['alert']} still holds", c.get("eid")))
+            if c.get("eid"):
+                evidence.setdefault(s, []).append(c["eid"])
     out = []
     for s, value in score.items():
-        top = worst.get(s)
         kind = _service_kind(f, s, reach)
         out.append(Hypothesis(kind, s, value, evidence.get(s, []), why.get(s, [])))
     return out
@@ -213,15 +229,18 @@ def _false_alarm(f: Findings, worst: dict[str, dict[str, Any]]) -> Hypothesis:
     bad = max((r["sev"] for k, r in worst.items() if "/" not in k), default=0.0)
     quality = max((severity(r) for r in f.rows if r["signal"] == "model_quality"), default=0.0)
     drift = max((drift_strength(d, f.drift_threshold) for d in f.drift.values()), default=0.0)
-    # A model the alert itself says performs badly is an observed impact: a false alarm would
-    # have to explain the alert away, and a quality figure cannot be (issue 25).
+    # What the alert asserts is an observed impact. Its rule, read back, decides; without it
+    # (no rule found, a Grafana alert) an alert that says its model performs badly counts.
     asserted = ALERTED_QUALITY if f.alerted_quality else 0.0
+    read_back = condition_impact(f)
+    if read_back is not None:
+        asserted = read_back
     impact = max(bad if worst else 0.0, quality, drift, asserted)
     seasonal = any(r.get("seasonal") for r in f.rows if r["signal"] == "request_rate")
     target = f.alerted[0] if f.alerted else (f.alerted_models or ["the alert"])[0]
     if "scan_signals" in f.failed:  # unread signals are not healthy signals
         return Hypothesis("none", target, 0.0, [], ["the signals could not be read"])
-    why = ["no error, latency, saturation or model quality impact"]
+    why = [*cleared_lines(f), "no error, latency, saturation or model quality impact"]
     if seasonal:
         why.append("traffic matches the same time yesterday")
     return Hypothesis("none", target, max(0.0, 0.8 - 1.5 * impact), [], why)

@@ -21,6 +21,7 @@ from opsloop.agent.grounding.compose import with_notes
 from opsloop.agent.llm.chat import invoke, text_of, tool_call_message
 from opsloop.agent.rca.alerts import Alert
 from opsloop.agent.rca.assess import Assessment, assess
+from opsloop.agent.rca.condition import impact_lines
 from opsloop.agent.rca.evidence import Hypothesis
 from opsloop.agent.rca.followup import followup_calls
 from opsloop.agent.rca.gather import findings, gather_calls, served_map
@@ -119,6 +120,7 @@ def rank_node(state: AgentState, deps: Deps) -> dict[str, Any]:
     top = verdict.hypotheses[0]
     info["false_alarm"] = top.kind == "none"
     info["false_alarm_why"] = top.why if top.kind == "none" else []
+    info["impact"] = impact_lines(f)
     info["confidence"] = verdict.confidence
     info["raise"] = verdict.raise_confidence
     info["verdict_evidence"] = eid

@@ -40,6 +40,8 @@ def render(state: dict[str, Any], thread_id: str | None) -> str:
         lines.append("No hypothesis could be formed: the evidence tools returned nothing usable.")
         return "\n".join(lines + _failed(state))
     top = hyps[0]
+    # What the alert asserts, measured: the impact the cause below has to account for.
+    lines += [f"Impact: {line}" for line in info.get("impact", [])]
     if not state.get("action") and top["score"] < 0.15:
         lines.append(
             "**Inconclusive: no hypothesis has enough evidence** "

@@ -118,6 +118,41 @@ class PromClient:
             lambda: sorted(self._call(self._api.get_label_names, params=params)),
         )
 
+    def alert_rules(self) -> list[dict[str, Any]]:
+        """Return the alerting rules Prometheus evaluates: name, query, labels, annotations."""
+        return self._cached(("rules",), self._alert_rules)
+
+    def _alert_rules(self) -> list[dict[str, Any]]:
+        def get() -> Any:
+            api = self._api
+            response = api._session.request(  # the client has no rules call; same session
+                method="GET",
+                url=f"{self.url}/api/v1/rules",
+                params={"type": "alert"},
+                headers=api.headers,
+                auth=api.auth,
+                verify=api._session.verify,
+                timeout=self.timeout,
+            )
+            if response.status_code != 200:
+                raise PrometheusApiClientException(
+                    f"HTTP Status Code {response.status_code} ({response.content!r})"
+                )
+            return response.json().get("data", {})
+
+        data = self._call(get)
+        return [
+            {
+                "name": rule.get("name", ""),
+                "query": rule.get("query", ""),
+                "labels": dict(rule.get("labels") or {}),
+                "annotations": dict(rule.get("annotations") or {}),
+            }
+            for group in data.get("groups", [])
+            for rule in group.get("rules", [])
+            if rule.get("type", "alerting") == "alerting"
+        ]
+
     def clear_cache(self) -> None:
         """Forget discovery results."""
         with self._lock:
