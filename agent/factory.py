@@ -30,6 +30,7 @@ from opsloop.tools.base import OpsTool
 from opsloop.tools.callgraph import CallGraph
 from opsloop.tools.toolsets.alerts import AlertsContext, alert_tools
 from opsloop.tools.toolsets.changes import ChangesContext, changes_tools
+from opsloop.tools.toolsets.condition import condition_tools
 from opsloop.tools.toolsets.detect import detector_tools
 from opsloop.tools.toolsets.incident_queue import QueueContext, queue_tools
 from opsloop.tools.toolsets.incidents import incident_tools
@@ -38,7 +39,6 @@ from opsloop.tools.toolsets.metrics import MetricsContext, metrics_tools
 from opsloop.tools.toolsets.registry import RegistryContext, registry_tools
 from opsloop.tools.toolsets.retrain import RetrainContext, retrain_tools
 from opsloop.tools.toolsets.rollback import rollback_tools
-from opsloop.tools.toolsets.condition import condition_tools
 from opsloop.tools.toolsets.scan import scan_tools
 from opsloop.tools.toolsets.silences import silence_tools
 

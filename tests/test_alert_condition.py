@@ -146,7 +146,7 @@ def test_a_false_alarm_says_why_the_condition_does_not_count():
     )
     top = rank(daily)[0]
     assert top.kind == "none"
-    assert any("held at this time yesterday too" in w for w in top.why)
+    assert any("held around this time yesterday too" in w for w in top.why)
     flaps = findings(
         alerted=["gateway"],
         alert_names=["TrafficSurge"],

@@ -58,3 +58,31 @@ def test_real_faults_meet_the_targets():
     assert report["cases"] == 56
     assert table["overall"]["ac1"] >= 0.6 and table["overall"]["ac3"] >= 0.85, table
     assert table["cpu_contention"]["ac1"] >= 0.9 and table["cpu_consumed"]["ac1"] >= 0.9
+
+
+def test_the_live_scan_rows_are_judged_by_the_same_core():
+    from opsloop.agent.rca.evidence import severity
+    from opsloop.agent.rca.peers import add_peer_shares
+
+    def scan_row(service: str, baseline: float, peak: float) -> dict:
+        return {
+            "service": service,
+            "signal": "latency_p99",
+            "direction": "up",
+            "z": 20.0,
+            "baseline": baseline,
+            "current": peak,
+            "peak": peak,
+        }
+
+    # The callee doubled; its caller, whose own time dominates, rose a fifth as much.
+    rows = [scan_row("caller", 0.5, 0.6), scan_row("callee", 0.1, 0.2)]
+    add_peer_shares(rows)
+    assert rows[1]["peer"] == 1.0
+    assert rows[0]["peer"] == pytest.approx(0.2)
+    assert severity(rows[0]) < severity(rows[1])
+    # A flat row and a model row are not peers of anything.
+    flat = {**scan_row("x", 1.0, 1.0), "direction": "flat"}
+    quality = {**scan_row("m", 0.9, 0.7), "signal": "model_quality", "direction": "down"}
+    add_peer_shares([flat, quality])
+    assert "peer" not in flat and "peer" not in quality

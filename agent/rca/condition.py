@@ -21,7 +21,7 @@ def explanation(c: dict[str, Any]) -> str | None:
     if not c.get("holds"):
         return None
     if c.get("yesterday_holds"):
-        return cite(f"{c['alert']}'s condition held at this time yesterday too", c.get("eid"))
+        return cite(f"{c['alert']}'s condition held around this time yesterday too", c.get("eid"))
     if c.get("flapping"):
         return cite(
             f"{c['alert']}'s condition keeps flapping ({c.get('episodes')} separate episodes "
@@ -51,7 +51,7 @@ def impact_lines(f: Findings) -> list[str]:
         if c.get("value") is not None:
             text += f": the alerting signal is {format_value(c['value'], '')}"
             if c.get("level") is not None and c.get("op"):
-                text += f" ({c['op']} {format_value(c['level'], '')} breaches)"
+                text += f" (threshold {c['op']} {format_value(c['level'], '')})"
         out.append(cite(text, c.get("eid")))
     return out
 

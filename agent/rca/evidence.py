@@ -35,6 +35,7 @@ CHANGE_WINDOW_S = 6 * 3600.0
 CHANGE_FRESH_S = 15 * 60.0  # a change this close before the onset counts fully
 CHANGE_DECAY_S = 30 * 60.0
 MIN_SUSPECT = 0.15
+PEER_FLOOR = 0.5  # what a move counts, against its signal's biggest mover, at the least
 ERRORS_NOTED = (0.001, 0.01)  # an added error ratio that barely counts, and one that fully does
 SLOWDOWN_NOTED = (1.1, 2.0)  # a latency ratio to baseline that barely counts, and one that does
 
@@ -88,7 +89,10 @@ def severity(row: dict[str, Any]) -> float:
     if row.get("direction") in (None, "flat"):
         return 0.0
     weight = WEIGHT.get((row["signal"], row["direction"]), 0.05)
-    return weight * min(1.0, abs(float(row.get("z", 0.0))) / Z_FULL) * headroom(row)
+    # Against its peers (agent/rca/peers.py): the biggest relative mover of a signal counts
+    # fully, one that moved a fraction of that counts down to PEER_FLOOR.
+    peer = PEER_FLOOR + (1.0 - PEER_FLOOR) * min(1.0, float(row.get("peer", 1.0)))
+    return weight * min(1.0, abs(float(row.get("z", 0.0))) / Z_FULL) * headroom(row) * peer
 
 
 def headroom(row: dict[str, Any]) -> float:

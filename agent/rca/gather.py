@@ -7,6 +7,7 @@ from typing import Any
 
 from opsloop.agent.planner.catalog import Catalog
 from opsloop.agent.rca.evidence import Findings
+from opsloop.agent.rca.peers import add_peer_shares
 from opsloop.agent.rca.scope import Scope, rule_expression
 from opsloop.tools.callgraph import downstream
 from opsloop.tools.errors import OpsError
@@ -142,6 +143,7 @@ def findings(
                 "templates": [t["text"] for t in new[:3]],
                 "eid": ids[0] if ids else None,
             }
+    add_peer_shares(f.rows)
     _monitor_drift(f)
     return f
 

@@ -73,6 +73,31 @@ def held_shift(post_dev: np.ndarray, hold: int) -> tuple[np.ndarray, np.ndarray]
     return held.max(axis=0), held.argmax(axis=0)
 
 
+def peer_table(
+    cells: pd.DataFrame,
+    *,
+    cap: float = CAP,
+    floor: float = FLOOR,
+    min_shift: float = MIN_SHIFT,
+) -> pd.DataFrame:
+    """Add `rel` (relative shift), `peer` (over the kind's biggest mover) and `family`.
+
+    `cells` has one row per (service, metric kind) with `shift` (how far it moved), `base`
+    (its normal level) and `level` (its typical magnitude). This is the scoring core both
+    `opsloop rca rank` and the live playbook's signal ranking use.
+    """
+    cells = cells.copy()
+    kind_level = cells.groupby("kind")["level"].transform("median")
+    denom = np.maximum(np.maximum(np.abs(cells["base"]), floor * kind_level), 1e-12)
+    cells["rel"] = np.minimum(cells["shift"] / denom, cap)
+    peak = cells.groupby("kind")["rel"].transform("max")
+    # A kind whose best mover barely moved is no evidence: its peers divide by at least
+    # `min_shift`, so noise on a kind only one service has does not score as a full move.
+    cells["peer"] = cells["rel"] / np.maximum(peak, min_shift)
+    cells["family"] = cells["kind"].map(metric_family)
+    return cells
+
+
 def rank_by_peers(
     df: pd.DataFrame,
     anomaly_time: float,
@@ -100,17 +125,11 @@ def rank_by_peers(
             "service": [s for s, _ in parts],
             "kind": [m.lower() for _, m in parts],
             "shift": shift,
+            "base": base,
             "level": np.median(np.abs(values), axis=0),
         }
     )
-    kind_level = cells.groupby("kind")["level"].transform("median")
-    denom = np.maximum(np.maximum(np.abs(base), floor * kind_level), 1e-12)
-    cells["rel"] = np.minimum(cells["shift"] / denom, cap)
-    peak = cells.groupby("kind")["rel"].transform("max")
-    # A kind whose best mover barely moved is no evidence: its peers divide by at least
-    # `min_shift`, so noise on a kind only one service has does not score as a full move.
-    cells["peer"] = cells["rel"] / np.maximum(peak, min_shift)
-    cells["family"] = cells["kind"].map(metric_family)
+    cells = peer_table(cells, cap=cap, floor=floor, min_shift=min_shift)
     weight = {"direct": direct_weight, "traffic": 1.0, "caller": -caller_penalty}
     cells["w"] = cells["family"].map(lambda f: weight[family_role(f)])
     # A family counts once per service: its best kind.

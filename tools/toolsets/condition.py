@@ -31,6 +31,7 @@ from opsloop.tools.toolsets.windows import window
 
 HISTORY_S = 6 * 3600.0  # how far back flapping is counted
 HISTORY_STEP_S = 60.0
+SAME_TIME_S = 15 * 60.0  # "at this time yesterday": within a quarter of an hour
 FLAPPING = 3  # earlier separate episodes in HISTORY_S that make a threshold "flapping"
 DAY = timedelta(days=1)
 
@@ -59,8 +60,9 @@ def condition_tools(ctx: MetricsContext) -> list[OpsTool]:
     ) -> ToolResult:
         """Evaluate an alert's own rule expression for its series: whether the condition
         holds at `end`, the alerting signal's value against its threshold, whether it held
-        at the same time yesterday, and how many separate times it held over the last 6 h
-        (a flapping threshold). Use it to tell an observed impact from a false alarm."""
+        around the same time yesterday (within 15 minutes), and how many separate times it
+        held over the last 6 h (a flapping threshold). Use it to tell an observed impact
+        from a false alarm."""
         labels = {k: v for k, v in (labels or {}).items() if k != "alertname"}
         _, at, _ = window("1m", end, ctx.now())
         rule = expr or _rule_expr(ctx, alertname, labels)
@@ -71,8 +73,14 @@ def condition_tools(ctx: MetricsContext) -> list[OpsTool]:
             )
         cond = split_condition(rule)
         now = _judge(ctx, rule, cond, labels, at, ranges=None)
-        past = _judge(ctx, rule, cond, labels, at - DAY, ranges=_min_range(ctx, at - DAY))
+        sparse = _min_range(ctx, at - DAY)
+        past = _judge(ctx, rule, cond, labels, at - DAY, ranges=sparse)
+        if past["known"]:
+            # A daily pattern does not repeat to the minute: around the same time will do.
+            past["holds"] = _held_around(ctx, rule, labels, at - DAY, sparse)
         runs = _episodes(ctx, rule, labels, at)
+        if runs is not None and now["holds"]:
+            runs = max(runs, 1)  # wider ranges over the history can smooth a fresh breach away
         data = {
             "alert": alertname,
             "labels": labels,
@@ -181,6 +189,19 @@ def _worst(rows: list[Row], cond: Condition | None) -> float | None:
     return values[0]
 
 
+def _held_around(
+    ctx: MetricsContext, rule: str, labels: dict[str, str], at: datetime, ranges: float
+) -> bool:
+    """Return True when the rule held for the alert's series within SAME_TIME_S of `at`."""
+    text = widen_ranges(rule, max(ranges, 2 * HISTORY_STEP_S))
+    span = timedelta(seconds=SAME_TIME_S)
+    try:
+        series = fetch(ctx, text, at - span, at + span, HISTORY_STEP_S)
+    except QueryError:
+        return False
+    return any(same_series(lab, labels) and len(ts) for lab, ts, _ in series)
+
+
 def _episodes(ctx: MetricsContext, rule: str, labels: dict[str, str], at: datetime) -> int | None:
     """Return how many separate times the condition held over the last HISTORY_S."""
     start = at - timedelta(seconds=HISTORY_S)
@@ -204,14 +225,14 @@ def _summary(name: str, at: datetime, d: dict[str, Any]) -> str:
     if d["value"] is not None:
         text += f": the alerting signal is {format_value(d['value'], '')}"
         if d["level"] is not None and d["op"]:
-            text += f" ({d['op']} {format_value(d['level'], '')} breaches)"
+            text += f" (threshold {d['op']} {format_value(d['level'], '')})"
     if d["yesterday_holds"] is None:
         text += "; no data at this time yesterday"
     else:
         was = "held" if d["yesterday_holds"] else "did not hold"
         then = d["yesterday_value"]
-        text += f"; at this time yesterday it {was}" + (
-            f" (signal {format_value(then, '')})" if then is not None else ""
+        text += f"; around this time yesterday it {was}" + (
+            f" (signal {format_value(then, '')} at the same minute)" if then is not None else ""
         )
     if d["episodes"] is not None:
         text += f"; it held in {d['episodes']} separate episode(s) over the last 6h"
