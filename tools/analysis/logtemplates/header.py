@@ -17,6 +17,9 @@ LEVELS = frozenset(
 ZONES = frozenset("UTC GMT Z CET CEST EET EEST WET BST IST EST EDT CST CDT MST MDT PST PDT".split())
 # nginx's `pid#tid: *connection` after the level.
 _NGINX_IDS = re.compile(r"\d+#\d+:(?:\s+\*\d+)?\s*")
+# The request context nginx appends to an error (`, client: …, server: …, request: "…",
+# upstream: "…", host: "…", referrer: "…"`): values of the request, and some optional.
+_NGINX_CONTEXT = re.compile(r", client: .*$")
 MONTHS_DAYS = frozenset(
     "jan feb mar apr may jun jul aug sep oct nov dec mon tue wed thu fri sat sun".split()
 )
@@ -77,7 +80,7 @@ def strip_header(line: str) -> str:
     rest = line[start:].strip()
     ids = _NGINX_IDS.match(rest)
     if ids and ids.end() < len(rest):
-        rest = rest[ids.end() :]
+        rest = _NGINX_CONTEXT.sub("", rest[ids.end() :])
     nested = _structured_message(rest)
     if nested is not None:
         return nested
