@@ -8,6 +8,12 @@ WILDCARD = "<*>"
 
 # Order matters: whole entities (URLs, paths, IPs) go before the numbers inside them.
 _MASKS: list[tuple[re.Pattern[str], str]] = [
+    # A logged SQL statement is one value, whatever its shape: PostgreSQL's `statement: …`,
+    # `STATEMENT:  …` and `execute <name>: …` (log_statement, log_min_duration_statement).
+    (
+        re.compile(r"\b((?:statement|STATEMENT|QUERY)|(?:execute|bind|parse) [^\s:]+):\s+\S.*"),
+        r"\1: " + WILDCARD,
+    ),
     (re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s\]\)}>,;'\"]+"), WILDCARD),
     (re.compile(r"\b[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b"), WILDCARD),
     # SSH key fingerprints and other encoded digests (`SHA256:AbC…`, `MD5:aa:bb…`).
