@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import re
 
+from opsloop.tools.analysis.logtemplates.http_terms import (
+    REQUEST,
+    STATUS_WITH_REASON,
+)
+
 WILDCARD = "<*>"
 
 # Order matters: whole entities (URLs, paths, IPs) go before the numbers inside them.
@@ -86,6 +91,8 @@ _MASKS: list[tuple[re.Pattern[str], str]] = [
         ),
         WILDCARD,
     ),
+    (STATUS_WITH_REASON, WILDCARD),
+    (REQUEST, WILDCARD),
     (re.compile(r"(?<![\w.\-])([A-Za-z_][\w.\-]*)=(?!<\*>)[^\s,;)\]}&\"']+"), r"\1=" + WILDCARD),
     # Numbers not glued to a letter on their left (`r24`, `ext3` stay); units may follow.
     (re.compile(r"(?<![A-Za-z0-9])[-+]?\d+(?:\.\d+)*"), WILDCARD),
