@@ -260,3 +260,21 @@ def test_http_methods_targets_and_status_texts_are_variables() -> None:
     assert mask("request GET /healthz completed") == mask("request POST /v1/x/1 completed")
     assert mask('"GET /a/b?c=1 HTTP/1.1" 200') == '"<*> HTTP/<*>" <*>'
     assert mask("GET requests are cached") == "GET requests are cached"
+
+
+def test_module_paths_and_printed_literals_are_values() -> None:
+    # Celery's `Task %s[%s] succeeded in %ss: %r`: the task's module path and its result.
+    trace = "2026-12-04 07:18:36,403 - celery.app.trace - INFO - Task "
+    ids, templates = mine(
+        [
+            trace + "payments.tasks.send_receipt[c33a409e-7ef9-41fc-9867-eb23c6466e96] "
+            "succeeded in 6.672841s: None",
+            trace + "payments.tasks.refund[457e172c-ce6a-481d-bc4c-ae87afabff50] "
+            "succeeded in 7.5081s: 0",
+        ]
+    )
+    assert ids == ["T1", "T1"]
+    assert templates[0].text == "Task <*>[<*>] succeeded in <*>"
+    assert mask("enabled=true, cache: null") == "enabled=<*>, cache: <*>"
+    # Prose keeps its words.
+    assert mask("None of the nodes are ready") == "None of the nodes are ready"

@@ -52,10 +52,11 @@ _MASKS: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"\b0[xX][0-9a-fA-F]+\b"), WILDCARD),
     # Host names: lower-case dotted names with two dots or more, or a domain-like suffix.
+    # Module paths of that shape are values too (Celery's `Task app.tasks.send_mail[…]`).
     (
         re.compile(
-            r"(?<![\w.\-/@<])(?=[a-z0-9\-.]*[a-z])[a-z0-9][a-z0-9\-]*"
-            r"(?:\.[a-z0-9\-]+){2,}(?![\w\-]|\.\w)"
+            r"(?<![\w.\-/@<])(?=[\w\-.]*[a-z])[a-z0-9_][a-z0-9_\-]*"
+            r"(?:\.[a-z0-9_\-]+){2,}(?![\w\-]|\.\w)"
             r"|(?<![\w.\-/<])[a-z0-9][a-z0-9\-]*(?:\.[a-z0-9\-]+)*"
             r"\.(?:internal|local|lan|corp|com|net|org|io|svc|cluster)(?![\w\-]|\.\w)"
         ),
@@ -92,6 +93,14 @@ _MASKS: list[tuple[re.Pattern[str], str]] = [
         WILDCARD,
     ),
     (STATUS_WITH_REASON, WILDCARD),
+    # A literal printed as a value, after `:`, `=`, `(`, `[` or `,` (`succeeded: None`).
+    (
+        re.compile(
+            r"(?:(?<=[:=,(\[])|(?<=[:=,(\[] ))"
+            r"(?:None|True|False|null|true|false|nil|NaN|undefined)(?![\w\-])"
+        ),
+        WILDCARD,
+    ),
     (REQUEST, WILDCARD),
     (re.compile(r"(?<![\w.\-])([A-Za-z_][\w.\-]*)=(?!<\*>)[^\s,;)\]}&\"']+"), r"\1=" + WILDCARD),
     # Numbers not glued to a letter on their left (`r24`, `ext3` stay); units may follow.
