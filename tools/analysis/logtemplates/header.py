@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+from opsloop.tools.analysis.logtemplates.access import is_access_line
+
 # Fields that carry the human message in structured (JSON / logfmt) lines, by preference.
 MESSAGE_KEYS = ("msg", "message", "log", "event", "text")
 LEVELS = frozenset(
@@ -62,6 +64,9 @@ MAX_HEADER_FIELDS = 10
 def strip_header(line: str) -> str:
     """Return the message of a raw log line, without timestamp, level, pid or logger."""
     line = line.strip()
+    if is_access_line(line):
+        # The whole line is the record: the template miner reads its request.
+        return line
     message = _structured_message(line)
     if message is not None:
         return message
