@@ -334,3 +334,22 @@ def test_access_lines_group_by_method_and_route() -> None:
         '"GET /static/<*> HTTP/<*>" <*> <*>',
         '"<*>" <*> <*>',
     ]
+
+
+def test_command_lines_and_annotated_values_are_one_variable() -> None:
+    sudo = "Dec  4 07:17:03 bastion-1 sudo:    alice : TTY=pts/3 ; PWD=/home/alice ; USER=root ; "
+    cron = "Dec  4 07:27:54 web-3 crond[27058]: "
+    ids, templates = mine(
+        [
+            sudo + "COMMAND=/usr/bin/journalctl -u checkout --since today",
+            sudo + "COMMAND=/bin/cat /var/log/auth.log",
+            cron + "(root) CMD (/usr/lib64/sa/sa1 1 1)",
+            cron + "(www-data) CMD (php -q /var/www/html/cron.php)",
+        ]
+    )
+    assert ids == ["T1", "T1", "T2", "T2"]
+    assert templates[1].text == "(<*>) CMD (<*>)"
+    # The kernel prints a flag word's meaning after its value.
+    assert mask("gfp_mask=0x100cca(GFP_HIGHUSER_MOVABLE), order=0") == mask(
+        "gfp_mask=0xcc0(GFP_KERNEL), order=0"
+    )

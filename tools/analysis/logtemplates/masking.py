@@ -19,6 +19,12 @@ _MASKS: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"\b((?:statement|STATEMENT|QUERY)|(?:execute|bind|parse) [^\s:]+):\s+\S.*"),
         r"\1: " + WILDCARD,
     ),
+    # A logged command line is one value however many arguments it has: sudo's last field
+    # `COMMAND=/usr/bin/cat /var/log/x`, cron's `CMD (run-parts /etc/cron.hourly)`.
+    (re.compile(r"\b(COMMAND=)\S.*"), r"\1" + WILDCARD),
+    (re.compile(r"\b(CMD \()\S.*\)$"), r"\1" + WILDCARD + ")"),
+    # cron's `(user) EVENT (detail)`: the user in parentheses leads the message.
+    (re.compile(r"^\([\w.\-@$]+\)(?= [A-Z]+ \()"), "(" + WILDCARD + ")"),
     (re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s\]\)}>,;'\"]+"), WILDCARD),
     (re.compile(r"\b[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b"), WILDCARD),
     # SSH key fingerprints and other encoded digests (`SHA256:AbC…`, `MD5:aa:bb…`).
@@ -102,7 +108,13 @@ _MASKS: list[tuple[re.Pattern[str], str]] = [
         WILDCARD,
     ),
     (REQUEST, WILDCARD),
-    (re.compile(r"(?<![\w.\-])([A-Za-z_][\w.\-]*)=(?!<\*>)[^\s,;)\]}&\"']+"), r"\1=" + WILDCARD),
+    # A value may carry its meaning in parentheses (`gfp_mask=0xcc0(GFP_KERNEL)`): one value.
+    (
+        re.compile(
+            r"(?<![\w.\-])([A-Za-z_][\w.\-]*)=(?:<\*>|[^\s,;()\]}&\"']+)(?:\([\w|.:\-]*\))?"
+        ),
+        r"\1=" + WILDCARD,
+    ),
     # Numbers not glued to a letter on their left (`r24`, `ext3` stay); units may follow.
     (re.compile(r"(?<![A-Za-z0-9])[-+]?\d+(?:\.\d+)*"), WILDCARD),
 ]
