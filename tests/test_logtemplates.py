@@ -255,9 +255,17 @@ def test_http_methods_targets_and_status_texts_are_variables() -> None:
     )
     assert ids == ["T1", "T1", "T1"]
     assert templates[0].text == "<*> in <*> milliseconds"
-    # A one-segment path after a method is the request's target, not a fixed word.
-    assert mask("request GET /healthz completed") == mask("request POST /v1/x/1 completed")
-    assert mask('"GET /a/b?c=1 HTTP/1.1" 200') == '"<*> HTTP/<*>" <*>'
+    # urllib3 prints the origin, then the request line it sent: a client's method is a value.
+    assert mask('https://api.example.com:443 "POST /v2/entries HTTP/1.1" 404 8458') == (
+        mask('https://hooks.example.com:443 "GET /services/T0/B0/x HTTP/1.1" 500 2297')
+    )
+    # A server's request line names the endpoint it served (LogHub's OpenStack keeps GET,
+    # POST and DELETE apart); its target is a value, even a one-segment path.
+    assert mask('10.11.10.1 "GET /v2/54fadb412c4e/servers/detail HTTP/1.1" status: 200') == (
+        '<*> "GET <*> HTTP/<*>" status: <*>'
+    )
+    assert mask("request GET /healthz completed") == mask("request GET /v1/x/1 completed")
+    assert mask("request GET /healthz done") != mask("request POST /healthz done")
     assert mask("GET requests are cached") == "GET requests are cached"
 
 

@@ -29,9 +29,20 @@ REASON_PHRASES = (
 # A status code with its reason phrase is one value: the phrase follows the code.
 STATUS_WITH_REASON = re.compile(rf"(?<![\w.])[1-5]\d\d (?:{REASON_PHRASES})(?![\w\-])")
 
-# A method and its request target (`GET /v1/x`, `"POST <*> HTTP/1.1"`, `GET /healthz`):
-# which request it was is a value of the message, even a one-segment path.
-REQUEST = re.compile(
-    rf"(?<![\w\-])(?:{'|'.join(sorted(METHODS))}) "
-    r"(?:<\*>[^\s\"']*|\*|/[^\s\"'<>]*|[a-zA-Z][\w+.\-]*://[^\s\"'<>]*)(?![^\s\"'])"
+_METHOD = "(?:" + "|".join(sorted(METHODS)) + ")"
+_URL = r"[a-zA-Z][\w+.\-]*://"
+
+# A request a client sends: to an absolute URL (client-go's `GET https://10.96.0.1/api/…`),
+# or to an origin printed before it (urllib3's `https://host:443 "GET /x HTTP/1.1"`). A
+# client's one log call prints every method, so the method is a value there.
+CLIENT_REQUEST = re.compile(
+    rf"(?<![\w\-]){_METHOD} {_URL}[^\s\"'<>]*(?![^\s\"'])"
+    rf"|(?<=://)(?P<origin>[^\s/\"]+ \"){_METHOD}(?= )"
+)
+
+# A request a server handles (`"GET /v1/x HTTP/1.1"`, `GET /healthz`): the method says
+# which endpoint it was and stays; the target is a value, even a one-segment path.
+SERVER_TARGET = re.compile(
+    rf"(?<![\w\-])(?P<method>{_METHOD}) "
+    r"(?:<\*>[^\s\"']*|\*|/[^\s\"'<>]*)(?![^\s\"'])"
 )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from opsloop.tools.analysis.logtemplates.http_terms import (
-    REQUEST,
+    CLIENT_REQUEST,
+    SERVER_TARGET,
     STATUS_WITH_REASON,
 )
 
@@ -25,6 +26,7 @@ _MASKS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(CMD \()\S.*\)$"), r"\1" + WILDCARD + ")"),
     # cron's `(user) EVENT (detail)`: the user in parentheses leads the message.
     (re.compile(r"^\([\w.\-@$]+\)(?= [A-Z]+ \()"), "(" + WILDCARD + ")"),
+    (CLIENT_REQUEST, r"\g<origin>" + WILDCARD),
     (re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s\]\)}>,;'\"]+"), WILDCARD),
     (re.compile(r"\b[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b"), WILDCARD),
     # SSH key fingerprints and other encoded digests (`SHA256:AbC…`, `MD5:aa:bb…`).
@@ -107,7 +109,7 @@ _MASKS: list[tuple[re.Pattern[str], str]] = [
         ),
         WILDCARD,
     ),
-    (REQUEST, WILDCARD),
+    (SERVER_TARGET, r"\g<method> " + WILDCARD),
     # A value may carry its meaning in parentheses (`gfp_mask=0xcc0(GFP_KERNEL)`): one value.
     (
         re.compile(
