@@ -282,7 +282,8 @@ def test_module_paths_and_printed_literals_are_values() -> None:
     )
     assert ids == ["T1", "T1"]
     assert templates[0].text == "Task <*>[<*>] succeeded in <*>"
-    assert mask("enabled=true, cache: null") == "enabled=<*>, cache: <*>"
+    assert mask("enabled=True, cache: null") == "enabled=<*>, cache: <*>"
+    assert mask("shouldBlockLocation ret:false") == "shouldBlockLocation ret:false"
     # Prose keeps its words.
     assert mask("None of the nodes are ready") == "None of the nodes are ready"
 

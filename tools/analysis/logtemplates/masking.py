@@ -101,11 +101,13 @@ _MASKS: list[tuple[re.Pattern[str], str]] = [
         WILDCARD,
     ),
     (STATUS_WITH_REASON, WILDCARD),
-    # A literal printed as a value, after `:`, `=`, `(`, `[` or `,` (`succeeded: None`).
+    # An empty value or a Python repr printed as a value, after `:`, `=`, `(`, `[` or `,`
+    # (`succeeded in 0.1s: None`). Lower-case `true`/`false` stay: Java and Android print
+    # flags that way, and a flag's state often tells events apart (`ret:true`, `ret:false`).
     (
         re.compile(
             r"(?:(?<=[:=,(\[])|(?<=[:=,(\[] ))"
-            r"(?:None|True|False|null|true|false|nil|NaN|undefined)(?![\w\-])"
+            r"(?:None|True|False|null|nil|NaN|undefined)(?![\w\-])"
         ),
         WILDCARD,
     ),
