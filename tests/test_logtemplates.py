@@ -362,3 +362,15 @@ def test_command_lines_and_annotated_values_are_one_variable() -> None:
     assert mask("gfp_mask=0x100cca(GFP_HIGHUSER_MOVABLE), order=0") == mask(
         "gfp_mask=0xcc0(GFP_KERNEL), order=0"
     )
+
+
+def test_eval_holds_every_loghub_system_to_drains_published_score(tmp_path: Path) -> None:
+    lines = [
+        "Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user webmaster from 173.234.31.186",
+        "Dec 10 06:55:48 LabSZ sshd[24202]: Invalid user test9 from 52.80.34.196",
+    ]
+    _loghub(tmp_path, "OpenSSH", lines, ["E1", "E1"])
+    report = run(tmp_path)
+    (row,) = report["results"]
+    assert (row["name"], row["bar"], row["passed"]) == ("OpenSSH", 0.788, True)
+    assert set(report["missing"]) == {"HDFS", "BGL", "Apache", "Hadoop"}
