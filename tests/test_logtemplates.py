@@ -238,6 +238,11 @@ def test_logged_sql_statements_are_one_variable() -> None:
         "duration: <*> ms statement: <*>",
         "STATEMENT: <*>",
     ]
+    # The extended protocol's `execute <name>:`; other words before a colon keep the rest.
+    assert mask("duration: 0.050 ms  execute <unnamed>: SELECT 1") == (
+        "duration: <*> ms  execute <unnamed>: <*>"
+    )
+    assert mask("could not parse header: bad char") == "could not parse header: bad char"
 
 
 def test_http_methods_targets_and_status_texts_are_variables() -> None:

@@ -16,9 +16,10 @@ WILDCARD = "<*>"
 _MASKS: list[tuple[re.Pattern[str], str]] = [
     # A logged SQL statement is one value, whatever its shape: PostgreSQL's `statement: …`,
     # `STATEMENT:  …` and `execute <name>: …` (log_statement, log_min_duration_statement).
+    (re.compile(r"\b(statement|STATEMENT|QUERY):\s+\S.*"), r"\1: " + WILDCARD),
     (
-        re.compile(r"\b((?:statement|STATEMENT|QUERY)|(?:execute|bind|parse) [^\s:]+):\s+\S.*"),
-        r"\1: " + WILDCARD,
+        re.compile(r"(^|\bms\s+)((?:execute|bind|parse) (?:<unnamed>|[\w\-]+)):\s+\S.*"),
+        r"\1\2: " + WILDCARD,
     ),
     # A logged command line is one value however many arguments it has: sudo's last field
     # `COMMAND=/usr/bin/cat /var/log/x`, cron's `CMD (run-parts /etc/cron.hourly)`.
