@@ -306,6 +306,8 @@ def test_module_paths_and_printed_literals_are_values() -> None:
         ("/static/js/vendor.01972759.js", "/static/<*>"),
         ("/static/css/main.28505313.css", "/static/<*>"),
         ("/favicon.ico", "/favicon.ico"),
+        ("/v1/users/8812/avatar.png", "/v1/users/<*>/avatar.png"),
+        ("/v1/exports/report.pdf", "/v1/exports/report.pdf"),
         ("/wp-login.php", "/wp-login.php"),
         ("http://example.com/v1/items/7?x=1", "/v1/items/<*>?x=<*>"),
         ("/", "/"),

@@ -23,10 +23,10 @@ _LINE = re.compile(
 _REQUEST = re.compile(r"(?P<method>[A-Z][A-Z_\-]{1,19}) (?P<target>\S+)(?: HTTP/\d(?:\.\d)?)?")
 # A file name's extension: letters, maybe a digit (`woff2`, `mp4`), after the last dot.
 _EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,4}$")
-# Files a web server serves from a directory as they are, not through a route of the app.
+# Front-end assets: files a web server serves from a directory as they are (scripts, styles,
+# images, fonts), not through a route of the app.
 STATIC_EXTENSIONS = frozenset(
-    "js mjs cjs css map png jpg jpeg gif svg ico webp avif bmp tif tiff woff woff2 ttf otf eot "
-    "mp4 webm mp3 ogg wav pdf txt wasm".split()
+    "js mjs cjs css map png jpg jpeg gif svg ico webp avif bmp woff woff2 ttf otf eot wasm".split()
 )
 _UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 _HEX = re.compile(r"(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{6,}")
@@ -81,8 +81,14 @@ def route(target: str) -> str:
     last = segments[-1]
     extension = _EXTENSION.search(last)
     # A static file below a directory: the tree under the mount point (`/static/`) is
-    # build output (`js/app.6029f47e.js`), so the mount point is the route.
-    if extension and extension.group()[1:].lower() in STATIC_EXTENSIONS and len(segments) > 2:
+    # build output (`js/app.6029f47e.js`), so the mount point is the route. A path with an
+    # id in it (`/users/<*>/avatar.png`) is the app's own route and keeps its shape.
+    if (
+        extension
+        and extension.group()[1:].lower() in STATIC_EXTENSIONS
+        and len(segments) > 2
+        and WILDCARD not in "".join(masked[:-1])
+    ):
         masked = [masked[0], masked[1], WILDCARD]
     result = "/".join(masked) or "/"
     if query:
