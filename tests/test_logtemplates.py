@@ -10,6 +10,7 @@ import pytest
 from opsloop.evals.logparse import grouping_accuracy, run
 from opsloop.evals.logparse.__main__ import main as eval_main
 from opsloop.tools.analysis.logtemplates import TemplateMiner, mask, mine, strip_header, tokenize
+from opsloop.tools.analysis.logtemplates.access import route
 
 # The same two message shapes, written by seven different loggers.
 MIXED = [
@@ -178,13 +179,205 @@ def test_eval_fails_below_the_bar(tmp_path: Path) -> None:
 
 
 def test_line_formats_written_blind_are_grouped() -> None:
-    # evals/logformats: 14 formats a helper wrote without reading the parser. Access logs
-    # (one template per route needs a field parser), SQL statements, HTTP methods and
-    # status texts as variables are below the bar; the rest must stay at or above it.
+    # evals/logformats: 14 formats a helper wrote without reading the parser. Every one
+    # must stay at or above the bar.
     from opsloop.evals.logparse import formats
 
     report = formats.run()
     scores = {r["name"]: r["grouping_accuracy"] for r in report["results"]}
-    assert len(scores) == 14 and report["overall"] >= 0.84
-    known_gaps = {"nginx_access", "postgres", "go_klog", "nginx_error", "python_logging"}
-    assert all(score >= formats.BAR for name, score in scores.items() if name not in known_gaps)
+    assert len(scores) == 14 and report["overall"] >= 0.98
+    assert {name: s for name, s in scores.items() if s < formats.BAR} == {}
+
+
+def test_nginx_error_context_tail_is_dropped() -> None:
+    # nginx appends the request's context (`, client: …`), with an optional referrer: it
+    # holds values only, so lines of one error group whatever the tail says.
+    line = (
+        '2026/12/04 07:12:10 [error] 2812#2812: *18068 open() "/srv/a.ico" failed (2: No such '
+        'file or directory), client: 192.0.2.187, server: _, request: "GET /a.ico HTTP/1.1", '
+        'host: "192.0.2.187"'
+    )
+    assert strip_header(line) == 'open() "/srv/a.ico" failed (2: No such file or directory)'
+    ids, _ = mine([line, line.replace("/a.ico", "/b/c.png") + ', referrer: "https://x.test/"'])
+    assert ids[0] == ids[1]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        # Debian's default log_line_prefix `%m [%p] %q%u@%d `.
+        (
+            "2026-12-04 07:12:42.341 UTC [4123] app@orders LOG:  connection authorized: user=app",
+            "connection authorized: user=app",
+        ),
+        (
+            "2026-12-04 07:12:42.341 UTC [41] [unknown]@[unknown] LOG:  connection received: x",
+            "connection received: x",
+        ),
+        # A secondary line keeps its kind: it is what tells it from the error it details.
+        ("2026-12-04 07:12:42.853 UTC [4124] STATEMENT:  select 1", "STATEMENT:  select 1"),
+    ],
+)
+def test_postgres_prefixes_are_stripped(line: str, message: str) -> None:
+    assert strip_header(line) == message
+
+
+def test_logged_sql_statements_are_one_variable() -> None:
+    slow = "2026-12-04 07:28:16.478 UTC [4124] LOG:  duration: 27551.657 ms  statement: "
+    statement = "2026-12-04 07:28:12.853 UTC [4124] STATEMENT:  "
+    ids, templates = mine(
+        [
+            slow + "SELECT * FROM items WHERE id = ANY($1) LIMIT 500",
+            statement + "INSERT INTO users (email, name) VALUES ('a@example.com', 'x')",
+            slow + "DELETE FROM sessions WHERE expires_at < now()",
+            statement + "INSERT INTO orders (id, total) VALUES (4912603, 258.87)",
+        ]
+    )
+    assert ids == ["T1", "T2", "T1", "T2"]
+    assert [t.text for t in templates] == [
+        "duration: <*> ms statement: <*>",
+        "STATEMENT: <*>",
+    ]
+    # The extended protocol's `execute <name>:`; other words before a colon keep the rest.
+    assert mask("duration: 0.050 ms  execute <unnamed>: SELECT 1") == (
+        "duration: <*> ms  execute <unnamed>: <*>"
+    )
+    assert mask("could not parse header: bad char") == "could not parse header: bad char"
+
+
+def test_http_methods_targets_and_status_texts_are_variables() -> None:
+    # client-go's round tripper: `%s %s %s in %d milliseconds` with `resp.Status`.
+    klog = "I1204 07:13:00.415680    2811 round_trippers.go:553] "
+    ids, templates = mine(
+        [
+            klog + "PATCH https://10.96.0.1:443/api/v1/namespaces/ops/configmaps/a 200 OK in 63 "
+            "milliseconds",
+            klog + "GET https://10.96.0.1:443/api/v1/namespaces/ops/configmaps/b 404 Not Found "
+            "in 105 milliseconds",
+            klog + "PUT https://10.96.0.1:443/apis/apps/v1/namespaces/ops/deployments/web 409 "
+            "Conflict in 144 milliseconds",
+        ]
+    )
+    assert ids == ["T1", "T1", "T1"]
+    assert templates[0].text == "<*> in <*> milliseconds"
+    # urllib3 prints the origin, then the request line it sent: a client's method is a value.
+    assert mask('https://api.example.com:443 "POST /v2/entries HTTP/1.1" 404 8458') == (
+        mask('https://hooks.example.com:443 "GET /services/T0/B0/x HTTP/1.1" 500 2297')
+    )
+    # A server's request line names the endpoint it served (LogHub's OpenStack keeps GET,
+    # POST and DELETE apart); its target is a value, even a one-segment path.
+    assert mask('10.11.10.1 "GET /v2/54fadb412c4e/servers/detail HTTP/1.1" status: 200') == (
+        '<*> "GET <*> HTTP/<*>" status: <*>'
+    )
+    assert mask("request GET /healthz completed") == mask("request GET /v1/x/1 completed")
+    assert mask("request GET /healthz done") != mask("request POST /healthz done")
+    assert mask("GET requests are cached") == "GET requests are cached"
+
+
+def test_module_paths_and_printed_literals_are_values() -> None:
+    # Celery's `Task %s[%s] succeeded in %ss: %r`: the task's module path and its result.
+    trace = "2026-12-04 07:18:36,403 - celery.app.trace - INFO - Task "
+    ids, templates = mine(
+        [
+            trace + "payments.tasks.send_receipt[c33a409e-7ef9-41fc-9867-eb23c6466e96] "
+            "succeeded in 6.672841s: None",
+            trace + "payments.tasks.refund[457e172c-ce6a-481d-bc4c-ae87afabff50] "
+            "succeeded in 7.5081s: 0",
+        ]
+    )
+    assert ids == ["T1", "T1"]
+    assert templates[0].text == "Task <*>[<*>] succeeded in <*>"
+    assert mask("enabled=True, cache: null") == "enabled=<*>, cache: <*>"
+    assert mask("shouldBlockLocation ret:false") == "shouldBlockLocation ret:false"
+    # Prose keeps its words.
+    assert mask("None of the nodes are ready") == "None of the nodes are ready"
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/v1/items/704221", "/v1/items/<*>"),
+        ("/v2beta1/users/3fa85f64-5717-4562-b3fc-2c963f66afa6/cart", "/v2beta1/users/<*>/cart"),
+        ("/v1/search?q=usb-c+cable&page=9", "/v1/search?q=<*>&page=<*>"),
+        ("/admin/reports/2026-12-03.csv", "/admin/reports/<*>.csv"),
+        ("/blobs/9f86d081884c7d65", "/blobs/<*>"),
+        ("/orders/ORD-2024-00042/items", "/orders/<*>/items"),
+        # Static files below a mount point: the mount point is the route.
+        ("/static/js/vendor.01972759.js", "/static/<*>"),
+        ("/static/css/main.28505313.css", "/static/<*>"),
+        ("/favicon.ico", "/favicon.ico"),
+        ("/v1/users/8812/avatar.png", "/v1/users/<*>/avatar.png"),
+        ("/v1/exports/report.pdf", "/v1/exports/report.pdf"),
+        ("/wp-login.php", "/wp-login.php"),
+        ("http://example.com/v1/items/7?x=1", "/v1/items/<*>?x=<*>"),
+        ("/", "/"),
+    ],
+)
+def test_request_targets_become_routes(target: str, expected: str) -> None:
+    assert route(target) == expected
+
+
+def test_access_lines_group_by_method_and_route() -> None:
+    chrome = (
+        '"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) '
+        'Chrome/131.0.0.0 Safari/537.36"'
+    )
+    lines = [
+        '10.0.2.25 - - [04/Dec/2026:07:12:39 +0000] "GET /v1/items/704221 HTTP/1.1" 200 2037 '
+        '"-" "python-requests/2.31.0"',
+        '2001:db8::f1a0 - - [04/Dec/2026:07:18:42 +0000] "GET /v1/items/62 HTTP/2.0" 404 153 '
+        '"https://shop.example.com/items/3" ' + chrome,
+        '192.0.2.1 - - [04/Dec/2026:07:25:40 +0000] "PUT /v1/items/856468 HTTP/1.1" 204 0 "-" '
+        '"Go-http-client/1.1"',
+        '10.0.0.188 - - [04/Dec/2026:07:15:52 +0000] "GET /healthz HTTP/1.1" 200 2 "-" '
+        '"kube-probe/1.29"',
+        '172.16.0.2 - alice [04/Dec/2026:07:13:37 +0000] "GET /static/js/app.6029f47e.js '
+        'HTTP/1.1" 304 0 "-" ' + chrome,
+        '192.0.2.9 - - [04/Dec/2026:07:13:38 +0000] "GET /static/css/main.28505313.css '
+        'HTTP/1.1" 200 9120 "-" "curl/8.4.0"',
+        '192.0.2.7 - - [04/Dec/2026:07:30:00 +0000] "\\x16\\x03\\x01\\x02\\x00" 400 157 "-" "-"',
+        # Common log format: no referer, no user agent.
+        '192.0.2.8 - - [04/Dec/2026:07:31:00 +0000] "GET /healthz HTTP/1.0" 200 2',
+    ]
+    # The line is the record: nothing in it is a header.
+    assert strip_header(lines[0]) == lines[0]
+    ids, templates = mine(lines)
+    assert ids == ["T1", "T1", "T2", "T3", "T4", "T4", "T5", "T3"]
+    assert [t.text for t in templates] == [
+        '"GET /v1/items/<*> HTTP/<*>" <*> <*>',
+        '"PUT /v1/items/<*> HTTP/<*>" <*> <*>',
+        '"GET /healthz HTTP/<*>" <*> <*>',
+        '"GET /static/<*> HTTP/<*>" <*> <*>',
+        '"<*>" <*> <*>',
+    ]
+
+
+def test_command_lines_and_annotated_values_are_one_variable() -> None:
+    sudo = "Dec  4 07:17:03 bastion-1 sudo:    alice : TTY=pts/3 ; PWD=/home/alice ; USER=root ; "
+    cron = "Dec  4 07:27:54 web-3 crond[27058]: "
+    ids, templates = mine(
+        [
+            sudo + "COMMAND=/usr/bin/journalctl -u checkout --since today",
+            sudo + "COMMAND=/bin/cat /var/log/auth.log",
+            cron + "(root) CMD (/usr/lib64/sa/sa1 1 1)",
+            cron + "(www-data) CMD (php -q /var/www/html/cron.php)",
+        ]
+    )
+    assert ids == ["T1", "T1", "T2", "T2"]
+    assert templates[1].text == "(<*>) CMD (<*>)"
+    # The kernel prints a flag word's meaning after its value.
+    assert mask("gfp_mask=0x100cca(GFP_HIGHUSER_MOVABLE), order=0") == mask(
+        "gfp_mask=0xcc0(GFP_KERNEL), order=0"
+    )
+
+
+def test_eval_holds_every_loghub_system_to_drains_published_score(tmp_path: Path) -> None:
+    lines = [
+        "Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user webmaster from 173.234.31.186",
+        "Dec 10 06:55:48 LabSZ sshd[24202]: Invalid user test9 from 52.80.34.196",
+    ]
+    _loghub(tmp_path, "OpenSSH", lines, ["E1", "E1"])
+    report = run(tmp_path)
+    (row,) = report["results"]
+    assert (row["name"], row["bar"], row["passed"]) == ("OpenSSH", 0.788, True)
+    assert set(report["missing"]) == {"HDFS", "BGL", "Apache", "Hadoop"}

@@ -2,6 +2,8 @@
 
 Layout (as in LogHub): `DIR/<Name>/<Name>_2k.log` (raw lines, headers included) and
 `DIR/<Name>/<Name>_2k.log_structured.csv` (ground truth in its `EventId` column).
+LogHub is not shipped here (no package on PyPI carries its samples, and its licence is not
+stated): point `--loghub` at a checkout of it.
 """
 
 from __future__ import annotations
@@ -16,9 +18,30 @@ from typing import Any
 
 from opsloop.tools.analysis.logtemplates import mine
 
-# Drain's published grouping accuracy (He et al.; LogPAI benchmark "Tools and Benchmarks
-# for Automated Log Parsing", ICSE-SEIP 2019): the bar each dataset must meet.
-DRAIN_BAR: dict[str, float] = {"HDFS": 0.998, "BGL": 0.963, "Apache": 1.0, "Hadoop": 0.948}
+# Drain's published grouping accuracy on the LogHub 2k samples (Zhu et al., "Tools and
+# Benchmarks for Automated Log Parsing", ICSE-SEIP 2019, table of Drain's results): the bar
+# each dataset present must meet.
+DRAIN_BAR: dict[str, float] = {
+    "HDFS": 0.998,
+    "BGL": 0.963,
+    "Apache": 1.0,
+    "Hadoop": 0.948,
+    "Spark": 0.920,
+    "Zookeeper": 0.967,
+    "HPC": 0.887,
+    "Thunderbird": 0.955,
+    "Windows": 0.997,
+    "Linux": 0.690,
+    "Mac": 0.787,
+    "Android": 0.911,
+    "HealthApp": 0.780,
+    "OpenSSH": 0.788,
+    "OpenStack": 0.733,
+    "Proxifier": 0.527,
+}
+# The datasets a run reports as missing when they are not there; the others only count
+# when present.
+BENCHMARK = ("HDFS", "BGL", "Apache", "Hadoop")
 
 
 @dataclass
@@ -70,7 +93,7 @@ def datasets(root: Path) -> list[str]:
         if root.is_dir()
         else []
     )
-    return list(DRAIN_BAR) + [name for name in present if name not in DRAIN_BAR]
+    return list(BENCHMARK) + [name for name in present if name not in BENCHMARK]
 
 
 def load(root: Path, name: str) -> tuple[list[str], list[str]] | None:

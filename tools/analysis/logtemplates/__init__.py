@@ -1,7 +1,9 @@
 """Log template mining: which message shapes a log holds, and which are new.
 
 `strip_header` finds the message in a raw line of any common format, `masking` hides the
-obvious variables, and `drain` groups the rest into templates with stable ids.
+obvious variables, and `drain` groups the rest into templates with stable ids. Access lines
+(NCSA common / combined) are grouped by request instead: `access` turns each into its method
+and route.
 """
 
 from opsloop.tools.analysis.logtemplates.drain import Template, TemplateMiner, mine

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from opsloop.tools.analysis.logtemplates.access import parse_access
 from opsloop.tools.analysis.logtemplates.header import strip_header
 from opsloop.tools.analysis.logtemplates.masking import WILDCARD, tokenize
 
@@ -46,17 +47,19 @@ class TemplateMiner:
         self.sim_threshold = sim_threshold
         self.prefix_tokens = depth - 2
         self.max_children = max_children
-        self._root: dict[int, dict] = {}
+        self._root: dict[tuple[str, int], dict] = {}
         self._clusters: dict[str, _Cluster] = {}
-        # Clusters by (length, first token): where to look when the prefix path finds none.
-        self._families: dict[tuple[int, str], list[_Cluster]] = {}
+        # Clusters by (key, length, first token): where to look when the prefix path finds none.
+        self._families: dict[tuple[str, int, str], list[_Cluster]] = {}
         self._lines = 0
 
     def add(self, line: str) -> str:
         """Mine one raw line and return the id of the template it belongs to."""
-        tokens = tokenize(strip_header(line))
-        leaf = self._leaf(tokens)
-        family = self._families.setdefault((len(tokens), _key(tokens[0]) if tokens else ""), [])
+        key, tokens = _read(line)
+        leaf = self._leaf(key, tokens)
+        family = self._families.setdefault(
+            (key, len(tokens), _key(tokens[0]) if tokens else ""), []
+        )
         cluster = self._best_match(leaf, tokens)
         if cluster is None:
             # A variable in the prefix (`user alice ...`, `user bob ...`) sends lines of one
@@ -96,14 +99,14 @@ class TemplateMiner:
             for c in self._clusters.values()
         ]
 
-    def _leaf(self, tokens: list[str]) -> list[_Cluster]:
-        """Walk (and grow) the tree: length first, then the first tokens, to a cluster list."""
-        node = self._root.setdefault(len(tokens), {})
+    def _leaf(self, key: str, tokens: list[str]) -> list[_Cluster]:
+        """Walk (and grow) the tree: key and length, then the first tokens, to a cluster list."""
+        node = self._root.setdefault((key, len(tokens)), {})
         for token in tokens[: self.prefix_tokens]:
-            key = _key(token)
-            if key not in node:
-                key = key if len(node) < self.max_children - 1 else WILDCARD
-            node = node.setdefault(key, {})
+            branch = _key(token)
+            if branch not in node:
+                branch = branch if len(node) < self.max_children - 1 else WILDCARD
+            node = node.setdefault(branch, {})
         return node.setdefault("", [])
 
     def _best_match(self, leaf: list[_Cluster], tokens: list[str]) -> _Cluster | None:
@@ -129,6 +132,17 @@ class TemplateMiner:
             if (sim, wild) > best_key:
                 best, best_key = cluster, (sim, wild)
         return best if best is not None and best_key[0] >= self.sim_threshold else None
+
+
+def _read(line: str) -> tuple[str, list[str]]:
+    """Return a line's event key and tokens: lines of different keys never share a template.
+
+    An access line's key is its request's method and route; other lines have no key.
+    """
+    request = parse_access(line)
+    if request is not None:
+        return request.key, request.tokens
+    return "", tokenize(strip_header(line))
 
 
 def _key(token: str) -> str:

@@ -5,18 +5,28 @@ from __future__ import annotations
 import json
 import re
 
+from opsloop.tools.analysis.logtemplates.access import is_access_line
+
 # Fields that carry the human message in structured (JSON / logfmt) lines, by preference.
 MESSAGE_KEYS = ("msg", "message", "log", "event", "text")
 LEVELS = frozenset(
     "TRACE DEBUG FINE FINER FINEST INFO NOTICE WARN WARNING ERROR ERR SEVERE CRITICAL CRIT "
     "FATAL FAILURE ALERT EMERG EMERGENCY PANIC "
     # PostgreSQL's message kinds stand where a level stands.
-    "LOG DETAIL HINT STATEMENT CONTEXT".split()
+    "LOG DETAIL HINT STATEMENT CONTEXT QUERY".split()
 )
+# PostgreSQL's secondary lines: they stay in the message, since a `STATEMENT:` line and the
+# `ERROR:` line it belongs to say different things (and a statement alone is all variable).
+KEPT_KINDS = frozenset("DETAIL HINT STATEMENT CONTEXT QUERY".split())
+# PostgreSQL's `%u@%d` in log_line_prefix (`app@orders`, `[unknown]@[unknown]`).
+_USER_AT_DB = re.compile(r"[\w.\-\[\]]*@[\w.\-\[\]]+")
 # Zone abbreviations inside timestamps (`2026-12-04 07:12:42.341 UTC [4123] LOG: …`).
 ZONES = frozenset("UTC GMT Z CET CEST EET EEST WET BST IST EST EDT CST CDT MST MDT PST PDT".split())
 # nginx's `pid#tid: *connection` after the level.
 _NGINX_IDS = re.compile(r"\d+#\d+:(?:\s+\*\d+)?\s*")
+# The request context nginx appends to an error (`, client: …, server: …, request: "…",
+# upstream: "…", host: "…", referrer: "…"`): values of the request, and some optional.
+_NGINX_CONTEXT = re.compile(r", client: .*$")
 MONTHS_DAYS = frozenset(
     "jan feb mar apr may jun jul aug sep oct nov dec mon tue wed thu fri sat sun".split()
 )
@@ -54,6 +64,9 @@ MAX_HEADER_FIELDS = 10
 def strip_header(line: str) -> str:
     """Return the message of a raw log line, without timestamp, level, pid or logger."""
     line = line.strip()
+    if is_access_line(line):
+        # The whole line is the record: the template miner reads its request.
+        return line
     message = _structured_message(line)
     if message is not None:
         return message
@@ -77,7 +90,7 @@ def strip_header(line: str) -> str:
     rest = line[start:].strip()
     ids = _NGINX_IDS.match(rest)
     if ids and ids.end() < len(rest):
-        rest = rest[ids.end() :]
+        rest = _NGINX_CONTEXT.sub("", rest[ids.end() :])
     nested = _structured_message(rest)
     if nested is not None:
         return nested
@@ -107,8 +120,10 @@ def _structured_message(text: str) -> str | None:
 
 def _header_end(fields: list[tuple[int, int, str]]) -> int | None:
     """Return where the message starts, or None when the line has no recognisable header."""
-    for i, (_, end, text) in enumerate(fields[:MAX_HEADER_FIELDS]):
+    for i, (start, end, text) in enumerate(fields[:MAX_HEADER_FIELDS]):
         if _is_level(text):
+            if text.strip("[]<>:,").upper() in KEPT_KINDS:
+                return start
             return _after_logger(fields, i + 1, end)
         if not _is_header_field(text):
             break
@@ -184,5 +199,7 @@ def _is_header_field(text: str) -> bool:
         return True
     # A dotted logger name may come before the level (`%(asctime)s - %(name)s - %(levelname)s`).
     if "." in text and not text.endswith(".") and _LOGGER.fullmatch(text):
+        return True
+    if _USER_AT_DB.fullmatch(text):
         return True
     return _is_time(text) or not any(c.islower() for c in text)

@@ -4,7 +4,51 @@ from __future__ import annotations
 
 import re
 
+from opsloop.tools.analysis.logtemplates.http_terms import (
+    CLIENT_REQUEST,
+    METHODS,
+    SERVER_TARGET,
+    STATUS_WITH_REASON,
+)
+
 WILDCARD = "<*>"
+
+# Masks for values that only some lines hold, each skipped unless one of its needles is in
+# the message (a substring test is far cheaper than a regex scan). They go first: a whole
+# statement or command line is one value before the numbers inside it are.
+_RARE_MASKS: list[tuple[tuple[str, ...], re.Pattern[str], str]] = [
+    # A logged SQL statement is one value, whatever its shape: PostgreSQL's `statement: …`,
+    # `STATEMENT:  …` and `execute <name>: …` (log_statement, log_min_duration_statement).
+    (
+        ("statement", "STATEMENT", "QUERY"),
+        re.compile(r"\b(statement|STATEMENT|QUERY):\s+\S.*"),
+        r"\1: " + WILDCARD,
+    ),
+    (
+        ("execute ", "bind ", "parse "),
+        re.compile(r"(^|\bms\s+)((?:execute|bind|parse) (?:<unnamed>|[\w\-]+)):\s+\S.*"),
+        r"\1\2: " + WILDCARD,
+    ),
+    # A logged command line is one value however many arguments it has: sudo's last field
+    # `COMMAND=/usr/bin/cat /var/log/x`, cron's `CMD (run-parts /etc/cron.hourly)`.
+    (("COMMAND=",), re.compile(r"\b(COMMAND=)\S.*"), r"\1" + WILDCARD),
+    (("CMD (",), re.compile(r"\b(CMD \()\S.*\)$"), r"\1" + WILDCARD + ")"),
+    # cron's `(user) EVENT (detail)`: the user in parentheses leads the message.
+    ((") ",), re.compile(r"^\([\w.\-@$]+\)(?= [A-Z]+ \()"), "(" + WILDCARD + ")"),
+    (("://",), CLIENT_REQUEST, r"\g<origin>" + WILDCARD),
+    (tuple(m + " " for m in sorted(METHODS)), SERVER_TARGET, r"\g<method> " + WILDCARD),
+    # An empty value or a Python repr printed as a value, after `:`, `=`, `(`, `[` or `,`
+    # (`succeeded in 0.1s: None`). Lower-case `true`/`false` stay: Java and Android print
+    # flags that way, and a flag's state often tells events apart (`ret:true`, `ret:false`).
+    (
+        ("None", "True", "False", "null", "nil", "NaN", "undefined"),
+        re.compile(
+            r"(?:(?<=[:=,(\[])|(?<=[:=,(\[] ))"
+            r"(?:None|True|False|null|nil|NaN|undefined)(?![\w\-])"
+        ),
+        WILDCARD,
+    ),
+]
 
 # Order matters: whole entities (URLs, paths, IPs) go before the numbers inside them.
 _MASKS: list[tuple[re.Pattern[str], str]] = [
@@ -41,10 +85,11 @@ _MASKS: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"\b0[xX][0-9a-fA-F]+\b"), WILDCARD),
     # Host names: lower-case dotted names with two dots or more, or a domain-like suffix.
+    # Module paths of that shape are values too (Celery's `Task app.tasks.send_mail[…]`).
     (
         re.compile(
-            r"(?<![\w.\-/@<])(?=[a-z0-9\-.]*[a-z])[a-z0-9][a-z0-9\-]*"
-            r"(?:\.[a-z0-9\-]+){2,}(?![\w\-]|\.\w)"
+            r"(?<![\w.\-/@<])(?=[a-z0-9_\-.]*[a-z])[a-z0-9_][a-z0-9_\-]*"
+            r"(?:\.[a-z0-9_\-]+){2,}(?![\w\-]|\.\w)"
             r"|(?<![\w.\-/<])[a-z0-9][a-z0-9\-]*(?:\.[a-z0-9\-]+)*"
             r"\.(?:internal|local|lan|corp|com|net|org|io|svc|cluster)(?![\w\-]|\.\w)"
         ),
@@ -80,7 +125,15 @@ _MASKS: list[tuple[re.Pattern[str], str]] = [
         ),
         WILDCARD,
     ),
-    (re.compile(r"(?<![\w.\-])([A-Za-z_][\w.\-]*)=(?!<\*>)[^\s,;)\]}&\"']+"), r"\1=" + WILDCARD),
+    (STATUS_WITH_REASON, WILDCARD),
+    # A value may carry its meaning in parentheses (`gfp_mask=0xcc0(GFP_KERNEL)`): one value.
+    (
+        re.compile(
+            r"(?<![\w.\-])([A-Za-z_][\w.\-]*)="
+            r"(?:(?!<\*>)[^\s,;()\]}&\"']+(?:\([\w|.:\-]*\))?|<\*>\([\w|.:\-]*\))"
+        ),
+        r"\1=" + WILDCARD,
+    ),
     # Numbers not glued to a letter on their left (`r24`, `ext3` stay); units may follow.
     (re.compile(r"(?<![A-Za-z0-9])[-+]?\d+(?:\.\d+)*"), WILDCARD),
 ]
@@ -90,6 +143,9 @@ _ALL_VARIABLE = re.compile(r"(?:<\*>[:.\-/_#]?)+")
 
 def mask(message: str) -> str:
     """Replace numbers, ids, IPs, paths, URLs, hex and key=value values with `<*>`."""
+    for needles, pattern, replacement in _RARE_MASKS:
+        if any(needle in message for needle in needles):
+            message = pattern.sub(replacement, message)
     for pattern, replacement in _MASKS:
         message = pattern.sub(replacement, message)
     return message

@@ -1,0 +1,123 @@
+"""Read web-server access lines (NCSA common and combined): the request's route is the event.
+
+Every line of an access log comes from one `log_format`, so the words of the line cannot tell
+events apart. What an operator groups by is the request: its method and its route, the path
+with ids, hashes, dates and query values taken out (`GET /v1/items/<*>`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from opsloop.tools.analysis.logtemplates.masking import WILDCARD
+
+# `%h %l %u %t "%r" %>s %b` (common), then `"%{Referer}i" "%{User-agent}i"` (combined) and
+# anything else a server adds (request time, upstream address): all values. One more field
+# may come first (Apache's `vhost_combined`: `%v:%p`).
+_LINE = re.compile(
+    r"(?:\S+ ){3,4}\[\d{1,2}/[A-Za-z]{3}/\d{4}:\d\d:\d\d:\d\d(?:\.\d+)?(?: [+-]\d{4})?\] "
+    r'"(?P<request>(?:[^"\\]|\\.)*)" (?P<status>\d{3}|-) (?P<size>\d+|-)(?:\s|$)'
+)
+# `METHOD target HTTP/x.y` (HTTP/0.9 requests have no version).
+_REQUEST = re.compile(r"(?P<method>[A-Z][A-Z_\-]{1,19}) (?P<target>\S+)(?: HTTP/\d(?:\.\d)?)?")
+# A file name's extension: letters, maybe a digit (`woff2`, `mp4`), after the last dot.
+_EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,4}$")
+# Front-end assets: files a web server serves from a directory as they are (scripts, styles,
+# images, fonts), not through a route of the app.
+STATIC_EXTENSIONS = frozenset(
+    "js mjs cjs css map png jpg jpeg gif svg ico webp avif bmp woff woff2 ttf otf eot wasm".split()
+)
+_UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+_HEX = re.compile(r"(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{6,}")
+# Numbers, dates, times and versions: digits and separators only.
+_NUMERIC = re.compile(r"[+-]?\d[\d\-_.:,~+]*")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One access line's request: the event key (method and route) and its tokens."""
+
+    method: str
+    route: str
+
+    @property
+    def key(self) -> str:
+        """Return the event key: method and route, exactly."""
+        return f"{self.method} {self.route}"
+
+    @property
+    def tokens(self) -> list[str]:
+        """Return the template's tokens: the request line, then status and size as values."""
+        if not self.method:
+            return ['"' + WILDCARD + '"', WILDCARD, WILDCARD]
+        return ['"' + self.method, self.route, "HTTP/" + WILDCARD + '"', WILDCARD, WILDCARD]
+
+
+def parse_access(line: str) -> Request | None:
+    """Return the request of an access line, or None when the line is not one."""
+    match = _LINE.match(line.strip())
+    if match is None:
+        return None
+    request = _REQUEST.fullmatch(match["request"])
+    if request is None:
+        # `"-"`, or TLS bytes sent to a plain HTTP port: no request line was read.
+        return Request("", "")
+    return Request(request["method"], route(request["target"]))
+
+
+def is_access_line(line: str) -> bool:
+    """Tell whether a raw line is an NCSA common or combined access line."""
+    return _LINE.match(line.strip()) is not None
+
+
+def route(target: str) -> str:
+    """Return a request target's route: variable path segments and query values masked."""
+    target = re.sub(r"^[a-zA-Z][\w+.\-]*://[^/?#]*", "", target)  # absolute-form (proxies)
+    path, _, query = target.partition("?")
+    path = path.split("#", 1)[0]
+    segments = path.split("/")
+    masked = [_segment(s) for s in segments]
+    last = segments[-1]
+    extension = _EXTENSION.search(last)
+    # A static file below a directory: the tree under the mount point (`/static/`) is
+    # build output (`js/app.6029f47e.js`), so the mount point is the route. A path with an
+    # id in it (`/users/<*>/avatar.png`) is the app's own route and keeps its shape.
+    if (
+        extension
+        and extension.group()[1:].lower() in STATIC_EXTENSIONS
+        and len(segments) > 2
+        and WILDCARD not in "".join(masked[:-1])
+    ):
+        masked = [masked[0], masked[1], WILDCARD]
+    result = "/".join(masked) or "/"
+    if query:
+        keys = [part.split("=", 1)[0] for part in query.split("&") if part]
+        result += "?" + "&".join(f"{_segment(k)}={WILDCARD}" for k in keys)
+    return result
+
+
+def _segment(segment: str) -> str:
+    """Return a path segment, or `<*>` (or `<*>.ext`) when it is an id, hash, date or number."""
+    if not segment:
+        return segment
+    extension = _EXTENSION.search(segment)
+    stem, ext = (segment[: extension.start()], extension.group()) if extension else (segment, "")
+    parts = stem.split(".")
+    masked = [WILDCARD if _is_variable(p) else p for p in parts]
+    if all(p == WILDCARD for p in masked):
+        return WILDCARD + ext
+    return ".".join(masked) + ext
+
+
+def _is_variable(part: str) -> bool:
+    """Tell whether a path part is a value: a number, uuid, hex hash, date, or opaque id."""
+    if not part:
+        return False
+    if _NUMERIC.fullmatch(part) or _UUID.fullmatch(part) or _HEX.fullmatch(part):
+        return True
+    if "%" in part or "@" in part:  # percent-encoded text, an email address
+        return True
+    digits = sum(c.isdigit() for c in part)
+    # `v1`, `v2beta1`, `oauth2` name an API; `p971`, `ORD-2024-00042`, tokens are values.
+    return digits >= 3 or (digits and len(part) >= 16)
