@@ -12,9 +12,9 @@ from opsloop.agent.rca.assess import assess
 from opsloop.agent.rca.gather import condition_calls
 from opsloop.agent.rca.hypotheses import rank
 from opsloop.agent.rca.scope import Scope
-from opsloop.tools.analysis.condition import episodes, split_condition, widen_ranges
 from opsloop.tools.backends.prometheus.client import PromClient
 from opsloop.tools.backends.prometheus.discovery import Discovery
+from opsloop.tools.backends.prometheus.rules import episodes, split_condition, widen_ranges
 from opsloop.tools.base import ToolStatus
 from opsloop.tools.toolsets.condition import condition_tools
 from opsloop.tools.toolsets.metrics import MetricsContext

@@ -14,14 +14,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from opsloop.tools.analysis.condition import (
+from opsloop.tools.analysis.series import format_value
+from opsloop.tools.backends.prometheus.rules import (
     Condition,
     episodes,
     same_series,
     split_condition,
     widen_ranges,
 )
-from opsloop.tools.analysis.series import format_value
 from opsloop.tools.base import Evidence, OpsTool, ToolResult, ToolStatus, ops_tool
 from opsloop.tools.errors import OpsError, QueryError
 from opsloop.tools.toolsets.instant import Row, instant_rows

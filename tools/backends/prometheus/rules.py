@@ -1,4 +1,4 @@
-"""An alerting rule's condition, read as text: the signal, the comparison and the threshold.
+"""Alerting rules read as text: the signal, the comparison and the threshold of a condition.
 
 Prometheus alerts when its rule's expression returns a series; most rules are
 `<signal> <op> <threshold>`, possibly joined with `and`/`unless` guards. Splitting at the

@@ -5,7 +5,7 @@ Every format has its own seeded RNG and a handful of scenarios. Each scenario em
 (time, line, event) tuples in the order the real software would write them; all tuples of a
 format are then sorted by time (stable) and written as JSONL: {"line": ..., "event": ...}.
 
-Run:  python3 make.py   (writes <format>.jsonl next to this file and prints counts)
+Run:  python3 scripts/make_logformats_holdout.py   (writes evals/logformats_holdout/<format>.jsonl and prints counts)
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent
+OUT = Path(__file__).resolve().parent.parent / "evals" / "logformats_holdout"
 BASE = dt.datetime(2026, 12, 4, 7, 0, 0, tzinfo=dt.timezone.utc)
 MON = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 DOW = "Mon Tue Wed Thu Fri Sat Sun".split()
