@@ -139,6 +139,10 @@ class Settings(BaseSettings):
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL.")
     slack_channel: str | None = Field(None, description="Channel for alert reports.")
     webhook_token: SecretStr | None = Field(None, description="Bearer token for /alerts/*.")
+    read_token: SecretStr | None = Field(
+        None, description="Bearer token for GET /incidents* (and /metrics with metrics_auth)."
+    )
+    metrics_auth: bool = Field(False, description="Require the read token on GET /metrics too.")
     webhook_username: str | None = Field(None, description="Basic-auth user for /alerts/*.")
     webhook_password: SecretStr | None = Field(None, description="Basic-auth password.")
     webhook_max_body_bytes: int = Field(

@@ -15,7 +15,8 @@ from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from opsloop.agent.config import Settings
-from opsloop.agent.server.app import WebhookAuth, create_app
+from opsloop.agent.server.app import create_app
+from opsloop.agent.server.auth import WebhookAuth
 from opsloop.agent.server.change_events import ChangeError, parse_change
 from opsloop.agent.server.changes import changes_routes
 from opsloop.agent.server.incidents import IncidentStore

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from collections.abc import Sequence
@@ -116,7 +117,7 @@ def build_server(
 def _change_intake(settings: Settings, max_body: int) -> list[Any]:
     """Return `POST /changes`, writing to the change log the investigations read."""
     from opsloop.agent.factory import changelog_path
-    from opsloop.agent.server.app import WebhookAuth
+    from opsloop.agent.server.auth import WebhookAuth
     from opsloop.agent.server.changes import changes_routes
     from opsloop.tools.backends.changelog import ChangeLog
 
@@ -215,6 +216,13 @@ def serve(
     workers: Annotated[
         int, typer.Option("--workers", min=1, max=32, help="Investigations run in parallel.")
     ] = 2,
+    open_reads: Annotated[
+        bool,
+        typer.Option(
+            "--open-reads",
+            help="Serve GET /incidents* without OPSLOOP_READ_TOKEN on a non-loopback host.",
+        ),
+    ] = False,
 ) -> None:
     """Receive Alertmanager, Grafana and PagerDuty webhooks and investigate each incident.
 
@@ -227,6 +235,14 @@ def serve(
     import uvicorn
 
     settings = load_settings()
+    listen = host or settings.serve_host
+    if not _loopback(listen) and settings.read_token is None and not open_reads:
+        # Reports carry log lines and internal names: not for whoever reaches the port.
+        raise fail(
+            f"--host {listen} exposes GET /incidents (full reports with log lines) beyond this "
+            "machine: set OPSLOOP_READ_TOKEN (readers send it as a Bearer token), or pass "
+            "--open-reads to serve them to anyone who can connect."
+        )
     _log_to_stderr()
     try:
         app, store, _pool = build_server(settings, workers=workers)
@@ -253,6 +269,8 @@ def serve(
     )
     if not settings.webhook_token:
         out.print("[yellow]warning:[/] OPSLOOP_WEBHOOK_TOKEN is unset: /alerts/* accept anyone")
+    if settings.read_token is None:
+        out.print("[yellow]warning:[/] OPSLOOP_READ_TOKEN is unset: GET /incidents* is open")
     if app.state.pagerduty is not None:
         out.print(f"PagerDuty: reports are added as notes via {settings.pagerduty_api_url}")
     socket = _start_socket_mode(app.state.slack, settings)
@@ -291,3 +309,13 @@ def _log_to_stderr() -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+
+
+def _loopback(host: str) -> bool:
+    """Return True for an address only this machine can reach."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything

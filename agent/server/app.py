@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -28,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 
 from opsloop.agent.db.sqlite import STORE_UNAVAILABLE
 from opsloop.agent.rca.alerts import AlertError, Notification, parse_alertmanager, parse_grafana
+from opsloop.agent.server.auth import ReadAuth, WebhookAuth
 from opsloop.agent.server.incidents import STATUSES, IncidentStore
 from opsloop.agent.server.worker import WorkerPool
 
@@ -49,49 +47,6 @@ class Reject(Exception):
     ) -> None:
         super().__init__(message)
         self.status, self.reason, self.message, self.headers = status, reason, message, headers
-
-
-class WebhookAuth:
-    """Bearer token and/or HTTP basic credentials for `/alerts/*`; open when neither is set."""
-
-    def __init__(self, settings: Any) -> None:
-        self.token = _secret(getattr(settings, "webhook_token", None))
-        self.username = _secret(getattr(settings, "webhook_username", None))
-        self.password = _secret(getattr(settings, "webhook_password", None))
-        self.basic = bool(self.username and self.password)
-
-    @property
-    def enabled(self) -> bool:
-        """Return True when a credential is required."""
-        return bool(self.token) or self.basic
-
-    def challenge(self) -> str:
-        """Return the WWW-Authenticate value listing the schemes accepted."""
-        schemes = ['Bearer realm="opsloop"'] if self.token else []
-        return ", ".join([*schemes, *(['Basic realm="opsloop"'] if self.basic else [])])
-
-    def expected(self) -> str:
-        """Say in words which credential to send."""
-        ways = ["Authorization: Bearer <OPSLOOP_WEBHOOK_TOKEN>"] if self.token else []
-        return " or ".join([*ways, *(["HTTP basic auth"] if self.basic else [])])
-
-    def allows(self, header: str | None) -> bool:
-        """Return True if the Authorization header carries a valid credential."""
-        if not self.enabled:
-            return True
-        scheme, _, value = (header or "").strip().partition(" ")
-        value = value.strip()
-        if scheme.lower() == "bearer" and self.token:
-            return _same(value, self.token)
-        if scheme.lower() == "basic" and self.basic:
-            try:
-                user, _, password = base64.b64decode(value, validate=True).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                return False
-            # Both compared, always: timing says nothing about which half was wrong.
-            ok_user = _same(user, self.username or "")
-            return _same(password, self.password or "") and ok_user
-        return False
 
 
 class Metrics:
@@ -196,7 +151,17 @@ def create_app(
     `extra_routes` mounts more endpoints (e.g. `Route("/slack/events", ...)`) on the same app.
     """
     auth = WebhookAuth(settings)
+    reader = ReadAuth(settings)
     metrics = Metrics(store, pool)
+
+    def may_read(request: Request) -> None:
+        if not reader.allows(request.headers.get("authorization")):
+            raise Reject(
+                401, "unauthorized",
+                "missing or wrong read credentials: send Authorization: Bearer "
+                "<OPSLOOP_READ_TOKEN> (the webhook token does not read)",
+                {"WWW-Authenticate": 'Bearer realm="opsloop"'},
+            )  # fmt: skip
 
     async def intake(
         request: Request, source: str, parse: Callable[[Any], Notification]
@@ -232,10 +197,13 @@ def create_app(
         return JSONResponse(body)
 
     async def metrics_endpoint(request: Request) -> Response:
+        if reader.metrics:
+            may_read(request)
         data = await run_in_threadpool(generate_latest, metrics.registry)
         return Response(data, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def incidents(request: Request) -> Response:
+        may_read(request)
         status = request.query_params.get("status") or None
         if status is not None and status not in STATUSES:
             raise Reject(400, "bad_query", f"status must be one of {', '.join(STATUSES)}")
@@ -243,6 +211,7 @@ def create_app(
         return JSONResponse(await run_in_threadpool(store.list_incidents, limit, status))
 
     async def incident(request: Request) -> Response:
+        may_read(request)
         incident_id = request.path_params["incident_id"]
         found = await run_in_threadpool(store.get, incident_id)
         if found is None:
@@ -384,15 +353,3 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse({"error": f"internal error: {type(exc).__name__}; see the server log"}, 500)
-
-
-def _secret(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
-    return text or None
-
-
-def _same(given: str, expected: str) -> bool:
-    # Bytes, not str: compare_digest refuses non-ASCII str, and a header may contain any byte.
-    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode())

@@ -12,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from opsloop.agent.server.app import Reject, WebhookAuth, guard, read_body
+from opsloop.agent.server.app import Reject, guard, read_body
+from opsloop.agent.server.auth import WebhookAuth
 from opsloop.agent.server.change_events import ChangeError, parse_change
 from opsloop.tools.backends.changelog import ChangeLog
 

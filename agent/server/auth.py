@@ -1,0 +1,83 @@
+"""Who may call the server: webhook senders (write) and readers of incidents, kept apart."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from typing import Any
+
+
+class WebhookAuth:
+    """Bearer token and/or HTTP basic credentials for `/alerts/*`; open when neither is set."""
+
+    def __init__(self, settings: Any) -> None:
+        self.token = _secret(getattr(settings, "webhook_token", None))
+        self.username = _secret(getattr(settings, "webhook_username", None))
+        self.password = _secret(getattr(settings, "webhook_password", None))
+        self.basic = bool(self.username and self.password)
+
+    @property
+    def enabled(self) -> bool:
+        """Return True when a credential is required."""
+        return bool(self.token) or self.basic
+
+    def challenge(self) -> str:
+        """Return the WWW-Authenticate value listing the schemes accepted."""
+        schemes = ['Bearer realm="opsloop"'] if self.token else []
+        return ", ".join([*schemes, *(['Basic realm="opsloop"'] if self.basic else [])])
+
+    def expected(self) -> str:
+        """Say in words which credential to send."""
+        ways = ["Authorization: Bearer <OPSLOOP_WEBHOOK_TOKEN>"] if self.token else []
+        return " or ".join([*ways, *(["HTTP basic auth"] if self.basic else [])])
+
+    def allows(self, header: str | None) -> bool:
+        """Return True if the Authorization header carries a valid credential."""
+        if not self.enabled:
+            return True
+        scheme, _, value = (header or "").strip().partition(" ")
+        value = value.strip()
+        if scheme.lower() == "bearer" and self.token:
+            return _same(value, self.token)
+        if scheme.lower() == "basic" and self.basic:
+            try:
+                user, _, password = base64.b64decode(value, validate=True).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                return False
+            # Both compared, always: timing says nothing about which half was wrong.
+            ok_user = _same(user, self.username or "")
+            return _same(password, self.password or "") and ok_user
+        return False
+
+
+class ReadAuth:
+    """Bearer token for the endpoints that return data (`/incidents*`, optionally `/metrics`).
+
+    A separate credential from the webhook's: whoever may post alerts (Alertmanager's config
+    holds that token) need not read reports with log lines, and a dashboard that reads
+    incidents must not be able to open them.
+    """
+
+    def __init__(self, settings: Any) -> None:
+        self.token = _secret(getattr(settings, "read_token", None))
+        self.metrics = bool(getattr(settings, "metrics_auth", False))
+
+    def allows(self, header: str | None) -> bool:
+        """Return True if reads are open or the header carries the read token."""
+        if not self.token:
+            return True
+        scheme, _, value = (header or "").strip().partition(" ")
+        return scheme.lower() == "bearer" and _same(value.strip(), self.token)
+
+
+def _secret(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+    return text or None
+
+
+def _same(given: str, expected: str) -> bool:
+    # Bytes, not str: compare_digest refuses non-ASCII str, and a header may contain any byte.
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode())
