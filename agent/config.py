@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import logging
 import os
+import pwd
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -29,11 +29,16 @@ def default_home() -> Path:
 
 
 def current_user() -> str:
-    """Return the operating-system user: the CLI's identity for approvals."""
+    """Return the account of the process's real user id: the CLI's identity for approvals.
+
+    Not $USER, $LOGNAME or OPSLOOP_USER: anyone can set those, which would make the approval
+    policy advisory on the CLI.
+    """
+    uid = os.getuid()
     try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        return "unknown"
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # no passwd entry in some containers
+        return f"uid-{uid}"
 
 
 class LlmPrice(TypedDict):

@@ -21,7 +21,7 @@ from rich.prompt import Confirm
 from rich.rule import Rule
 
 from opsloop.agent.cli.render import show_answer
-from opsloop.agent.config import Settings
+from opsloop.agent.config import Settings, current_user
 from opsloop.sandbox.manager import SandboxError, down, up
 
 REPORT_DEADLINE_S = 240.0
@@ -126,16 +126,17 @@ def _loop(console: Console, settings: Settings, store: Any, yes: bool) -> int:
         console.print("No write action was suggested; nothing to approve.")
         return 0
     console.print(Panel(pending["preview"], title=f"approval: {pending['tool']}"))
+    who = current_user()  # the OS account, as `opsloop approve` records it
     if yes or not sys.stdin.isatty():
         approved, reason = True, "make demo: approved by whoever ran the demo"
-        console.print(f"approving as {settings.user} (--yes or no terminal to ask)")
+        console.print(f"approving as {who} (--yes or no terminal to ask)")
     else:
         approved = Confirm.ask("Approve this action?", default=True, console=console)
         reason = "approved in make demo" if approved else "rejected in make demo"
     from opsloop.agent.assistant import Assistant
 
     assistant = Assistant.from_settings(settings)
-    decision = {"approved": approved, "by": settings.user, "reason": reason}
+    decision = {"approved": approved, "by": who, "reason": reason}
     result = assistant.resume(incident["id"], decision)
     console.print(Rule("after the decision"))
     console.print(result["answer"].split("Suggested action:")[-1].strip(), markup=False)

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from opsloop.agent.cli.main import app
 from opsloop.agent.cli.serve import build_server
-from opsloop.agent.config import Settings
+from opsloop.agent.config import Settings, current_user
 from opsloop.sandbox.manager import down, up
 
 pytestmark = pytest.mark.integration
@@ -71,8 +71,14 @@ def test_bad_release_is_diagnosed_rolled_back_on_approval_and_remembered(opsloop
         assert report["approval"]["args"]["version"] == "3"  # pinned before anyone approves
         assert report["evals"]["writes_without_approval"] == 0
 
-        approved = CliRunner().invoke(app, ["approve", incident["id"], "--json"])
+        # Whoever sets OPSLOOP_USER, $USER or $LOGNAME approves as their OS account, which
+        # the policy grants (a spoofed name it does not know would be refused).
+        with pytest.MonkeyPatch.context() as env:
+            for name in ("OPSLOOP_USER", "USER", "LOGNAME"):
+                env.setenv(name, "mallory")
+            approved = CliRunner().invoke(app, ["approve", incident["id"], "--json"])
         assert approved.exit_code == 0, approved.output
+        assert "recorded as" in approved.stderr and "mallory" in approved.stderr
         after = json.loads(approved.stdout)
         assert after["actions"][0]["status"] == "ok"
         assert "Outcome: approved" in after["answer"]
@@ -98,6 +104,8 @@ def test_bad_release_is_diagnosed_rolled_back_on_approval_and_remembered(opsloop
         entries = json.loads(audit.stdout)
         decisions = [(e["action"], e["decision"]) for e in entries]
         assert ("rollback_model", "approved") in decisions
+        approvers = {e["approver"] for e in entries if e["decision"] == "approved"}
+        assert approvers == {current_user()}, entries
         assert ("rollback_model", "requested") in decisions
     finally:
         if server is not None:

@@ -9,6 +9,7 @@ import typer
 
 from opsloop.agent.cli.common import (
     JsonFlag,
+    approver_name,
     assistant_for,
     err,
     fail,
@@ -35,7 +36,7 @@ def ask(
     assistant = assistant_for(settings)
     interactive = sys.stdin.isatty() and not as_json
     with Progress(err, err.is_terminal and not as_json) as live:
-        approver = approver_for(out, settings.user, live) if interactive else None
+        approver = approver_for(out, approver_name(settings), live) if interactive else None
         result = assistant.ask(question, thread_id=thread, approver=approver, on_step=live.on_step)
     finish(result, as_json)
 
@@ -52,13 +53,14 @@ def approve(
     snapshot = assistant.graph.get_state({"configurable": {"thread_id": thread_id}})
     if not snapshot.interrupts:
         raise fail(f"thread {thread_id} is not waiting for an approval")
+    who = approver_name(settings)
     decision = {
         "approved": not reject,
-        "by": settings.user,
+        "by": who,
         "reason": reason or ("rejected" if reject else "approved"),
     }
     interrupt_id = snapshot.interrupts[0].id
-    if not assistant.deps.audit.claim_decision(thread_id, interrupt_id, settings.user):
+    if not assistant.deps.audit.claim_decision(thread_id, interrupt_id, who):
         raise fail(f"thread {thread_id} is being decided by someone else (Slack or another CLI)")
     try:
         result = assistant.resume(thread_id, decision)

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.prompt import Confirm, Prompt
 
 from opsloop.agent.assistant import Assistant
+from opsloop.agent.cli.common import approver_name
 from opsloop.agent.cli.render import Progress, show_answer, show_approval
 
 HELP = """\
@@ -83,6 +84,7 @@ def _reader(history_file: Path) -> Callable[[str], str]:
 def run_chat(assistant: Assistant, console: Console) -> int:
     """Run the REPL until /exit or end of input; return an exit code."""
     settings = assistant.deps.settings
+    approver = approver_name(settings)
     read = _reader(settings.home / "chat_history")
     thread, asked = uuid.uuid4().hex[:12], None
     brain = "LLM " + settings.llm_model if assistant.deps.llm else "deterministic planner"
@@ -120,7 +122,7 @@ def run_chat(assistant: Assistant, console: Console) -> int:
                 line,
                 thread_id=thread,
                 on_step=live.on_step,
-                approver=approver_for(console, settings.user, live),
+                approver=approver_for(console, approver, live),
             )
         show_answer(console, result)
         console.print()

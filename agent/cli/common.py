@@ -9,7 +9,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from opsloop.agent.config import ConfigError, Settings
+from opsloop.agent.config import ConfigError, Settings, current_user
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -34,6 +34,17 @@ def load_settings() -> Settings:
         raise fail(f"invalid configuration: {field}: {first['msg']}") from None
     except ConfigError as exc:
         raise fail(str(exc)) from None
+
+
+def approver_name(settings: Settings) -> str:
+    """Return who approves from this terminal: the OS account, whatever OPSLOOP_USER says."""
+    who = current_user()
+    if settings.user != who:
+        err.print(
+            f"[yellow]note:[/] approvals from this terminal are recorded as {who} (the OS "
+            f"account); OPSLOOP_USER={settings.user} names who asks, not who approves"
+        )
+    return who
 
 
 def assistant_for(settings: Settings) -> Any:

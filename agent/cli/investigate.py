@@ -11,6 +11,7 @@ import typer
 
 from opsloop.agent.cli.common import (
     JsonFlag,
+    approver_name,
     assistant_for,
     err,
     fail,
@@ -50,7 +51,7 @@ def investigate(
     alerts = [a.public() for a in notification.alerts]
     interactive = sys.stdin.isatty() and not as_json and str(alert) != "-"
     with Progress(err, err.is_terminal and not as_json) as live:
-        approver = approver_for(out, settings.user, live) if interactive else None
+        approver = approver_for(out, approver_name(settings), live) if interactive else None
         result = assistant.investigate(
             alerts, thread_id=thread, user=settings.user, approver=approver, on_step=live.on_step
         )

@@ -231,6 +231,8 @@ def serve(
     GET /incidents/ID, GET /healthz, GET /metrics, and POST /slack/events when
     OPSLOOP_SLACK_BOT_TOKEN and OPSLOOP_SLACK_SIGNING_SECRET are set (Socket Mode with
     OPSLOOP_SLACK_APP_TOKEN instead). Reports go to OPSLOOP_SLACK_CHANNEL.
+    GET /incidents* need OPSLOOP_READ_TOKEN as a Bearer token when it is set; without it
+    the server stays on loopback unless --open-reads.
     """
     import uvicorn
 
