@@ -1,6 +1,7 @@
 """Who may approve which write action on which model: roles from config, checked at approval.
 
-A policy maps principals (CLI OS accounts, Slack user ids such as `U024BE7LH`) to roles, and each role to the actions and models it covers:
+A policy maps principals (CLI OS accounts, Slack user ids such as `U024BE7LH`) to roles,
+and each role to the actions and models it covers:
 
     [policy]
     separate_approver = true          # the requester may not approve their own request
