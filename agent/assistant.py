@@ -17,6 +17,7 @@ from opsloop.agent.graph.build import build_graph
 from opsloop.agent.graph.deps import Deps
 from opsloop.agent.graph.execute import public_call
 from opsloop.agent.llm.usage import priced
+from opsloop.tools.deadline import deadline
 
 Approver = Callable[[dict[str, Any]], dict[str, Any]]
 StepCallback = Callable[[str, dict[str, Any]], None]
@@ -105,12 +106,14 @@ class Assistant:
         config = {"configurable": {"thread_id": thread_id}, "recursion_limit": 4 * steps + 20}
         while True:
             # subgraphs=True: the alert path's steps show as they happen, not all at its end.
-            for _ns, chunk in self.graph.stream(
-                payload, config, stream_mode="updates", subgraphs=True
-            ):
-                for node, update in chunk.items():
-                    if on_step and node != "__interrupt__":
-                        on_step(node, update if isinstance(update, dict) else {})
+            # A deadline per segment: the time a person takes to approve does not count.
+            with deadline(self.deps.settings.turn_deadline_s):
+                for _ns, chunk in self.graph.stream(
+                    payload, config, stream_mode="updates", subgraphs=True
+                ):
+                    for node, update in chunk.items():
+                        if on_step and node != "__interrupt__":
+                            on_step(node, update if isinstance(update, dict) else {})
             snapshot = self.graph.get_state(config, subgraphs=True)
             if not snapshot.interrupts:
                 return self._result(snapshot.values, thread_id)

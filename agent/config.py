@@ -241,6 +241,9 @@ class Settings(BaseSettings):
     # Agent behaviour
     max_steps: int = Field(8, ge=1, description="Planner steps before the graph must answer.")
     tool_timeout: float = Field(30.0, gt=0, description="Default seconds per tool call.")
+    turn_deadline_s: float = Field(
+        300.0, gt=0, description="Seconds a question or investigation may spend in tools."
+    )
     tool_output_chars: int = Field(4000, ge=200, description="Default tool output budget.")
     timezone: str | None = Field(None, description="IANA zone for 'since 14:00' (default local).")
 

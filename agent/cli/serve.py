@@ -69,8 +69,10 @@ def build_server(
     signing secret is set) and reports also go to `OPSLOOP_SLACK_CHANNEL`; the Slack app is
     `app.state.slack`, for Socket Mode.
     """
+    from opsloop.agent.graph.execute import configure_pools
     from opsloop.agent.server.app import create_app
 
+    configure_pools(workers)  # tool threads for `workers` investigations and Slack at once
     if investigator is None and assistant is None:
         from opsloop.agent.assistant import Assistant  # heavy (graph, clients): only to serve
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -16,13 +17,33 @@ from pydantic import ValidationError
 from opsloop.agent.graph.deps import Deps
 from opsloop.agent.graph.normalise import normalise_args
 from opsloop.tools.base import OpsTool, ToolResult, ToolStatus
+from opsloop.tools.deadline import PAST_DEADLINE, deadline, remaining
 from opsloop.tools.errors import BackendUnavailable, OpsError
 from opsloop.tools.redact import redact
 
-_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="opsloop-tool")
-# Read calls of one step run side by side (an investigation makes a dozen); results are
-# recorded in the planned order, so evidence ids do not depend on which finished first.
-_CALLS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="opsloop-call")
+__all__ = ["deadline"]  # the assistant sets a turn's deadline through this module
+
+QUEUE_WAIT_S = 60.0  # without a deadline, how long a call may wait for a thread
+
+_LOCK = threading.Lock()
+_SIZE = {"tool": 4, "calls": 4}
+# One small pool per tool: a backend that hangs holds its own tool's threads, not every
+# tool's, so the other evidence still arrives.
+_POOLS: dict[str, ThreadPoolExecutor] = {}
+
+
+def configure_pools(workers: int) -> None:
+    """Size the pools for `workers` investigations at once (call before any tool runs)."""
+    with _LOCK:
+        _SIZE.update(tool=max(4, 2 * workers), calls=max(4, 4 * workers))
+
+
+def _pool(name: str) -> ThreadPoolExecutor:
+    with _LOCK:
+        if name not in _POOLS:
+            size = _SIZE["calls" if name == "__calls__" else "tool"]
+            _POOLS[name] = ThreadPoolExecutor(max_workers=size, thread_name_prefix=f"ops-{name}")
+        return _POOLS[name]
 
 
 def new_call_id(kind: str) -> str:
@@ -36,11 +57,32 @@ def run_tool(
 ) -> ToolResult:
     """Invoke a tool with validated args under a timeout; never raise."""
     timeout = tool.timeout_s or default_timeout
+    left = remaining()
+    if left is not None and left <= 0:
+        return ToolResult.failure(f"{tool.name} was not run: {PAST_DEADLINE}")
+    started = threading.Event()
+
+    def job() -> Any:
+        started.set()
+        return tool.invoke(args)
+
     # The copied context carries the approver (opsloop.tools.actor) into the worker thread.
-    future = _POOL.submit(contextvars.copy_context().run, tool.invoke, args)
+    future = _pool(tool.name).submit(contextvars.copy_context().run, job)
+    # The timeout counts from when the call starts, not while it waits for a thread.
+    queued = time.monotonic()
+    if not started.wait(left if left is not None else max(timeout, QUEUE_WAIT_S)):
+        future.cancel()
+        waited = time.monotonic() - queued
+        return ToolResult.failure(
+            f"{tool.name} was not run: queued {waited:.0f}s behind earlier {tool.name} calls "
+            "that have not returned (its backend may hang)."
+        )
+    left = remaining()
     try:
-        result = future.result(timeout=timeout)
+        result = future.result(timeout=timeout if left is None else max(0.0, min(timeout, left)))
     except FutureTimeout:
+        if left is not None and left < timeout:
+            return ToolResult.failure(f"{tool.name} did not answer: {PAST_DEADLINE}")
         return ToolResult.failure(
             f"{tool.name} timed out after {timeout:g}s; try a shorter range or a narrower query."
         )
@@ -98,7 +140,8 @@ def run_reads(state: Any, deps: Deps, calls: list[dict[str, Any]]) -> dict[str, 
     evidence = list(state.get("evidence", []))
     records = list(state.get("tool_calls", []))
     futures = [
-        _CALLS.submit(contextvars.copy_context().run, timed_call, call, deps) for call in calls
+        _pool("__calls__").submit(contextvars.copy_context().run, timed_call, call, deps)
+        for call in calls
     ]
     messages = []
     for call, future in zip(calls, futures, strict=True):
