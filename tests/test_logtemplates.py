@@ -381,3 +381,28 @@ def test_eval_holds_every_loghub_system_to_drains_published_score(tmp_path: Path
     (row,) = report["results"]
     assert (row["name"], row["bar"], row["passed"]) == ("OpenSSH", 0.788, True)
     assert set(report["missing"]) == {"HDFS", "BGL", "Apache", "Hadoop"}
+
+
+def test_access_lines_of_other_layouts_group_by_request() -> None:
+    # A proxy's own layouts: the quoted request line first (after a bracketed time), or last
+    # (after a syslog header and timers); a 0 status when the client went away.
+    lines = [
+        '[2025-03-01T10:00:01.100Z] "GET /v2/orders/8812 HTTP/1.1" 200 - 0 512 12 11 "-" '
+        '"curl/8.5.0" "4f1c2a9e-1b2c-4d5e-8f90-0a1b2c3d4e5f" "api.example.net" "10.1.2.3:80"',
+        '[2025-03-01T10:00:02.200Z] "GET /v2/orders/97 HTTP/2" 0 DC 0 0 3 - "-" "okhttp/4.9" '
+        '"5a1c2a9e-1b2c-4d5e-8f90-0a1b2c3d4e5f" "api.example.net" "-"',
+        "Mar  1 10:00:03 edge-7 proxyd[311]: 192.0.2.4:5511 [01/Mar/2025:10:00:03.120] web~ "
+        'pool/app-2 1/0/1/9/11 503 220 - - sH-- 3/3/1/1/0 0/0 "GET /v2/orders/5 HTTP/1.1"',
+        "Mar  1 10:00:04 edge-7 proxyd[311]: 192.0.2.5:5512 [01/Mar/2025:10:00:04.500] web "
+        'pool/app-1 1/0/1/9/11 201 88 - - ---- 3/3/1/1/0 0/0 "POST /v2/orders HTTP/1.1"',
+    ]
+    ids, templates = mine(lines)
+    assert ids == ["T1", "T1", "T1", "T2"]
+    assert templates[0].text == '"GET /v2/orders/<*> HTTP/<*>" <*> <*>'
+    # A message that quotes a request, or a client's log of one, is not an access line.
+    assert mine(
+        [
+            'upstream reset, request: "GET /v2/orders/5 HTTP/1.1" 502',
+            'https://api.example.net:443 "GET /v2/orders/5 HTTP/1.1" 200 512',
+        ]
+    )[1][0].text.startswith("upstream")

@@ -19,6 +19,16 @@ _LINE = re.compile(
     r"(?:\S+ ){3,4}\[\d{1,2}/[A-Za-z]{3}/\d{4}:\d\d:\d\d:\d\d(?:\.\d+)?(?: [+-]\d{4})?\] "
     r'"(?P<request>(?:[^"\\]|\\.)*)" (?P<status>\d{3}|-) (?P<size>\d+|-)(?:\s|$)'
 )
+# Other layouts (Envoy's `[time] "%REQ% PROTO" code flags …`, HAProxy's httplog, which ends
+# with the request, a vhost or an upstream in front): a quoted request line with its HTTP
+# version, not right after a `key:`/`key=` (a message quoting a request) or an origin
+# (`https://host:443 "GET …"`, a client's log), and a status code among the other fields.
+_QUOTED_REQUEST = re.compile(
+    r'(?:^|(?<=[\s\]]))(?<![:=]\s)"(?P<request>[A-Z][A-Z_\-]{1,19} \S+ HTTP/\d(?:\.\d)?)"(?=\s|$)'
+)
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+# Envoy and nginx write 0 or 000 when the client left before any response.
+_STATUS = re.compile(r"(?<!\S)(?:[1-5]\d\d|0{1,3})(?!\S)")
 # `METHOD target HTTP/x.y` (HTTP/0.9 requests have no version).
 _REQUEST = re.compile(r"(?P<method>[A-Z][A-Z_\-]{1,19}) (?P<target>\S+)(?: HTTP/\d(?:\.\d)?)?")
 # A file name's extension: letters, maybe a digit (`woff2`, `mp4`), after the last dot.
@@ -56,7 +66,8 @@ class Request:
 
 def parse_access(line: str) -> Request | None:
     """Return the request of an access line, or None when the line is not one."""
-    match = _LINE.match(line.strip())
+    line = line.strip()
+    match = _LINE.match(line) or _other_layout(line)
     if match is None:
         return None
     request = _REQUEST.fullmatch(match["request"])
@@ -67,8 +78,19 @@ def parse_access(line: str) -> Request | None:
 
 
 def is_access_line(line: str) -> bool:
-    """Tell whether a raw line is an NCSA common or combined access line."""
-    return _LINE.match(line.strip()) is not None
+    """Tell whether a raw line is an access line: NCSA, or a quoted request and a status."""
+    line = line.strip()
+    return _LINE.match(line) is not None or _other_layout(line) is not None
+
+
+def _other_layout(line: str) -> re.Match[str] | None:
+    """Return the quoted request of a non-NCSA access line, or None when it is not one."""
+    if '"' not in line:
+        return None
+    match = _QUOTED_REQUEST.search(line)
+    if match is None or "://" in line[: match.start()]:
+        return None
+    return match if _STATUS.search(_QUOTED.sub(" ", line)) else None
 
 
 def route(target: str) -> str:
