@@ -11,6 +11,7 @@ from opsloop.evals.logparse import grouping_accuracy, run
 from opsloop.evals.logparse.__main__ import main as eval_main
 from opsloop.tools.analysis.logtemplates import TemplateMiner, mask, mine, strip_header, tokenize
 from opsloop.tools.analysis.logtemplates.access import route
+from opsloop.tools.analysis.logtemplates.masking import WILDCARD
 
 # The same two message shapes, written by seven different loggers.
 MIXED = [
@@ -406,3 +407,25 @@ def test_access_lines_of_other_layouts_group_by_request() -> None:
             'https://api.example.net:443 "GET /v2/orders/5 HTTP/1.1" 200 512',
         ]
     )[1][0].text.startswith("upstream")
+
+
+def test_pid_rule_app_and_thread_fields_after_the_level_are_header() -> None:
+    # `LEVEL pid --- [app] [thread] logger : message`, threads cut and loggers padded.
+    lines = [
+        "2025-03-01T10:00:00.001Z  INFO 7 --- [billing] [  scheduling-1] "
+        "i.a.b.InvoiceJob                         : Sent 12 invoices",
+        "2025-03-01T10:00:05.001Z  INFO 7 --- [billing] [pool-2-thread-11] "
+        "i.a.b.InvoiceJob                         : Sent 3 invoices",
+    ]
+    assert [strip_header(line) for line in lines] == ["Sent 12 invoices", "Sent 3 invoices"]
+    # A number after the level without a rule or bracket after it stays in the message.
+    assert strip_header("2025-03-01 10:00:00 INFO 3 jobs queued") == "3 jobs queued"
+
+
+def test_quoted_values_after_their_key_are_one_variable() -> None:
+    assert tokenize("lookup failed for zone: 'eu west' (code 7)") == [
+        "lookup", "failed", "for", "zone:", WILDCARD, "(code", WILDCARD + ")"
+    ]  # fmt: skip
+    assert mask('job=render reason="queue is full"') == "job=<*> reason=<*>"
+    # A quoted phrase that is not a key's value may be the message (klog's `"Killing pod"`).
+    assert mask('"Killing pod" pod="ns/web"') == '"Killing pod" pod=<*>'

@@ -160,7 +160,7 @@ def _after_kernel_time(fields: list[tuple[int, int, str]], j: int) -> int:
 def _after_logger(fields: list[tuple[int, int, str]], i: int, end: int) -> int:
     """Skip `[thread] logger:` or `logger -` after the level, when they are there."""
     j = i
-    while j < len(fields) and fields[j][2].startswith("[") and fields[j][2].endswith("]"):
+    while j < len(fields) and (_is_bracketed(fields[j][2]) or _is_pid_or_rule(fields, j)):
         j += 1
     if j < len(fields) and fields[j][2] in ("-", ":", "|"):
         return fields[j][1]
@@ -177,6 +177,23 @@ def _after_logger(fields: list[tuple[int, int, str]], i: int, end: int) -> int:
         return fields[j + 1][1]
     # Only a `[thread]` without a logger is kept: it may be message text (`[client 1.2.3.4]`).
     return end
+
+
+def _is_bracketed(text: str) -> bool:
+    """Tell whether a field is one bracketed group (`[main]`, `[  worker-3]`)."""
+    return text.startswith("[") and text.endswith("]")
+
+
+def _is_pid_or_rule(fields: list[tuple[int, int, str]], j: int) -> bool:
+    """Tell whether a field is a rule (`---`) or a pid before one or before a `[thread]`.
+
+    Spring Boot writes `LEVEL pid --- [app] [thread] logger : message`.
+    """
+    text = fields[j][2]
+    if re.fullmatch(r"-{3,}", text):
+        return True
+    following = fields[j + 1][2] if j + 1 < len(fields) else ""
+    return text.isdigit() and (_is_bracketed(following) or re.fullmatch(r"-{3,}", following))
 
 
 def _is_level(text: str) -> bool:

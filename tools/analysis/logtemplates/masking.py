@@ -35,6 +35,15 @@ _RARE_MASKS: list[tuple[tuple[str, ...], re.Pattern[str], str]] = [
     (("CMD (",), re.compile(r"\b(CMD \()\S.*\)$"), r"\1" + WILDCARD + ")"),
     # cron's `(user) EVENT (detail)`: the user in parentheses leads the message.
     ((") ",), re.compile(r"^\([\w.\-@$]+\)(?= [A-Z]+ \()"), "(" + WILDCARD + ")"),
+    # A quoted value after its key (`db: 'shop'`, `reason="disk full"`) is one value, however
+    # many words it holds; a quoted phrase elsewhere may be the message itself (klog).
+    (
+        ("'", '"'),
+        re.compile(
+            r"""(?:(?<=[=:])|(?<=: ))(?:"(?:[^"\\]|\\.)*"|'[^'\s][^']*')(?=[\s,;.)\]}]|$)"""
+        ),
+        WILDCARD,
+    ),
     (("://",), CLIENT_REQUEST, r"\g<origin>" + WILDCARD),
     (tuple(m + " " for m in sorted(METHODS)), SERVER_TARGET, r"\g<method> " + WILDCARD),
     # An empty value or a Python repr printed as a value, after `:`, `=`, `(`, `[` or `,`
