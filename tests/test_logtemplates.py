@@ -429,3 +429,20 @@ def test_quoted_values_after_their_key_are_one_variable() -> None:
     assert mask('job=render reason="queue is full"') == "job=<*> reason=<*>"
     # A quoted phrase that is not a key's value may be the message (klog's `"Killing pod"`).
     assert mask('"Killing pod" pod="ns/web"') == '"Killing pod" pod=<*>'
+
+
+def test_bracketed_header_fields_after_the_level_are_header() -> None:
+    # `[module:level]`, a `[pid:tid]` pair, a `[CODE-123]` and a `[Subsystem]` name.
+    assert (
+        strip_header(
+            "[Sat Mar 01 10:00:00.120000 2025] [cache:warn] [pid 812:tid 9001] "
+            "[client 192.0.2.9:5100] AH00999: cache entry stale"
+        )
+        == "[client 192.0.2.9:5100] AH00999: cache entry stale"
+    )
+    assert (
+        strip_header("2025-03-01T10:00:00.000001Z 5 [Note] [DB-004411] [Storage] flushed 4 pages")
+        == "flushed 4 pages"
+    )
+    # An IPv6 address printed with its port and no brackets is one value.
+    assert tokenize("from 2001:db8:7::1f:40443 closed") == ["from", WILDCARD, "closed"]

@@ -66,11 +66,12 @@ _MASKS: list[tuple[re.Pattern[str], str]] = [
     # SSH key fingerprints and other encoded digests (`SHA256:AbC…`, `MD5:aa:bb…`).
     (re.compile(r"\b(?:SHA\d+|MD5):[\w+/=:]+"), WILDCARD),
     # IPv6 (and MAC) addresses: hex groups with colons, with a hex letter or `::` in them,
-    # so clock times (`07:12:01`) stay times.
+    # so clock times (`07:12:01`) stay times. An unbracketed `addr:port` (HAProxy, Apache)
+    # ends in a port too long for a hex group.
     (
         re.compile(
             r"\[?(?<![\w:])(?=[0-9a-fA-F:]*(?:::|[a-fA-F]))(?:[0-9a-fA-F]{0,4}:){2,7}"
-            r"[0-9a-fA-F]{0,4}(?:%\w+)?(?![\w:])\]?(?::\d+)?"
+            r"[0-9a-fA-F]{0,4}(?:%\w+)?(?::\d{5})?(?![\w:])\]?(?::\d+)?"
         ),
         WILDCARD,
     ),
