@@ -446,3 +446,16 @@ def test_bracketed_header_fields_after_the_level_are_header() -> None:
     )
     # An IPv6 address printed with its port and no brackets is one value.
     assert tokenize("from 2001:db8:7::1f:40443 closed") == ["from", WILDCARD, "closed"]
+
+
+def test_error_and_reason_text_is_one_value_of_any_length() -> None:
+    assert mask("sync of bucket logs failed, error: disk quota exceeded on /dev/sdb") == (
+        "sync of bucket logs failed, error: <*>"
+    )
+    # Up to the parenthesis it sits in, the next `, key:` or the next sentence.
+    assert mask("leaving pool (reason: peer went away (timeout)) now") == (
+        "leaving pool (reason: <*>) now"
+    )
+    assert mask("node down, reason: probe refused, code: 7. Two nodes left.") == (
+        "node down, reason: <*>, code: <*>. Two nodes left."
+    )

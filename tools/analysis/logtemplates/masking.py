@@ -44,6 +44,17 @@ _RARE_MASKS: list[tuple[tuple[str, ...], re.Pattern[str], str]] = [
         ),
         WILDCARD,
     ),
+    # The text after `error:` or `reason:` is what the program substituted there (Go's
+    # `"…: %v", err`), of any length: one value, up to the parenthesis it sits in, the next
+    # `, key:` or the next sentence.
+    (
+        ("error: ", "err: ", "reason: ", "cause: "),
+        re.compile(
+            r"(?<![\w\-])((?:error|err|reason|cause): )"
+            r"(?:\([^()]*\)|(?!, [\w ]+: |\. [A-Z\d])[^()])+"
+        ),
+        r"\1" + WILDCARD,
+    ),
     (("://",), CLIENT_REQUEST, r"\g<origin>" + WILDCARD),
     (tuple(m + " " for m in sorted(METHODS)), SERVER_TARGET, r"\g<method> " + WILDCARD),
     # An empty value or a Python repr printed as a value, after `:`, `=`, `(`, `[` or `,`
