@@ -459,3 +459,24 @@ def test_error_and_reason_text_is_one_value_of_any_length() -> None:
     assert mask("node down, reason: probe refused, code: 7. Two nodes left.") == (
         "node down, reason: <*>, code: <*>. Two nodes left."
     )
+
+
+def test_free_text_values_of_any_length_share_their_template() -> None:
+    lines = [
+        "Dropped session 41 of user: 'ops' (peer sent an unexpected frame).",
+        "Dropped session 42 of user: 'web' (timeout).",
+        "Dropped session 43 of user: 'ops' (peer closed the socket early).",
+        "Sync of shard 7 failed: checksum mismatch",
+        "Sync of shard 9 failed: lost connection to the replica set",
+        "Rejected upload 'cat.png' from 192.0.2.4",
+        "Rejected upload 'dog.png' from 192.0.2.5, referer: https://example.org/up",
+        # A colon inside a message does not open a value: two calls, two templates.
+        'Cache manager: evicting entries to free memory="120MiB"',
+        'Cache manager: must drop shards to free memory="120MiB"',
+    ]
+    ids, templates = mine(lines)
+    assert ids == ["T1", "T1", "T1", "T2", "T2", "T3", "T3", "T4", "T5"]
+    assert templates[0].text == "Dropped session <*> of user: <*> <*>"
+    assert templates[1].text == "Sync of shard <*> failed: <*>"
+    # An IPv6 address in a bracketed group masks like an IPv4 one: the `]` stays.
+    assert tokenize("[peer 2001:db8::5] up") == tokenize("[peer 192.0.2.5] up")

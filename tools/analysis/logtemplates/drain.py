@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from opsloop.tools.analysis.logtemplates.access import parse_access
+from opsloop.tools.analysis.logtemplates.gaps import fit_gap
 from opsloop.tools.analysis.logtemplates.header import strip_header
 from opsloop.tools.analysis.logtemplates.masking import WILDCARD, tokenize
 
@@ -29,6 +30,7 @@ class _Cluster:
     tokens: list[str]
     count: int
     first_seen: int
+    gap: int | None = None  # index of a slot that takes any number of tokens
 
 
 class TemplateMiner:
@@ -51,6 +53,8 @@ class TemplateMiner:
         self._clusters: dict[str, _Cluster] = {}
         # Clusters by (key, length, first token): where to look when the prefix path finds none.
         self._families: dict[tuple[str, int, str], list[_Cluster]] = {}
+        # Clusters by (key, first token), any length: where a line of another length may fit.
+        self._heads: dict[tuple[str, str], list[_Cluster]] = {}
         self._lines = 0
 
     def add(self, line: str) -> str:
@@ -70,16 +74,32 @@ class TemplateMiner:
             same_tail = [
                 c
                 for c in family
-                if all(a in (b, WILDCARD) for a, b in zip(c.tokens[p:], rest, strict=True))
+                if c.gap is None
+                and all(a in (b, WILDCARD) for a, b in zip(c.tokens[p:], rest, strict=True))
             ]
             cluster = self._best_match(same_tail, tokens)
             if cluster is not None:
                 leaf.append(cluster)
+        heads = self._heads.setdefault((key, _key(tokens[0]) if tokens else ""), [])
+        if cluster is None:
+            # No template of this length: one of another length whose free-text slot
+            # this line fills (`… failed: <reason of any length>`).
+            for other in heads:
+                if other.gap is None and len(other.tokens) == len(tokens):
+                    continue
+                fitted = fit_gap(other.tokens, other.gap, tokens)
+                if fitted is not None:
+                    cluster = other
+                    cluster.tokens, cluster.gap = fitted
+                    cluster.count += 1
+                    self._lines += 1
+                    return cluster.id
         if cluster is None:
             cluster = _Cluster(f"T{len(self._clusters) + 1}", tokens, 0, self._lines)
             self._clusters[cluster.id] = cluster
             leaf.append(cluster)
             family.append(cluster)
+            heads.append(cluster)
         else:
             cluster.tokens = [
                 a if a == b else WILDCARD for a, b in zip(cluster.tokens, tokens, strict=True)
@@ -114,6 +134,8 @@ class TemplateMiner:
         best: _Cluster | None = None
         best_key = (-1.0, -1)
         for cluster in leaf:
+            if cluster.gap is not None or len(cluster.tokens) != len(tokens):
+                continue  # it has taken a variable-length slot: only `fit_gap` reads it
             same = wild = conflicts = 0
             for a, b in zip(cluster.tokens, tokens, strict=True):
                 if a == WILDCARD:

@@ -78,11 +78,12 @@ _MASKS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:SHA\d+|MD5):[\w+/=:]+"), WILDCARD),
     # IPv6 (and MAC) addresses: hex groups with colons, with a hex letter or `::` in them,
     # so clock times (`07:12:01`) stay times. An unbracketed `addr:port` (HAProxy, Apache)
-    # ends in a port too long for a hex group.
+    # ends in a port too long for a hex group. A `]` goes only with its `[` (`[::1]:80`), so
+    # `[client 2001:db8::1]` keeps the bracket an IPv4 address would keep.
     (
         re.compile(
-            r"\[?(?<![\w:])(?=[0-9a-fA-F:]*(?:::|[a-fA-F]))(?:[0-9a-fA-F]{0,4}:){2,7}"
-            r"[0-9a-fA-F]{0,4}(?:%\w+)?(?::\d{5})?(?![\w:])\]?(?::\d+)?"
+            r"(\[)?(?<![\w:])(?=[0-9a-fA-F:]*(?:::|[a-fA-F]))(?:[0-9a-fA-F]{0,4}:){2,7}"
+            r"[0-9a-fA-F]{0,4}(?:%\w+)?(?::\d{5})?(?![\w:])(?(1)\](?::\d+)?)"
         ),
         WILDCARD,
     ),
