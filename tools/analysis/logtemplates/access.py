@@ -105,11 +105,13 @@ def route(target: str) -> str:
     # A static file below a directory: the tree under the mount point (`/static/`) is
     # build output (`js/app.6029f47e.js`), so the mount point is the route. A path with an
     # id in it (`/users/<*>/avatar.png`) is the app's own route and keeps its shape.
+    # A directory named like a file (`/thumb/a/ab/Map.png/120px-Map.png`) is a tree of
+    # derived assets (resized images, renditions): its mount point is the route too.
     if (
         extension
         and extension.group()[1:].lower() in STATIC_EXTENSIONS
         and len(segments) > 2
-        and WILDCARD not in "".join(masked[:-1])
+        and (WILDCARD not in "".join(masked[:-1]) or any(_is_static(s) for s in segments[1:-1]))
     ):
         masked = [masked[0], masked[1], WILDCARD]
     result = "/".join(masked) or "/"
@@ -117,6 +119,12 @@ def route(target: str) -> str:
         keys = [part.split("=", 1)[0] for part in query.split("&") if part]
         result += "?" + "&".join(f"{_segment(k)}={WILDCARD}" for k in keys)
     return result
+
+
+def _is_static(segment: str) -> bool:
+    """Tell whether a path segment is a front-end asset's file name (`logo.png`)."""
+    extension = _EXTENSION.search(segment)
+    return bool(extension) and extension.group()[1:].lower() in STATIC_EXTENSIONS
 
 
 def _segment(segment: str) -> str:
