@@ -310,8 +310,8 @@ def test_module_paths_and_printed_literals_are_values() -> None:
         ("/v1/users/8812/avatar.png", "/v1/users/<*>/avatar.png"),
         ("/v1/exports/report.pdf", "/v1/exports/report.pdf"),
         # Renditions below a directory named like the file: a tree of derived assets.
-        ("/media/r/7f/Harbour_view.jpg/640px-Harbour_view.jpg", "/media/<*>"),
-        ("/media/r/c2/Site_map.png/80px-Site_map.png", "/media/<*>"),
+        ("/media/3f9a2c/Harbour_view.jpg/640px-Harbour_view.jpg", "/media/<*>"),
+        ("/media/4417/Site_map.png/80px-Site_map.png", "/media/<*>"),
         ("/wp-login.php", "/wp-login.php"),
         ("http://example.com/v1/items/7?x=1", "/v1/items/<*>?x=<*>"),
         ("/", "/"),
