@@ -483,3 +483,23 @@ def test_free_text_values_of_any_length_share_their_template() -> None:
     assert templates[1].text == "Sync of shard <*> failed: <*>"
     # An IPv6 address in a bracketed group masks like an IPv4 one: the `]` stays.
     assert tokenize("[peer 2001:db8::5] up") == tokenize("[peer 192.0.2.5] up")
+
+
+def test_a_prefix_with_many_page_names_takes_a_parameter() -> None:
+    def line(method: str, path: str) -> str:
+        return f'192.0.2.1 - - [01/Mar/2025:10:00:00 +0000] "{method} {path} HTTP/1.1" 200 12'
+
+    pages = ["Home", "Getting_started", "FAQ_and_tips", "Release-notes", "Team/Contacts",
+             "Style_Guide", "Home", "Glossary_Terms"]  # fmt: skip
+    resources = ["users", "orders", "carts", "payments", "invoices", "reviews", "tags"]
+    methods = ["Get", "List", "Create", "Delete", "Update", "Watch"]
+    ids, templates = mine(
+        [line("GET", "/docs/" + p) for p in pages]
+        + [line("GET", "/api/v1/" + r) for r in resources]
+        + [line("POST", "/shop.v1.CartService/" + m) for m in methods]
+    )
+    # Every page is one route, the earliest lines included; the final id is the merged one.
+    assert set(ids[: len(pages)]) == {ids[0]}
+    assert '"GET /docs/<*> HTTP/<*>" <*> <*>' in [t.text for t in templates]
+    # Lower-case API resources and a gRPC service's methods stay routes of their own.
+    assert len(set(ids[len(pages) :])) == len(resources) + len(methods)

@@ -6,10 +6,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from opsloop.tools.analysis.logtemplates.access import parse_access
+from opsloop.tools.analysis.logtemplates.access import Request, parse_access
 from opsloop.tools.analysis.logtemplates.gaps import fit_gap
 from opsloop.tools.analysis.logtemplates.header import strip_header
 from opsloop.tools.analysis.logtemplates.masking import WILDCARD, tokenize
+from opsloop.tools.analysis.logtemplates.routes import RouteParams
 
 
 @dataclass
@@ -55,11 +56,21 @@ class TemplateMiner:
         self._families: dict[tuple[str, int, str], list[_Cluster]] = {}
         # Clusters by (key, first token), any length: where a line of another length may fit.
         self._heads: dict[tuple[str, str], list[_Cluster]] = {}
+        # Access routes: which positions take names, each request's cluster, merged ids.
+        self._routes = RouteParams()
+        self._requests: dict[tuple[str, str], _Cluster] = {}
+        self._alias: dict[str, str] = {}
         self._lines = 0
 
     def add(self, line: str) -> str:
         """Mine one raw line and return the id of the template it belongs to."""
-        key, tokens = _read(line)
+        request = parse_access(line)
+        if request is not None and request.method:
+            raw = (request.method, request.route)
+            if self._routes.observe(*raw):
+                self._merge_routes()
+            request = Request(request.method, self._routes.apply(*raw))
+        key, tokens = _read(line, request)
         leaf = self._leaf(key, tokens)
         family = self._families.setdefault(
             (key, len(tokens), _key(tokens[0]) if tokens else ""), []
@@ -93,7 +104,7 @@ class TemplateMiner:
                     cluster.tokens, cluster.gap = fitted
                     cluster.count += 1
                     self._lines += 1
-                    return cluster.id
+                    return self.resolve(cluster.id)
         if cluster is None:
             cluster = _Cluster(f"T{len(self._clusters) + 1}", tokens, 0, self._lines)
             self._clusters[cluster.id] = cluster
@@ -106,17 +117,42 @@ class TemplateMiner:
             ]
         cluster.count += 1
         self._lines += 1
-        return cluster.id
+        if request is not None and request.method:
+            self._requests.setdefault(raw, cluster)
+        return self.resolve(cluster.id)
+
+    def resolve(self, template_id: str) -> str:
+        """Return the id a template goes by now: routes found to share one are merged."""
+        while template_id in self._alias:
+            template_id = self._alias[template_id]
+        return template_id
+
+    def _merge_routes(self) -> None:
+        """Merge the clusters of requests whose routes now read the same."""
+        merged: dict[str, _Cluster] = {}
+        for (method, route), cluster in self._requests.items():
+            if cluster.id in self._alias:
+                continue
+            request = Request(method, self._routes.apply(method, route))
+            first = merged.setdefault(request.key, cluster)
+            if first is cluster:
+                cluster.tokens = request.tokens
+                self._leaf(request.key, request.tokens).append(cluster)
+            else:
+                self._alias[cluster.id] = first.id
+                first.count += cluster.count
+                first.first_seen = min(first.first_seen, cluster.first_seen)
 
     def template(self, template_id: str) -> str:
         """Return the current text of a template, `<*>` marking its variables."""
-        return " ".join(self._clusters[template_id].tokens)
+        return " ".join(self._clusters[self.resolve(template_id)].tokens)
 
     def templates(self) -> list[Template]:
         """Return every template in order of creation."""
         return [
             Template(c.id, " ".join(c.tokens), c.count, c.first_seen)
             for c in self._clusters.values()
+            if c.id not in self._alias
         ]
 
     def _leaf(self, key: str, tokens: list[str]) -> list[_Cluster]:
@@ -156,12 +192,11 @@ class TemplateMiner:
         return best if best is not None and best_key[0] >= self.sim_threshold else None
 
 
-def _read(line: str) -> tuple[str, list[str]]:
+def _read(line: str, request: Request | None) -> tuple[str, list[str]]:
     """Return a line's event key and tokens: lines of different keys never share a template.
 
     An access line's key is its request's method and route; other lines have no key.
     """
-    request = parse_access(line)
     if request is not None:
         return request.key, request.tokens
     return "", tokenize(strip_header(line))
@@ -179,4 +214,4 @@ def mine(lines: Iterable[str], **params: float) -> tuple[list[str], list[Templat
     """Mine all lines; return each line's final template id and the final templates."""
     miner = TemplateMiner(**params)  # type: ignore[arg-type]
     ids = [miner.add(line) for line in lines]
-    return ids, miner.templates()
+    return [miner.resolve(i) for i in ids], miner.templates()
