@@ -503,3 +503,19 @@ def test_a_prefix_with_many_page_names_takes_a_parameter() -> None:
     assert '"GET /docs/<*> HTTP/<*>" <*> <*>' in [t.text for t in templates]
     # Lower-case API resources and a gRPC service's methods stay routes of their own.
     assert len(set(ids[len(pages) :])) == len(resources) + len(methods)
+
+
+def test_lines_ending_a_clause_on_different_words_are_different_calls() -> None:
+    ids, _ = mine(
+        [
+            "Index rebuild has started.",
+            "Index rebuild has finished.",
+            "Index rebuild has started.",
+            "queue orders: paused: 4 consumers",
+            "queue orders: resumed: 4 consumers",
+            # A variable in the same place still joins: only clause-ending words split.
+            "Index rebuild took 5 passes",
+            "Index rebuild took 9 passes",
+        ]
+    )
+    assert ids == ["T1", "T2", "T1", "T3", "T4", "T5", "T5"]

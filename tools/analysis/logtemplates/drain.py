@@ -180,6 +180,8 @@ class TemplateMiner:
                     same += 1
                 else:
                     conflicts += 1
+            if conflicts and _ends_apart(cluster.tokens, tokens):
+                continue
             # An empty message matches an empty template fully.
             sim = same / len(tokens) if tokens else 1.0
             if conflicts == 0 and same:
@@ -200,6 +202,18 @@ def _read(line: str, request: Request | None) -> tuple[str, list[str]]:
     if request is not None:
         return request.key, request.tokens
     return "", tokenize(strip_header(line))
+
+
+# A word that ends a clause (`started.`, `assigned:`): the verb or state a call prints.
+_CLAUSE_END = re.compile(r"[a-z]{3,}[.:]")
+
+
+def _ends_apart(template: list[str], tokens: list[str]) -> bool:
+    """Tell whether two lines differ in a clause-ending word (`has started.`, `has ended.`)."""
+    return any(
+        a != b and _CLAUSE_END.fullmatch(a) and _CLAUSE_END.fullmatch(b) and a[-1] == b[-1]
+        for a, b in zip(template, tokens, strict=True)
+    )
 
 
 def _key(token: str) -> str:
