@@ -519,3 +519,14 @@ def test_lines_ending_a_clause_on_different_words_are_different_calls() -> None:
         ]
     )
     assert ids == ["T1", "T2", "T1", "T3", "T4", "T5", "T5"]
+
+
+def test_a_java_exception_and_its_message_are_one_value() -> None:
+    assert mask("Handled [com.acme.api.QuotaExceededError: 5 of 5 slots used] for tenant") == (
+        "Handled [<*>] for tenant"
+    )
+    assert mask("Retrying after java.net.SocketTimeoutException: Read timed out") == (
+        "Retrying after <*>"
+    )
+    # A bare word is not a class: `Error` alone stays.
+    assert mask("Error while flushing") == "Error while flushing"

@@ -55,6 +55,13 @@ _RARE_MASKS: list[tuple[tuple[str, ...], re.Pattern[str], str]] = [
         ),
         r"\1" + WILDCARD,
     ),
+    # A Java exception with its message (`[org.acme.NotFoundException: No item 7]`) is one
+    # value: the handler that logs it prints whichever was thrown. Up to the enclosing `]`.
+    (
+        ("Exception", "Error"),
+        re.compile(r"(?<![\w.$])(?:[a-z_][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error)(?::[^\]]*)?"),
+        WILDCARD,
+    ),
     (("://",), CLIENT_REQUEST, r"\g<origin>" + WILDCARD),
     (tuple(m + " " for m in sorted(METHODS)), SERVER_TARGET, r"\g<method> " + WILDCARD),
     # An empty value or a Python repr printed as a value, after `:`, `=`, `(`, `[` or `,`
