@@ -530,3 +530,16 @@ def test_a_java_exception_and_its_message_are_one_value() -> None:
     )
     # A bare word is not a class: `Error` alone stays.
     assert mask("Error while flushing") == "Error while flushing"
+
+
+def test_a_lower_case_subject_first_is_a_value_when_the_rest_agrees() -> None:
+    ids, _ = mine(
+        [
+            "nginx consumed memory: limit=512, usage=511",
+            "redis-server consumed memory: limit=256, usage=250",
+            "Accepted key for ops from 192.0.2.1 port 22",
+            "Rejected key for ops from 192.0.2.1 port 22",
+        ]
+    )
+    # A capitalised verb first is the message's own word: two calls.
+    assert ids == ["T1", "T1", "T2", "T3"]

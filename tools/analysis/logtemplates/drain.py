@@ -56,6 +56,7 @@ class TemplateMiner:
         self._families: dict[tuple[str, int, str], list[_Cluster]] = {}
         # Clusters by (key, first token), any length: where a line of another length may fit.
         self._heads: dict[tuple[str, str], list[_Cluster]] = {}
+        self._lengths: dict[tuple[str, int], list[_Cluster]] = {}
         # Access routes: which positions take names, each request's cluster, merged ids.
         self._routes = RouteParams()
         self._requests: dict[tuple[str, str], _Cluster] = {}
@@ -89,6 +90,13 @@ class TemplateMiner:
                 and all(a in (b, WILDCARD) for a, b in zip(c.tokens[p:], rest, strict=True))
             ]
             cluster = self._best_match(same_tail, tokens)
+            if cluster is None and tokens and _NAME.fullmatch(tokens[0]):
+                # A lower-case name first (`java invoked oom-killer: …`): the subject is a
+                # value when all the rest agrees, a capitalised verb (`Accepted`) is not.
+                lengths = self._lengths.get((key, len(tokens)), [])
+                cluster = self._best_match(
+                    [c for c in lengths if c.gap is None and _same_body(c.tokens, tokens)], tokens
+                )
             if cluster is not None:
                 leaf.append(cluster)
         heads = self._heads.setdefault((key, _key(tokens[0]) if tokens else ""), [])
@@ -111,6 +119,7 @@ class TemplateMiner:
             leaf.append(cluster)
             family.append(cluster)
             heads.append(cluster)
+            self._lengths.setdefault((key, len(tokens)), []).append(cluster)
         else:
             cluster.tokens = [
                 a if a == b else WILDCARD for a, b in zip(cluster.tokens, tokens, strict=True)
@@ -202,6 +211,22 @@ def _read(line: str, request: Request | None) -> tuple[str, list[str]]:
     if request is not None:
         return request.key, request.tokens
     return "", tokenize(strip_header(line))
+
+
+# A lower-case name (a process, host or queue name) where a message starts.
+_NAME = re.compile(r"[a-z][\w\-]*")
+
+
+def _same_body(template: list[str], tokens: list[str]) -> bool:
+    """Tell whether a line agrees with a template on every token after the first, and on at
+    least three constants there."""
+    rest = zip(template[1:], tokens[1:], strict=True)
+    if not all(a in (b, WILDCARD) for a, b in rest):
+        return False
+    first = template[0]
+    return (first == WILDCARD or _NAME.fullmatch(first) is not None) and sum(
+        a != WILDCARD for a in template[1:]
+    ) >= 3
 
 
 # A word that ends a clause (`started.`, `assigned:`): the verb or state a call prints.
