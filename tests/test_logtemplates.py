@@ -513,12 +513,15 @@ def test_lines_ending_a_clause_on_different_words_are_different_calls() -> None:
             "Index rebuild has started.",
             "queue orders: paused: 4 consumers",
             "queue orders: resumed: 4 consumers",
-            # A variable in the same place still joins: only clause-ending words split.
+            # A variable in the same place still joins: only clause-ending participles split,
+            # a name that ends the sentence is a value.
             "Index rebuild took 5 passes",
             "Index rebuild took 9 passes",
+            "Opened shell 3 for member carol.",
+            "Opened shell 4 for member dave.",
         ]
     )
-    assert ids == ["T1", "T2", "T1", "T3", "T4", "T5", "T5"]
+    assert ids == ["T1", "T2", "T1", "T3", "T4", "T5", "T5", "T6", "T6"]
 
 
 def test_a_java_exception_and_its_message_are_one_value() -> None:

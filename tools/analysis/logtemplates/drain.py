@@ -229,8 +229,9 @@ def _same_body(template: list[str], tokens: list[str]) -> bool:
     ) >= 3
 
 
-# A word that ends a clause (`started.`, `assigned:`): the verb or state a call prints.
-_CLAUSE_END = re.compile(r"[a-z]{3,}[.:]")
+# A participle that ends a clause (`started.`, `assigned:`, `running.`): the verb a call
+# prints. Other words there may be values (`Started session 4 of user alice.`).
+_CLAUSE_END = re.compile(r"[a-z]{2,}(?:ed|ing)[.:]")
 
 
 def _ends_apart(template: list[str], tokens: list[str]) -> bool:
