@@ -1,4 +1,4 @@
-"""Read web-server access lines (NCSA common and combined): the request's route is the event.
+"""Read web-server access lines (NCSA, Envoy, HAProxy, …): the request's route is the event.
 
 Every line of an access log comes from one `log_format`, so the words of the line cannot tell
 events apart. What an operator groups by is the request: its method and its route, the path
