@@ -11,6 +11,7 @@ from opsloop.evals.logparse import grouping_accuracy, run
 from opsloop.evals.logparse.__main__ import main as eval_main
 from opsloop.tools.analysis.logtemplates import TemplateMiner, mask, mine, strip_header, tokenize
 from opsloop.tools.analysis.logtemplates.access import route
+from opsloop.tools.analysis.logtemplates.masking import WILDCARD
 
 # The same two message shapes, written by seven different loggers.
 MIXED = [
@@ -308,6 +309,9 @@ def test_module_paths_and_printed_literals_are_values() -> None:
         ("/favicon.ico", "/favicon.ico"),
         ("/v1/users/8812/avatar.png", "/v1/users/<*>/avatar.png"),
         ("/v1/exports/report.pdf", "/v1/exports/report.pdf"),
+        # Renditions below a directory named like the file: a tree of derived assets.
+        ("/media/3f9a2c/Harbour_view.jpg/640px-Harbour_view.jpg", "/media/<*>"),
+        ("/media/4417/Site_map.png/80px-Site_map.png", "/media/<*>"),
         ("/wp-login.php", "/wp-login.php"),
         ("http://example.com/v1/items/7?x=1", "/v1/items/<*>?x=<*>"),
         ("/", "/"),
@@ -381,3 +385,164 @@ def test_eval_holds_every_loghub_system_to_drains_published_score(tmp_path: Path
     (row,) = report["results"]
     assert (row["name"], row["bar"], row["passed"]) == ("OpenSSH", 0.788, True)
     assert set(report["missing"]) == {"HDFS", "BGL", "Apache", "Hadoop"}
+
+
+def test_access_lines_of_other_layouts_group_by_request() -> None:
+    # A proxy's own layouts: the quoted request line first (after a bracketed time), or last
+    # (after a syslog header and timers); a 0 status when the client went away.
+    lines = [
+        '[2025-03-01T10:00:01.100Z] "GET /v2/orders/8812 HTTP/1.1" 200 - 0 512 12 11 "-" '
+        '"curl/8.5.0" "4f1c2a9e-1b2c-4d5e-8f90-0a1b2c3d4e5f" "api.example.net" "10.1.2.3:80"',
+        '[2025-03-01T10:00:02.200Z] "GET /v2/orders/97 HTTP/2" 0 DC 0 0 3 - "-" "okhttp/4.9" '
+        '"5a1c2a9e-1b2c-4d5e-8f90-0a1b2c3d4e5f" "api.example.net" "-"',
+        "Mar  1 10:00:03 edge-7 proxyd[311]: 192.0.2.4:5511 [01/Mar/2025:10:00:03.120] web~ "
+        'pool/app-2 1/0/1/9/11 503 220 - - sH-- 3/3/1/1/0 0/0 "GET /v2/orders/5 HTTP/1.1"',
+        "Mar  1 10:00:04 edge-7 proxyd[311]: 192.0.2.5:5512 [01/Mar/2025:10:00:04.500] web "
+        'pool/app-1 1/0/1/9/11 201 88 - - ---- 3/3/1/1/0 0/0 "POST /v2/orders HTTP/1.1"',
+    ]
+    ids, templates = mine(lines)
+    assert ids == ["T1", "T1", "T1", "T2"]
+    assert templates[0].text == '"GET /v2/orders/<*> HTTP/<*>" <*> <*>'
+    # A message that quotes a request, or a client's log of one, is not an access line.
+    assert mine(
+        [
+            'upstream reset, request: "GET /v2/orders/5 HTTP/1.1" 502',
+            'https://api.example.net:443 "GET /v2/orders/5 HTTP/1.1" 200 512',
+        ]
+    )[1][0].text.startswith("upstream")
+
+
+def test_pid_rule_app_and_thread_fields_after_the_level_are_header() -> None:
+    # `LEVEL pid --- [app] [thread] logger : message`, threads cut and loggers padded.
+    lines = [
+        "2025-03-01T10:00:00.001Z  INFO 7 --- [billing] [  scheduling-1] "
+        "i.a.b.InvoiceJob                         : Sent 12 invoices",
+        "2025-03-01T10:00:05.001Z  INFO 7 --- [billing] [pool-2-thread-11] "
+        "i.a.b.InvoiceJob                         : Sent 3 invoices",
+    ]
+    assert [strip_header(line) for line in lines] == ["Sent 12 invoices", "Sent 3 invoices"]
+    # A number after the level without a rule or bracket after it stays in the message.
+    assert strip_header("2025-03-01 10:00:00 INFO 3 jobs queued") == "3 jobs queued"
+
+
+def test_quoted_values_after_their_key_are_one_variable() -> None:
+    assert tokenize("lookup failed for zone: 'eu west' (code 7)") == [
+        "lookup", "failed", "for", "zone:", WILDCARD, "(code", WILDCARD + ")"
+    ]  # fmt: skip
+    assert mask('job=render reason="queue is full"') == "job=<*> reason=<*>"
+    # A quoted phrase that is not a key's value may be the message (klog's `"Killing pod"`).
+    assert mask('"Killing pod" pod="ns/web"') == '"Killing pod" pod=<*>'
+
+
+def test_bracketed_header_fields_after_the_level_are_header() -> None:
+    # `[module:level]`, a `[pid:tid]` pair, a `[CODE-123]` and a `[Subsystem]` name.
+    assert (
+        strip_header(
+            "[Sat Mar 01 10:00:00.120000 2025] [cache:warn] [pid 812:tid 9001] "
+            "[client 192.0.2.9:5100] AH00999: cache entry stale"
+        )
+        == "[client 192.0.2.9:5100] AH00999: cache entry stale"
+    )
+    assert (
+        strip_header("2025-03-01T10:00:00.000001Z 5 [Note] [DB-004411] [Storage] flushed 4 pages")
+        == "flushed 4 pages"
+    )
+    # An IPv6 address printed with its port and no brackets is one value.
+    assert tokenize("from 2001:db8:7::1f:40443 closed") == ["from", WILDCARD, "closed"]
+
+
+def test_error_and_reason_text_is_one_value_of_any_length() -> None:
+    assert mask("sync of bucket logs failed, error: disk quota exceeded on /dev/sdb") == (
+        "sync of bucket logs failed, error: <*>"
+    )
+    # Up to the parenthesis it sits in, the next `, key:` or the next sentence.
+    assert mask("leaving pool (reason: peer went away (timeout)) now") == (
+        "leaving pool (reason: <*>) now"
+    )
+    assert mask("node down, reason: probe refused, code: 7. Two nodes left.") == (
+        "node down, reason: <*>, code: <*>. Two nodes left."
+    )
+
+
+def test_free_text_values_of_any_length_share_their_template() -> None:
+    lines = [
+        "Dropped session 41 of user: 'ops' (peer sent an unexpected frame).",
+        "Dropped session 42 of user: 'web' (timeout).",
+        "Dropped session 43 of user: 'ops' (peer closed the socket early).",
+        "Sync of shard 7 failed: checksum mismatch",
+        "Sync of shard 9 failed: lost connection to the replica set",
+        "Rejected upload 'cat.png' from 192.0.2.4",
+        "Rejected upload 'dog.png' from 192.0.2.5, referer: https://example.org/up",
+        # A colon inside a message does not open a value: two calls, two templates.
+        'Cache manager: evicting entries to free memory="120MiB"',
+        'Cache manager: must drop shards to free memory="120MiB"',
+    ]
+    ids, templates = mine(lines)
+    assert ids == ["T1", "T1", "T1", "T2", "T2", "T3", "T3", "T4", "T5"]
+    assert templates[0].text == "Dropped session <*> of user: <*> <*>"
+    assert templates[1].text == "Sync of shard <*> failed: <*>"
+    # An IPv6 address in a bracketed group masks like an IPv4 one: the `]` stays.
+    assert tokenize("[peer 2001:db8::5] up") == tokenize("[peer 192.0.2.5] up")
+
+
+def test_a_prefix_with_many_page_names_takes_a_parameter() -> None:
+    def line(method: str, path: str) -> str:
+        return f'192.0.2.1 - - [01/Mar/2025:10:00:00 +0000] "{method} {path} HTTP/1.1" 200 12'
+
+    pages = ["Home", "Getting_started", "FAQ_and_tips", "Release-notes", "Team/Contacts",
+             "Style_Guide", "Home", "Glossary_Terms"]  # fmt: skip
+    resources = ["users", "orders", "carts", "payments", "invoices", "reviews", "tags"]
+    methods = ["Get", "List", "Create", "Delete", "Update", "Watch"]
+    ids, templates = mine(
+        [line("GET", "/docs/" + p) for p in pages]
+        + [line("GET", "/api/v1/" + r) for r in resources]
+        + [line("POST", "/shop.v1.CartService/" + m) for m in methods]
+    )
+    # Every page is one route, the earliest lines included; the final id is the merged one.
+    assert set(ids[: len(pages)]) == {ids[0]}
+    assert '"GET /docs/<*> HTTP/<*>" <*> <*>' in [t.text for t in templates]
+    # Lower-case API resources and a gRPC service's methods stay routes of their own.
+    assert len(set(ids[len(pages) :])) == len(resources) + len(methods)
+
+
+def test_lines_ending_a_clause_on_different_words_are_different_calls() -> None:
+    ids, _ = mine(
+        [
+            "Index rebuild has started.",
+            "Index rebuild has finished.",
+            "Index rebuild has started.",
+            "queue orders: paused: 4 consumers",
+            "queue orders: resumed: 4 consumers",
+            # A variable in the same place still joins: only clause-ending participles split,
+            # a name that ends the sentence is a value.
+            "Index rebuild took 5 passes",
+            "Index rebuild took 9 passes",
+            "Opened shell 3 for member carol.",
+            "Opened shell 4 for member dave.",
+        ]
+    )
+    assert ids == ["T1", "T2", "T1", "T3", "T4", "T5", "T5", "T6", "T6"]
+
+
+def test_a_java_exception_and_its_message_are_one_value() -> None:
+    assert mask("Handled [com.acme.api.QuotaExceededError: 5 of 5 slots used] for tenant") == (
+        "Handled [<*>] for tenant"
+    )
+    assert mask("Retrying after java.net.SocketTimeoutException: Read timed out") == (
+        "Retrying after <*>"
+    )
+    # A bare word is not a class: `Error` alone stays.
+    assert mask("Error while flushing") == "Error while flushing"
+
+
+def test_a_lower_case_subject_first_is_a_value_when_the_rest_agrees() -> None:
+    ids, _ = mine(
+        [
+            "nginx consumed memory: limit=512, usage=511",
+            "redis-server consumed memory: limit=256, usage=250",
+            "Accepted key for ops from 192.0.2.1 port 22",
+            "Rejected key for ops from 192.0.2.1 port 22",
+        ]
+    )
+    # A capitalised verb first is the message's own word: two calls.
+    assert ids == ["T1", "T1", "T2", "T3"]

@@ -1,4 +1,4 @@
-"""Read web-server access lines (NCSA common and combined): the request's route is the event.
+"""Read web-server access lines (NCSA, Envoy, HAProxy, …): the request's route is the event.
 
 Every line of an access log comes from one `log_format`, so the words of the line cannot tell
 events apart. What an operator groups by is the request: its method and its route, the path
@@ -19,6 +19,16 @@ _LINE = re.compile(
     r"(?:\S+ ){3,4}\[\d{1,2}/[A-Za-z]{3}/\d{4}:\d\d:\d\d:\d\d(?:\.\d+)?(?: [+-]\d{4})?\] "
     r'"(?P<request>(?:[^"\\]|\\.)*)" (?P<status>\d{3}|-) (?P<size>\d+|-)(?:\s|$)'
 )
+# Other layouts (Envoy's `[time] "%REQ% PROTO" code flags …`, HAProxy's httplog, which ends
+# with the request, a vhost or an upstream in front): a quoted request line with its HTTP
+# version, not right after a `key:`/`key=` (a message quoting a request) or an origin
+# (`https://host:443 "GET …"`, a client's log), and a status code among the other fields.
+_QUOTED_REQUEST = re.compile(
+    r'(?:^|(?<=[\s\]]))(?<![:=]\s)"(?P<request>[A-Z][A-Z_\-]{1,19} \S+ HTTP/\d(?:\.\d)?)"(?=\s|$)'
+)
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+# Envoy and nginx write 0 or 000 when the client left before any response.
+_STATUS = re.compile(r"(?<!\S)(?:[1-5]\d\d|0{1,3})(?!\S)")
 # `METHOD target HTTP/x.y` (HTTP/0.9 requests have no version).
 _REQUEST = re.compile(r"(?P<method>[A-Z][A-Z_\-]{1,19}) (?P<target>\S+)(?: HTTP/\d(?:\.\d)?)?")
 # A file name's extension: letters, maybe a digit (`woff2`, `mp4`), after the last dot.
@@ -56,7 +66,8 @@ class Request:
 
 def parse_access(line: str) -> Request | None:
     """Return the request of an access line, or None when the line is not one."""
-    match = _LINE.match(line.strip())
+    line = line.strip()
+    match = _LINE.match(line) or _other_layout(line)
     if match is None:
         return None
     request = _REQUEST.fullmatch(match["request"])
@@ -67,8 +78,19 @@ def parse_access(line: str) -> Request | None:
 
 
 def is_access_line(line: str) -> bool:
-    """Tell whether a raw line is an NCSA common or combined access line."""
-    return _LINE.match(line.strip()) is not None
+    """Tell whether a raw line is an access line: NCSA, or a quoted request and a status."""
+    line = line.strip()
+    return _LINE.match(line) is not None or _other_layout(line) is not None
+
+
+def _other_layout(line: str) -> re.Match[str] | None:
+    """Return the quoted request of a non-NCSA access line, or None when it is not one."""
+    if '"' not in line:
+        return None
+    match = _QUOTED_REQUEST.search(line)
+    if match is None or "://" in line[: match.start()]:
+        return None
+    return match if _STATUS.search(_QUOTED.sub(" ", line)) else None
 
 
 def route(target: str) -> str:
@@ -83,11 +105,13 @@ def route(target: str) -> str:
     # A static file below a directory: the tree under the mount point (`/static/`) is
     # build output (`js/app.6029f47e.js`), so the mount point is the route. A path with an
     # id in it (`/users/<*>/avatar.png`) is the app's own route and keeps its shape.
+    # A directory named like a file (`/thumb/a/ab/Map.png/120px-Map.png`) is a tree of
+    # derived assets (resized images, renditions): its mount point is the route too.
     if (
         extension
         and extension.group()[1:].lower() in STATIC_EXTENSIONS
         and len(segments) > 2
-        and WILDCARD not in "".join(masked[:-1])
+        and (WILDCARD not in "".join(masked[:-1]) or any(_is_static(s) for s in segments[1:-1]))
     ):
         masked = [masked[0], masked[1], WILDCARD]
     result = "/".join(masked) or "/"
@@ -95,6 +119,12 @@ def route(target: str) -> str:
         keys = [part.split("=", 1)[0] for part in query.split("&") if part]
         result += "?" + "&".join(f"{_segment(k)}={WILDCARD}" for k in keys)
     return result
+
+
+def _is_static(segment: str) -> bool:
+    """Tell whether a path segment is a front-end asset's file name (`logo.png`)."""
+    extension = _EXTENSION.search(segment)
+    return bool(extension) and extension.group()[1:].lower() in STATIC_EXTENSIONS
 
 
 def _segment(segment: str) -> str:

@@ -6,9 +6,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from opsloop.tools.analysis.logtemplates.access import parse_access
+from opsloop.tools.analysis.logtemplates.access import Request, parse_access
+from opsloop.tools.analysis.logtemplates.gaps import fit_gap
 from opsloop.tools.analysis.logtemplates.header import strip_header
 from opsloop.tools.analysis.logtemplates.masking import WILDCARD, tokenize
+from opsloop.tools.analysis.logtemplates.routes import RouteParams
 
 
 @dataclass
@@ -29,6 +31,7 @@ class _Cluster:
     tokens: list[str]
     count: int
     first_seen: int
+    gap: int | None = None  # index of a slot that takes any number of tokens
 
 
 class TemplateMiner:
@@ -51,11 +54,24 @@ class TemplateMiner:
         self._clusters: dict[str, _Cluster] = {}
         # Clusters by (key, length, first token): where to look when the prefix path finds none.
         self._families: dict[tuple[str, int, str], list[_Cluster]] = {}
+        # Clusters by (key, first token), any length: where a line of another length may fit.
+        self._heads: dict[tuple[str, str], list[_Cluster]] = {}
+        self._lengths: dict[tuple[str, int], list[_Cluster]] = {}
+        # Access routes: which positions take names, each request's cluster, merged ids.
+        self._routes = RouteParams()
+        self._requests: dict[tuple[str, str], _Cluster] = {}
+        self._alias: dict[str, str] = {}
         self._lines = 0
 
     def add(self, line: str) -> str:
         """Mine one raw line and return the id of the template it belongs to."""
-        key, tokens = _read(line)
+        request = parse_access(line)
+        if request is not None and request.method:
+            raw = (request.method, request.route)
+            if self._routes.observe(*raw):
+                self._merge_routes()
+            request = Request(request.method, self._routes.apply(*raw))
+        key, tokens = _read(line, request)
         leaf = self._leaf(key, tokens)
         family = self._families.setdefault(
             (key, len(tokens), _key(tokens[0]) if tokens else ""), []
@@ -70,33 +86,82 @@ class TemplateMiner:
             same_tail = [
                 c
                 for c in family
-                if all(a in (b, WILDCARD) for a, b in zip(c.tokens[p:], rest, strict=True))
+                if c.gap is None
+                and all(a in (b, WILDCARD) for a, b in zip(c.tokens[p:], rest, strict=True))
             ]
             cluster = self._best_match(same_tail, tokens)
+            if cluster is None and tokens and _NAME.fullmatch(tokens[0]):
+                # A lower-case name first (`java invoked oom-killer: …`): the subject is a
+                # value when all the rest agrees, a capitalised verb (`Accepted`) is not.
+                lengths = self._lengths.get((key, len(tokens)), [])
+                cluster = self._best_match(
+                    [c for c in lengths if c.gap is None and _same_body(c.tokens, tokens)], tokens
+                )
             if cluster is not None:
                 leaf.append(cluster)
+        heads = self._heads.setdefault((key, _key(tokens[0]) if tokens else ""), [])
+        if cluster is None:
+            # No template of this length: one of another length whose free-text slot
+            # this line fills (`… failed: <reason of any length>`).
+            for other in heads:
+                if other.gap is None and len(other.tokens) == len(tokens):
+                    continue
+                fitted = fit_gap(other.tokens, other.gap, tokens)
+                if fitted is not None:
+                    cluster = other
+                    cluster.tokens, cluster.gap = fitted
+                    cluster.count += 1
+                    self._lines += 1
+                    return self.resolve(cluster.id)
         if cluster is None:
             cluster = _Cluster(f"T{len(self._clusters) + 1}", tokens, 0, self._lines)
             self._clusters[cluster.id] = cluster
             leaf.append(cluster)
             family.append(cluster)
+            heads.append(cluster)
+            self._lengths.setdefault((key, len(tokens)), []).append(cluster)
         else:
             cluster.tokens = [
                 a if a == b else WILDCARD for a, b in zip(cluster.tokens, tokens, strict=True)
             ]
         cluster.count += 1
         self._lines += 1
-        return cluster.id
+        if request is not None and request.method:
+            self._requests.setdefault(raw, cluster)
+        return self.resolve(cluster.id)
+
+    def resolve(self, template_id: str) -> str:
+        """Return the id a template goes by now: routes found to share one are merged."""
+        while template_id in self._alias:
+            template_id = self._alias[template_id]
+        return template_id
+
+    def _merge_routes(self) -> None:
+        """Merge the clusters of requests whose routes now read the same."""
+        merged: dict[str, _Cluster] = {}
+        for (method, route), cluster in self._requests.items():
+            if cluster.id in self._alias:
+                continue
+            request = Request(method, self._routes.apply(method, route))
+            first = merged.setdefault(request.key, cluster)
+            if first is cluster:
+                cluster.tokens = request.tokens
+                self._leaf(request.key, request.tokens).append(cluster)
+            else:
+                self._alias[cluster.id] = first.id
+                first.count += cluster.count
+                first.first_seen = min(first.first_seen, cluster.first_seen)
 
     def template(self, template_id: str) -> str:
         """Return the current text of a template, `<*>` marking its variables."""
-        return " ".join(self._clusters[template_id].tokens)
+        return " ".join(self._clusters[self.resolve(template_id)].tokens)
 
     def templates(self) -> list[Template]:
         """Return every template in order of creation."""
         return [
             Template(c.id, " ".join(c.tokens), c.count, c.first_seen)
             for c in self._clusters.values()
+            if c.id not in self._alias
         ]
 
     def _leaf(self, key: str, tokens: list[str]) -> list[_Cluster]:
@@ -114,6 +179,8 @@ class TemplateMiner:
         best: _Cluster | None = None
         best_key = (-1.0, -1)
         for cluster in leaf:
+            if cluster.gap is not None or len(cluster.tokens) != len(tokens):
+                continue  # it has taken a variable-length slot: only `fit_gap` reads it
             same = wild = conflicts = 0
             for a, b in zip(cluster.tokens, tokens, strict=True):
                 if a == WILDCARD:
@@ -122,6 +189,8 @@ class TemplateMiner:
                     same += 1
                 else:
                     conflicts += 1
+            if conflicts and _ends_apart(cluster.tokens, tokens):
+                continue
             # An empty message matches an empty template fully.
             sim = same / len(tokens) if tokens else 1.0
             if conflicts == 0 and same:
@@ -134,15 +203,43 @@ class TemplateMiner:
         return best if best is not None and best_key[0] >= self.sim_threshold else None
 
 
-def _read(line: str) -> tuple[str, list[str]]:
+def _read(line: str, request: Request | None) -> tuple[str, list[str]]:
     """Return a line's event key and tokens: lines of different keys never share a template.
 
     An access line's key is its request's method and route; other lines have no key.
     """
-    request = parse_access(line)
     if request is not None:
         return request.key, request.tokens
     return "", tokenize(strip_header(line))
+
+
+# A lower-case name (a process, host or queue name) where a message starts.
+_NAME = re.compile(r"[a-z][\w\-]*")
+
+
+def _same_body(template: list[str], tokens: list[str]) -> bool:
+    """Tell whether a line agrees with a template on every token after the first, and on at
+    least three constants there."""
+    rest = zip(template[1:], tokens[1:], strict=True)
+    if not all(a in (b, WILDCARD) for a, b in rest):
+        return False
+    first = template[0]
+    return (first == WILDCARD or _NAME.fullmatch(first) is not None) and sum(
+        a != WILDCARD for a in template[1:]
+    ) >= 3
+
+
+# A participle that ends a clause (`started.`, `assigned:`, `running.`): the verb a call
+# prints. Other words there may be values (`Started session 4 of user alice.`).
+_CLAUSE_END = re.compile(r"[a-z]{2,}(?:ed|ing)[.:]")
+
+
+def _ends_apart(template: list[str], tokens: list[str]) -> bool:
+    """Tell whether two lines differ in a clause-ending word (`has started.`, `has ended.`)."""
+    return any(
+        a != b and _CLAUSE_END.fullmatch(a) and _CLAUSE_END.fullmatch(b) and a[-1] == b[-1]
+        for a, b in zip(template, tokens, strict=True)
+    )
 
 
 def _key(token: str) -> str:
@@ -157,4 +254,4 @@ def mine(lines: Iterable[str], **params: float) -> tuple[list[str], list[Templat
     """Mine all lines; return each line's final template id and the final templates."""
     miner = TemplateMiner(**params)  # type: ignore[arg-type]
     ids = [miner.add(line) for line in lines]
-    return ids, miner.templates()
+    return [miner.resolve(i) for i in ids], miner.templates()

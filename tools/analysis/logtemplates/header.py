@@ -11,7 +11,7 @@ from opsloop.tools.analysis.logtemplates.access import is_access_line
 MESSAGE_KEYS = ("msg", "message", "log", "event", "text")
 LEVELS = frozenset(
     "TRACE DEBUG FINE FINER FINEST INFO NOTICE WARN WARNING ERROR ERR SEVERE CRITICAL CRIT "
-    "FATAL FAILURE ALERT EMERG EMERGENCY PANIC "
+    "FATAL FAILURE ALERT EMERG EMERGENCY PANIC NOTE "
     # PostgreSQL's message kinds stand where a level stands.
     "LOG DETAIL HINT STATEMENT CONTEXT QUERY".split()
 )
@@ -160,7 +160,7 @@ def _after_kernel_time(fields: list[tuple[int, int, str]], j: int) -> int:
 def _after_logger(fields: list[tuple[int, int, str]], i: int, end: int) -> int:
     """Skip `[thread] logger:` or `logger -` after the level, when they are there."""
     j = i
-    while j < len(fields) and fields[j][2].startswith("[") and fields[j][2].endswith("]"):
+    while j < len(fields) and (_is_bracketed(fields[j][2]) or _is_pid_or_rule(fields, j)):
         j += 1
     if j < len(fields) and fields[j][2] in ("-", ":", "|"):
         return fields[j][1]
@@ -175,14 +175,40 @@ def _after_logger(fields: list[tuple[int, int, str]], i: int, end: int) -> int:
     following = fields[j + 1][2]
     if "." in name and _LOGGER.fullmatch(name) and following[:1] == "[" and j + 2 < len(fields):
         return fields[j + 1][1]
-    # Only a `[thread]` without a logger is kept: it may be message text (`[client 1.2.3.4]`).
-    return end
+    # Without a logger, bracketed ids and names (`[MY-010055] [Server]`, `[pid 9:tid 12]`)
+    # are header; other groups may be message text (`[client 1.2.3.4]`).
+    k = i
+    while k < j and _HEADER_GROUP.fullmatch(fields[k][2]):
+        k += 1
+    return fields[k][0] if k > i and k < len(fields) else end
+
+
+# A bracketed header field: one word or id, or `key number` pairs (`[pid 9:tid 12]`).
+_HEADER_GROUP = re.compile(r"\[[^\s\[\]]+\]|\[[a-z]+ \d+(?:[:,] ?[a-z]+ \d+)*\]")
+
+
+def _is_bracketed(text: str) -> bool:
+    """Tell whether a field is one bracketed group (`[main]`, `[  worker-3]`)."""
+    return text.startswith("[") and text.endswith("]")
+
+
+def _is_pid_or_rule(fields: list[tuple[int, int, str]], j: int) -> bool:
+    """Tell whether a field is a rule (`---`) or a pid before one or before a `[thread]`.
+
+    Spring Boot writes `LEVEL pid --- [app] [thread] logger : message`.
+    """
+    text = fields[j][2]
+    if re.fullmatch(r"-{3,}", text):
+        return True
+    following = fields[j + 1][2] if j + 1 < len(fields) else ""
+    return text.isdigit() and (_is_bracketed(following) or re.fullmatch(r"-{3,}", following))
 
 
 def _is_level(text: str) -> bool:
     """Tell whether a field is a severity: `INFO`, `Info,`, `[error]`, `<warn>`, `WARN:`."""
     if text[:1] in "[<" and text[-1:] in "]>":
-        return text[1:-1].strip().upper() in LEVELS
+        # Apache's `[module:level]` (`[proxy:error]`, `[core:notice]`).
+        return text[1:-1].strip().rpartition(":")[2].upper() in LEVELS
     word = text.rstrip(":,")
     # A lowercase word is more likely message text (`error connecting ...`) than a level.
     return (word.isupper() or word.istitle()) and word.upper() in LEVELS

@@ -35,6 +35,33 @@ _RARE_MASKS: list[tuple[tuple[str, ...], re.Pattern[str], str]] = [
     (("CMD (",), re.compile(r"\b(CMD \()\S.*\)$"), r"\1" + WILDCARD + ")"),
     # cron's `(user) EVENT (detail)`: the user in parentheses leads the message.
     ((") ",), re.compile(r"^\([\w.\-@$]+\)(?= [A-Z]+ \()"), "(" + WILDCARD + ")"),
+    # A quoted value after its key (`db: 'shop'`, `reason="disk full"`) is one value, however
+    # many words it holds; a quoted phrase elsewhere may be the message itself (klog).
+    (
+        ("'", '"'),
+        re.compile(
+            r"""(?:(?<=[=:])|(?<=: ))(?:"(?:[^"\\]|\\.)*"|'[^'\s][^']*')(?=[\s,;.)\]}]|$)"""
+        ),
+        WILDCARD,
+    ),
+    # The text after `error:` or `reason:` is what the program substituted there (Go's
+    # `"…: %v", err`), of any length: one value, up to the parenthesis it sits in, the next
+    # `, key:` or the next sentence.
+    (
+        ("error: ", "err: ", "reason: ", "cause: "),
+        re.compile(
+            r"(?<![\w\-])((?:error|err|reason|cause): )"
+            r"(?:\([^()]*\)|(?!, [\w ]+: |\. [A-Z\d])[^()])+"
+        ),
+        r"\1" + WILDCARD,
+    ),
+    # A Java exception with its message (`[org.acme.NotFoundException: No item 7]`) is one
+    # value: the handler that logs it prints whichever was thrown. Up to the enclosing `]`.
+    (
+        ("Exception", "Error"),
+        re.compile(r"(?<![\w.$])(?:[a-z_][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error)(?::[^\]]*)?"),
+        WILDCARD,
+    ),
     (("://",), CLIENT_REQUEST, r"\g<origin>" + WILDCARD),
     (tuple(m + " " for m in sorted(METHODS)), SERVER_TARGET, r"\g<method> " + WILDCARD),
     # An empty value or a Python repr printed as a value, after `:`, `=`, `(`, `[` or `,`
@@ -57,11 +84,13 @@ _MASKS: list[tuple[re.Pattern[str], str]] = [
     # SSH key fingerprints and other encoded digests (`SHA256:AbC…`, `MD5:aa:bb…`).
     (re.compile(r"\b(?:SHA\d+|MD5):[\w+/=:]+"), WILDCARD),
     # IPv6 (and MAC) addresses: hex groups with colons, with a hex letter or `::` in them,
-    # so clock times (`07:12:01`) stay times.
+    # so clock times (`07:12:01`) stay times. An unbracketed `addr:port` (HAProxy, Apache)
+    # ends in a port too long for a hex group. A `]` goes only with its `[` (`[::1]:80`), so
+    # `[client 2001:db8::1]` keeps the bracket an IPv4 address would keep.
     (
         re.compile(
-            r"\[?(?<![\w:])(?=[0-9a-fA-F:]*(?:::|[a-fA-F]))(?:[0-9a-fA-F]{0,4}:){2,7}"
-            r"[0-9a-fA-F]{0,4}(?:%\w+)?(?![\w:])\]?(?::\d+)?"
+            r"(\[)?(?<![\w:])(?=[0-9a-fA-F:]*(?:::|[a-fA-F]))(?:[0-9a-fA-F]{0,4}:){2,7}"
+            r"[0-9a-fA-F]{0,4}(?:%\w+)?(?::\d{5})?(?![\w:])(?(1)\](?::\d+)?)"
         ),
         WILDCARD,
     ),
