@@ -190,6 +190,18 @@ def test_line_formats_written_blind_are_grouped() -> None:
     assert {name: s for name, s in scores.items() if s < formats.BAR} == {}
 
 
+def test_the_first_held_out_formats_stay_above_the_bar() -> None:
+    # evals/logformats_holdout: written blind, then used to develop the second round, so a
+    # regression guard now; evals/logformats_holdout2 is the blind one (reported, not gated).
+    from opsloop.evals.logparse import formats
+
+    root = Path(formats.__file__).resolve().parents[1] / "logformats_holdout"
+    report = formats.run(root=root)
+    scores = {r["name"]: r["grouping_accuracy"] for r in report["results"]}
+    assert len(scores) == 10 and report["overall"] >= 0.98
+    assert {name: s for name, s in scores.items() if s < formats.BAR} == {}
+
+
 def test_nginx_error_context_tail_is_dropped() -> None:
     # nginx appends the request's context (`, client: …`), with an optional referrer: it
     # holds values only, so lines of one error group whatever the tail says.
