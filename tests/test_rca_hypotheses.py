@@ -247,3 +247,21 @@ def test_a_saturation_rise_far_from_the_limit_is_load_not_a_fault():
     assert top(busy) == ("infra", "recommender")
     assert headroom({"signal": "cpu_util", "direction": "up", "current": 0.5}) == pytest.approx(0.5)
     assert headroom({"signal": "cpu_util", "direction": "up"}) == 1.0  # no level: as before
+
+
+def test_one_target_is_one_hypothesis_per_kind():
+    # A feeder whose drift hits both models and whose own latency rose is one dependency
+    # hypothesis with both reasons, not two entries in the ranking.
+    f = findings(
+        alerted=["fraud-api"],
+        alert_names=["ModelQualityDrop"],
+        rows=[row("feature-store", "latency_p99", "up", 40.0)],
+        drift={
+            m: {"features": ["x"], "psi": {"x": 0.6}, "eid": "E-d"}
+            for m in ("fraud-detector", "recsys-ranker")
+        },
+    )
+    ranked = [(h.kind, h.target) for h in rank(f)]
+    assert len(ranked) == len(set(ranked))
+    feeder = next(h for h in rank(f) if h.target == "feature-store")
+    assert any("drifted together" in w for w in feeder.why)

@@ -58,7 +58,19 @@ def rank(f: Findings) -> list[Hypothesis]:
     out += model_hypotheses(f, reach)
     out.append(_false_alarm(f, worst))
     out.sort(key=lambda h: -h.score)
-    return out
+    return _merged(out)
+
+
+def _merged(ranked: list[Hypothesis]) -> list[Hypothesis]:
+    """Return one hypothesis per (kind, target): the best-scored, with every reason and piece
+    of evidence of the others (a feeder of drifting models is also a slow dependency)."""
+    out: dict[tuple[str, str], Hypothesis] = {}
+    for h in ranked:
+        kept = out.setdefault((h.kind, h.target), h)
+        if kept is not h:
+            kept.evidence += [e for e in h.evidence if e not in kept.evidence]
+            kept.why += [w for w in h.why if w not in kept.why]
+    return list(out.values())
 
 
 def _services(f: Findings, reach: dict[str, set[str]]) -> list[str]:

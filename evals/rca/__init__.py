@@ -129,7 +129,7 @@ def judge(result: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
 DECISIVE = {
     "service": ("deploy", "rolled out", "config", "restarts", "oom kills", "log template"),
     "infra": ("throttled", "cpu use / limit", "memory / limit"),
-    "dependency": ("client-side", "not measured", "waits on"),
+    "dependency": ("client-side", "not measured", "waits on", "drifted together"),
     "model_version": ("alias move", "version switch"),
     "data": ("drifted",),
     "none": ("same time yesterday",),
