@@ -117,8 +117,14 @@ def builtin_names() -> list[str]:
 
 
 def load_scenario(name_or_path: str) -> Scenario:
-    """Load a built-in scenario by name, or a spec file by path."""
+    """Load a built-in scenario by name, or a spec file by path; `NAME@TARGET` moves its fault
+    to another eligible target (opsloop.sandbox.targets)."""
     path = Path(name_or_path)
+    base, at, target = name_or_path.rpartition("@")
+    if at and base and not path.exists():
+        from opsloop.sandbox.targets import retarget
+
+        return retarget(load_scenario(base), target)
     if path.suffix in (".yaml", ".yml") or path.exists():
         try:
             text = path.read_text()
