@@ -121,7 +121,7 @@ def load_scenario(name_or_path: str) -> Scenario:
     to another eligible target (opsloop.sandbox.targets)."""
     path = Path(name_or_path)
     base, at, target = name_or_path.rpartition("@")
-    if at and base and not path.exists():
+    if at and base and not path.is_file():
         from opsloop.sandbox.targets import retarget
 
         return retarget(load_scenario(base), target)
