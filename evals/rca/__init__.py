@@ -219,11 +219,22 @@ def run(
                 home = Path(tmp) / f"{spec.replace('@', '-at-')}-{seed}"
                 case = run_case(spec, seed, home, fault, target)
                 cases.append(case)
-                progress(
-                    f"{spec} seed {seed}: rank {case['rank']}, top {case['top']}, action "
-                    f"{case['action']['name']}, {case['latency_s']:.2f} s"
-                )
+                progress(describe(case))
     return summarise(cases)
+
+
+def describe(case: dict[str, Any]) -> str:
+    """Return one progress line per case; a miss also says what the report concluded."""
+    action = case["action"]
+    args = ", ".join(f"{k}={v}" for k, v in action.get("args", {}).items())
+    line = (
+        f"{case['scenario']} seed {case['seed']}: rank {case['rank']}, top {case['top']}, "
+        f"action {action['name']}({args}), fix ok {case['remediation_ok']}, "
+        f"no fault {case['false_alarm']}, {case['latency_s']:.2f} s"
+    )
+    if not (case["ac1"] and case["remediation_ok"]):
+        line += f"\n    alerts {', '.join(case['alerts'])}; verdict: {case['verdict']}"
+    return line
 
 
 def summarise(cases: list[dict[str, Any]]) -> dict[str, Any]:
