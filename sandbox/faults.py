@@ -52,7 +52,7 @@ def effects_at(fault: Fault, world: World, started: float, t: float) -> Effects:
     if fault.type == "data-drift":
         eff.drift[target] = min(1.0, m) * k
     elif fault.type == "schema-change":
-        # Every model whose service reads this source sees its 0–1 score 100 times too large.
+        # Every model whose service reads this source sees its 0–1 score scaled (100: percent).
         for model in consumers(world, target):
             eff.scale[model] = {UNIT_SCORES[model]: 1.0 + (m - 1.0) * k}
     elif fault.type == "dependency-latency":
