@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from opsloop.sandbox.ml.data import UNIT_SCORES
-from opsloop.sandbox.scenario import Fault
+from opsloop.sandbox.spec import Fault
 from opsloop.sandbox.wording import change_text
 from opsloop.sandbox.world import SANDBOX, World
 

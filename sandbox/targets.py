@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from opsloop.sandbox.faults import consumers
-from opsloop.sandbox.scenario import TARGETS, GroundTruth, Remediation, Scenario, ScenarioError
+from opsloop.sandbox.spec import TARGETS, GroundTruth, Remediation, Scenario, ScenarioError
 from opsloop.sandbox.wording import change_text
 from opsloop.sandbox.world import SANDBOX, Service, World
 
