@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from opsloop.sandbox.scenario import Fault
-from opsloop.sandbox.world import World
-
-# Scores an upstream unit change corrupts (0–1 fractions served as percentages), per model;
-# feature-store serves both models, so both drift at once.
-SCHEMA_COLUMNS = {"fraud-detector": "device_score", "recsys-ranker": "user_affinity"}
+from opsloop.sandbox.ml.data import UNIT_SCORES
+from opsloop.sandbox.spec import Fault
+from opsloop.sandbox.wording import change_text
+from opsloop.sandbox.world import SANDBOX, World
 
 
 @dataclass
@@ -54,8 +52,9 @@ def effects_at(fault: Fault, world: World, started: float, t: float) -> Effects:
     if fault.type == "data-drift":
         eff.drift[target] = min(1.0, m) * k
     elif fault.type == "schema-change":
-        for model, column in SCHEMA_COLUMNS.items():
-            eff.scale[model] = {column: 1.0 + (m - 1.0) * k}
+        # Every model whose service reads this source sees its 0–1 score scaled (100: percent).
+        for model in consumers(world, target):
+            eff.scale[model] = {UNIT_SCORES[model]: 1.0 + (m - 1.0) * k}
     elif fault.type == "dependency-latency":
         eff.latency[target] = 1.0 + (m - 1.0) * k
     elif fault.type == "memory-leak":
@@ -70,39 +69,12 @@ def effects_at(fault: Fault, world: World, started: float, t: float) -> Effects:
     return eff
 
 
-def change_event(fault: Fault) -> tuple[str, str, str, dict] | None:
+def consumers(world: World, source: str) -> list[str]:
+    """Return the models served by services that call `source` directly."""
+    return [s.model for s in world.services if s.model and any(c == source for c, _ in s.calls)]
+
+
+def change_event(fault: Fault, world: World = SANDBOX) -> tuple[str, str, str, dict] | None:
     """Return the (who, kind, summary, detail) a person would find in the change log."""
-    target = fault.target
-    events = {
-        "schema-change": (
-            "deploy-bot",
-            "deploy",
-            f"{target} 2.14.0 deployed (scores served as percentages)",
-            {"version": "2.14.0", "previous": "2.13.4"},
-        ),
-        "memory-leak": (
-            "deploy-bot",
-            "deploy",
-            f"{target} 1.8.3 deployed",
-            {"version": "1.8.3", "previous": "1.8.2"},
-        ),
-        "cpu-saturation": (
-            "deploy-bot",
-            "deploy",
-            f"{target} 3.2.0 deployed (feature crosses in re-ranking)",
-            {"version": "3.2.0", "previous": "3.1.7"},
-        ),
-        "config-error": (
-            "bob",
-            "config",
-            f"{target} config: PAYMENT_TIMEOUT_MS 3000 → 0",
-            {"key": "PAYMENT_TIMEOUT_MS", "from": "3000", "to": "0"},
-        ),
-        "dependency-latency": (
-            "flyway",
-            "deploy",
-            f"{target} migration 0042 applied",
-            {"migration": "0042_drop_idx_features_entity"},
-        ),
-    }
-    return events.get(fault.type)
+    svc = world.by_name.get(fault.target)
+    return None if svc is None else change_text(fault.type, svc)

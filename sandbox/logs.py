@@ -10,9 +10,13 @@ from typing import Any, TextIO
 import numpy as np
 
 from opsloop.sandbox.engine import Engine
-from opsloop.sandbox.faults import intensity
+from opsloop.sandbox.faults import consumers, intensity
+from opsloop.sandbox.ml.data import FEATURES, SCORED_UNITS, UNIT_SCORES, drifted_features
 from opsloop.sandbox.scenario import Fault
+from opsloop.sandbox.wording import config_error, slow_line
+from opsloop.sandbox.world import SANDBOX, Service, World
 
+SLOW_CALL_S = 1.0  # a callee this slow (median) makes its callers' errors timeouts
 REQUEST_SAMPLE = 0.005  # share of requests that leave an access-log line
 PATHS = {
     "gateway": ["/api/checkout", "/api/recommendations", "/api/cart", "/healthz"],
@@ -37,6 +41,8 @@ class LogWriter:
     def __init__(self, directory: Path, fault: Fault, started: float | None, seed: int) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
+        self.world: World = SANDBOX  # the engine's world, from the first emit on
+        self._latency: dict[str, float] = {}  # median latency per service at the last emit
         self.fault, self.started = fault, started
         self.rng = np.random.default_rng([seed, 99])
         self._files: dict[str, TextIO] = {}
@@ -51,6 +57,8 @@ class LogWriter:
 
     def emit(self, t: float, dt: float, engine: Engine) -> None:
         """Write the lines services would have logged during (t - dt, t]."""
+        self.world = engine.world
+        self._latency = {name: rates.get("latency", 0.0) for name, rates in engine.last.items()}
         for pod in engine.pods:
             stats = engine.last.get(pod.service, {})
             pods = sum(1 for p in engine.pods if p.service == pod.service)
@@ -119,25 +127,27 @@ class LogWriter:
 
     def _error_message(self, t: float, service: str, stats: dict[str, float]) -> tuple[str, dict]:
         fault, k = self.fault, self._intensity(t)
+        svc = self.world.by_name[service]
         if fault.type == "config-error" and service == fault.target and k > 0:
+            return config_error(svc)
+        callee = self._slow_callee(svc, k)
+        if callee:
             return (
-                "payment authorization failed: timeout of 0ms exceeded",
-                {"error": "PaymentTimeout", "config": "PAYMENT_TIMEOUT_MS=0"},
+                f"upstream timeout calling {callee} after {svc.timeout * 1000:.0f}ms",
+                {"error": "UpstreamTimeout", "upstream": callee},
             )
-        if stats.get("latency", 0) > 1.0 or (fault.type == "dependency-latency" and k > 0):
-            callee = {
-                "gateway": "checkout",
-                "checkout": "fraud-api",
-                "fraud-api": "feature-store",
-                "recommender": "feature-store",
-                "feature-store": "postgres",
-            }.get(service)
-            if callee:
-                return (
-                    f"upstream timeout calling {callee} after 2000ms",
-                    {"error": "UpstreamTimeout", "upstream": callee},
-                )
         return ("internal error while handling request", {"error": "InternalServerError"})
+
+    def _slow_callee(self, svc: Service, k: float) -> str | None:
+        """Return the callee whose slowness a timeout names: the one on the way to a slow
+        dependency, else one slow enough to time out; None when no call is slow."""
+        direct = [c for c, _ in svc.calls]
+        target = self.fault.target
+        if self.fault.type == "dependency-latency" and k > 0:
+            for callee in direct:
+                if callee == target or target in self.world.callees(callee):
+                    return callee
+        return next((c for c in direct if self._latency.get(c, 0.0) > SLOW_CALL_S), None)
 
     def _restart_lines(self, t: float, service: str, pod: str, restarts: float) -> None:
         if restarts > self._restarts.get(pod, restarts):
@@ -164,7 +174,7 @@ class LogWriter:
         pod = svc.pod_names()[int(self.rng.integers(svc.pods))]
         rate = 0.5 * k * dt  # lines per tick, so the pattern stands out from chatter
         for _ in range(self.rng.poisson(rate)):
-            level, message, extra = _fault_message(fault.type, target, engine, self.rng)
+            level, message, extra = _fault_message(fault.type, svc, target, engine, self.rng)
             self._write(t - dt * self.rng.random(), svc.name, pod, level, message, **extra)
 
     def _intensity(self, t: float) -> float:
@@ -194,17 +204,15 @@ class LogWriter:
 
 
 def _fault_message(
-    kind: str, target: str, engine: Engine, rng: np.random.Generator
+    kind: str, svc: Service, target: str, engine: Engine, rng: np.random.Generator
 ) -> tuple[str, str, dict[str, Any]]:
+    """Return one log line of a `kind` fault on `target`, logged by `svc` (which runs it)."""
     if kind == "dependency-latency":
         ms = int(engine.last.get(target, {}).get("latency", 0.2) * 1000 * rng.lognormal(0, 0.3))
-        return (
-            "WARN",
-            f"slow query {ms}ms: SELECT * FROM features WHERE entity_id = $1",
-            {"duration_ms": ms, "table": "features"},
-        )
+        return ("WARN", *slow_line(svc, ms, PATHS.get(svc.name, ["/"])[0]))
     if kind == "memory-leak":
-        heap = round(float(rng.uniform(1.5, 1.95)), 2)
+        # The heap grows to just under the container's limit before the OOM kill.
+        heap = round(svc.memory_limit_mb / 1024 * float(rng.uniform(0.75, 0.975)), 2)
         return (
             "WARN",
             f"GC pause {int(rng.integers(300, 1500))}ms, heap {heap}GiB",
@@ -218,24 +226,28 @@ def _fault_message(
         )
     if kind == "schema-change":
         value = round(float(rng.uniform(2, 99)), 1)
+        readers = consumers(engine.world, target)
+        model = readers[int(rng.integers(len(readers)))]
+        feature = UNIT_SCORES[model]
         return (
             "WARN",
-            f"feature device_score={value} outside training range [0, 1]",
-            {"feature": "device_score", "value": value, "consumer": "fraud-detector"},
+            f"feature {feature}={value} outside training range [0, 1]",
+            {"feature": feature, "value": value, "consumer": model},
         )
     if kind == "data-drift":
         value = round(float(rng.uniform(0.25, 0.6)), 2)
+        feature = (*drifted_features(target), *FEATURES[target])[0]
         return (
             "WARN",
-            f"feature monitor: txn_velocity PSI {value} above 0.25",
-            {"feature": "txn_velocity", "psi": value, "model": target},
+            f"feature monitor: {feature} PSI {value} above 0.25",
+            {"feature": feature, "psi": value, "model": target},
         )
     if kind == "seasonal-peak":
         return ("INFO", "partner batch import in progress (partner=acme)", {"partner": "acme"})
     if kind == "bad-model-release":
         return (
             "INFO",
-            f"champion {target} scored {int(rng.integers(50, 500))} transactions",
+            f"champion {target} scored {int(rng.integers(50, 500))} {SCORED_UNITS[target]}",
             {"model": target},
         )
     return ("INFO", "ok", {})

@@ -357,9 +357,11 @@ def _champion_timeline(changelog: ChangeLog) -> Callable[[float], dict[str, str]
 def _background_changes(changelog: ChangeLog, now: float) -> None:
     """Record the routine changes any platform has, so the fault's change is not the only one."""
     for hours_ago, who, kind, target, summary in (
-        (20.0, "deploy-bot", "deploy", "gateway", "gateway 4.1.2 deployed"),
+        (20.0, "deploy-bot", "deploy", "gateway", ""),
         (9.0, "carol", "config", "recommender", "recommender config: CANDIDATES 200 → 250"),
-        (5.5, "deploy-bot", "deploy", "checkout", "checkout 2.7.0 deployed"),
-        (2.0, "deploy-bot", "deploy", "feature-store", "feature-store 2.13.4 deployed"),
+        (5.5, "deploy-bot", "deploy", "checkout", ""),
+        (2.0, "deploy-bot", "deploy", "feature-store", ""),
     ):
+        # A deploy brought what runs now; a fault's release (sandbox.wording) comes after it.
+        summary = summary or f"{target} {SANDBOX.by_name[target].version} deployed"
         changelog.record(ChangeEvent(now - hours_ago * 3600, who, kind, target, summary, {}))

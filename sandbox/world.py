@@ -32,6 +32,13 @@ class Service:
     timeout: float = 2.0  # seconds before a call to a callee fails
     http: bool = True
     owner: str = "platform"
+    version: str = ""  # the release running now; "" for what the team does not deploy
+
+    def release_after(self, bump: str) -> tuple[str, str]:
+        """Return (previous, next) versions for a `bump` of "minor" or "patch"."""
+        major, minor, patch = (int(p) for p in self.version.split("."))
+        after = f"{major}.{minor + 1}.0" if bump == "minor" else f"{major}.{minor}.{patch + 1}"
+        return self.version, after
 
     def pod_names(self) -> list[str]:
         """Return stable, Kubernetes-looking pod names."""
@@ -63,6 +70,15 @@ class World:
         """Return the service that serves `model`."""
         return next((s for s in self.services if s.model == model), None)
 
+    def entries(self) -> list[str]:
+        """Return the services nothing calls: where outside traffic comes in."""
+        return [s.name for s in self.services if not self.callers(s.name)]
+
+    def models_near(self, name: str) -> list[str]:
+        """Return the models served on `name`'s call paths: by it, its callees and callers."""
+        near = {name, *self.callees(name), *self.callers(name)}
+        return [s.model for s in self.services if s.model and s.name in near]
+
     def edges(self) -> list[tuple[str, str]]:
         """Return (caller, callee) pairs: the topology opsloop can be configured with."""
         return [(s.name, c) for s in self.services for c, _ in s.calls]
@@ -73,15 +89,17 @@ class World:
 SANDBOX = World((
     #       name             namespace pods  rps  latency  errors  mem  limit  cpu/req  cores
     Service("gateway",       "edge",  3,  40.0, 0.012, 0.001,   180,  512, 0.0008, 1.0,
-            calls=(("checkout", 0.3), ("recommender", 0.5)), owner="edge"),
+            calls=(("checkout", 0.3), ("recommender", 0.5)), owner="edge", version="4.1.2"),
     Service("checkout",      "shop",  3,  12.0, 0.060, 0.002,   420, 1024, 0.0040, 1.0,
-            calls=(("fraud-api", 1.0),), owner="payments"),
+            calls=(("fraud-api", 1.0),), owner="payments", version="2.7.0"),
     Service("fraud-api",     "ml",    2,  18.0, 0.020, 0.001,   900, 2048, 0.0060, 2.0,
-            calls=(("feature-store", 1.0),), model="fraud-detector", owner="ml-platform"),
+            calls=(("feature-store", 1.0),), model="fraud-detector", owner="ml-platform",
+            version="1.8.2"),
     Service("recommender",   "ml",    2,  30.0, 0.035, 0.001,  1100, 2048, 0.0050, 1.0,
-            calls=(("feature-store", 1.0),), model="recsys-ranker", owner="ml-platform"),
+            calls=(("feature-store", 1.0),), model="recsys-ranker", owner="ml-platform",
+            version="3.1.7"),
     Service("feature-store", "ml",    2,  42.0, 0.006, 0.0005,  650, 1536, 0.0010, 1.0,
-            calls=(("postgres", 1.0),), owner="data-platform"),
+            calls=(("postgres", 1.0),), owner="data-platform", version="2.13.4"),
     Service("postgres",      "data",  1,  84.0, 0.003, 0.0,    2048, 4096, 0.0004, 2.0,
             http=False, owner="data-platform"),
 ))

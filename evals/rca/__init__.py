@@ -1,4 +1,4 @@
-"""RCA eval on the sandbox: every fault type × seeds, through a real Alertmanager webhook.
+"""RCA eval on the sandbox: fault types × targets × seeds, through a real Alertmanager webhook.
 
 One case: bring the sandbox up with the scenario and seed, wait for Alertmanager's first
 firing notification at a loopback webhook, investigate its alerts (plus any that arrive in
@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from opsloop.evals.rca.matrix import by_target, case_specs
 from opsloop.sandbox.scenario import builtin_names, load_scenario
 
 # Every built-in scenario with a fault (a false alarm counts: its right answer is "no fault").
@@ -152,14 +153,17 @@ def _same_action(action: dict[str, Any], want: dict[str, Any]) -> bool:
     return True
 
 
-def run_case(scenario: str, seed: int, home: Path) -> dict[str, Any]:
-    """Run one scenario with one seed; return the judged case."""
+def run_case(
+    scenario: str, seed: int, home: Path, fault: str | None = None, target: str | None = None
+) -> dict[str, Any]:
+    """Run one scenario (a name, or NAME@TARGET) with one seed; return the judged case."""
     from opsloop.agent.assistant import Assistant
     from opsloop.agent.config import Settings
     from opsloop.agent.rca.alerts import parse_alertmanager
     from opsloop.sandbox.manager import down, up
 
-    truth = load_scenario(scenario).ground_truth.model_dump()
+    spec = load_scenario(scenario)
+    truth = spec.ground_truth.model_dump()
     os.environ["OPSLOOP_HOME"] = str(home)
     with receiver() as (url, inbox):
         started = time.time()
@@ -182,6 +186,11 @@ def run_case(scenario: str, seed: int, home: Path) -> dict[str, Any]:
     case = judge(result, truth)
     case.update(
         scenario=scenario,
+        fault=fault or scenario,
+        target=target or spec.fault.target,
+        truth_kind=truth["kind"],
+        false_alarm=bool(result.get("false_alarm")),
+        verdict=(result.get("answer") or "").strip().split("\n")[0][:240],
         seed=seed,
         alerts=sorted({a["name"] for a in alerts.values()}),
         latency_s=round(latency, 3),
@@ -196,20 +205,36 @@ def run(
     faults: tuple[str, ...] = FAULTS,
     seeds: tuple[int, ...] = (1, 2, 3, 4, 5),
     progress: Callable[[str], None] = lambda _: None,
+    targets: str = "default",
 ) -> dict[str, Any]:
-    """Run every fault × seed; return per-case results and the summary figures."""
+    """Run every fault × target × seed; return per-case results and the summary figures.
+
+    `targets` is "default" (each scenario's own target), "all" (every eligible target) or a
+    comma-separated list of targets (those a fault type may hit).
+    """
     cases = []
     with tempfile.TemporaryDirectory(prefix="opsloop-rca-eval-") as tmp:
-        for fault in faults:
+        for spec, fault, target in case_specs(faults, targets):
             for seed in seeds:
-                home = Path(tmp) / f"{fault}-{seed}"
-                case = run_case(fault, seed, home)
+                home = Path(tmp) / f"{spec.replace('@', '-at-')}-{seed}"
+                case = run_case(spec, seed, home, fault, target)
                 cases.append(case)
-                progress(
-                    f"{fault} seed {seed}: rank {case['rank']}, top {case['top']}, action "
-                    f"{case['action']['name']}, {case['latency_s']:.2f} s"
-                )
+                progress(describe(case))
     return summarise(cases)
+
+
+def describe(case: dict[str, Any]) -> str:
+    """Return one progress line per case; a miss also says what the report concluded."""
+    action = case["action"]
+    args = ", ".join(f"{k}={v}" for k, v in action.get("args", {}).items())
+    line = (
+        f"{case['scenario']} seed {case['seed']}: rank {case['rank']}, top {case['top']}, "
+        f"action {action['name']}({args}), fix ok {case['remediation_ok']}, "
+        f"no fault {case['false_alarm']}, {case['latency_s']:.2f} s"
+    )
+    if not (case["ac1"] and case["remediation_ok"]):
+        line += f"\n    alerts {', '.join(case['alerts'])}; verdict: {case['verdict']}"
+    return line
 
 
 def summarise(cases: list[dict[str, Any]]) -> dict[str, Any]:
@@ -230,12 +255,13 @@ def summarise(cases: list[dict[str, Any]]) -> dict[str, Any]:
     latencies = sorted(c["latency_s"] for c in cases)
     p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
     by_fault = {
-        f: rates([c for c in cases if c["scenario"] == f])
-        for f in dict.fromkeys(c["scenario"] for c in cases)
+        f: rates([c for c in cases if c["fault"] == f])
+        for f in dict.fromkeys(c["fault"] for c in cases)
     }
     return {
         "overall": rates(cases),
         "by_fault": by_fault,
+        "by_target": by_target(cases),
         "latency_s": {
             "median": round(statistics.median(latencies), 3) if latencies else None,
             "p95": p95 if latencies else None,

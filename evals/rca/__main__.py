@@ -1,5 +1,7 @@
-"""`python -m opsloop.evals.rca [--world sandbox|world2] [--seeds N] [--fault NAME] [--json]`:
-RCA accuracy on the sandbox, or on world 2 (`--world world2` takes world 2's options)."""
+"""`python -m opsloop.evals.rca [--world sandbox|world2] [--seeds N] [--fault NAME]
+[--targets default|all|T1,T2] [--json]`: RCA accuracy on the sandbox, or on world 2
+(`--world world2` takes world 2's options). `--targets all` runs each fault type on every
+target it may hit and judges each fault type × target."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import sys
 from pathlib import Path
 
 from opsloop.evals.rca import FAULTS, run
+from opsloop.evals.rca.matrix import passed, render
 
 # The targets of the RCA issue; the run exits 1 when one is missed.
 TARGETS = {"ac_at_1": 0.9, "ac_at_3": 1.0, "remediation_correct": 0.9}
@@ -34,17 +37,31 @@ def main() -> int:
         "--first-seed", type=int, default=1, help="start at this seed (to split a run)"
     )
     parser.add_argument("--fault", action="append", choices=FAULTS, help="only these faults")
+    parser.add_argument("--faults", help="only these faults, comma-separated")
+    parser.add_argument(
+        "--targets",
+        default="default",
+        help="default (each scenario's own target), all (every eligible target) or T1,T2",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--out", type=Path, help="also write the JSON report to this file")
     args = parser.parse_args()
-    faults = tuple(args.fault or FAULTS)
+    faults = tuple(args.fault or []) + tuple(filter(None, (args.faults or "").split(",")))
+    if unknown := [f for f in faults if f not in FAULTS]:
+        parser.error(f"unknown fault {unknown[0]!r}; choose from {', '.join(FAULTS)}")
+    faults = faults or FAULTS
     progress = (lambda _: None) if args.json else (lambda line: print(line, flush=True))
     seeds = tuple(range(args.first_seed, args.first_seed + args.seeds))
-    report = run(faults, seeds, progress=progress)
+    report = run(faults, seeds, progress=progress, targets=args.targets)
     if args.out:
         args.out.write_text(json.dumps(report, indent=2, default=str))
     if args.json:
         print(json.dumps(report, indent=2, default=str))
+    elif args.targets != "default":
+        print()
+        print(render(report["by_target"], report["cases"]))
+        lat = report["latency_s"]
+        print(f"\nalert→report latency: median {lat['median']} s, p95 {lat['p95']} s")
     else:
         print()
         head = ("cases", "AC@1", "AC@3", "kind", "fix ok", "wrong", "named")
@@ -60,6 +77,8 @@ def main() -> int:
         print(
             f"\nalert→report latency (deterministic): median {lat['median']} s, p95 {lat['p95']} s"
         )
+    if args.targets != "default":
+        return 0 if passed(report["by_target"]) else 1
     overall = report["overall"]
     ok = all(overall[k] >= v for k, v in TARGETS.items())
     return 0 if ok and overall["remediation_wrong"] <= WRONG_MAX else 1

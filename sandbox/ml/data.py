@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,11 @@ FEATURES: dict[str, list[str]] = {
         "session_length",
     ],
 }
+# Per model: a 0–1 score an upstream unit change corrupts (served as a percentage), and what
+# one prediction is about, for the serving side's logs.
+UNIT_SCORES: dict[str, str] = {"fraud-detector": "device_score", "recsys-ranker": "user_affinity"}
+SCORED_UNITS: dict[str, str] = {"fraud-detector": "transactions", "recsys-ranker": "candidates"}
+DRIFT_PSI = 0.25  # the PSI above which a feature monitor calls a feature drifted
 
 # Share of frauds that follow the new pattern at drift=1.0; the old pattern never vanishes.
 NEW_PATTERN_SHARE = 0.5
@@ -165,6 +171,20 @@ def batch(
             raise ValueError(f"cannot scale unknown column {col!r} of {model}")
         X[col] = X[col] * factor
     return X[FEATURES[model]], y
+
+
+@cache
+def drifted_features(model: str, drift: float = 1.0, rows: int = 4000) -> tuple[str, ...]:
+    """Return `model`'s features whose PSI at `drift` exceeds DRIFT_PSI, most drifted first."""
+    from opsloop.tools.analysis.stats import psi
+
+    # Fixed seeds: the answer is a property of the data generator, not of one sandbox run.
+    before, _ = batch(model, rows, np.random.default_rng([0, 1]))
+    after, _ = batch(model, rows, np.random.default_rng([0, 2]), Shift(drift=drift))
+    scores = {f: psi(before[f].to_numpy(), after[f].to_numpy()) for f in FEATURES[model]}
+    return tuple(
+        f for f in sorted(scores, key=scores.__getitem__, reverse=True) if scores[f] > DRIFT_PSI
+    )
 
 
 def reference_sample(model: str, n: int, seed: int) -> pd.DataFrame:

@@ -125,9 +125,31 @@ RECSYS = _ModelPlan(
             params={"max_iter": 200, "max_leaf_nodes": 5, "learning_rate": 0.05},
             alias=_Alias(CHAMPION, 3, "ci-bot", "validation passed; beats v2 on holdout AUC"),
         ),
+        _Release(
+            "gbm",
+            days_ago=1,
+            by="ci-bot",
+            description="Weekly retrain on the feature-store v2 snapshot.",
+            rows=10000,
+            params={"max_iter": 200, "max_leaf_nodes": 5, "learning_rate": 0.05},
+            # The same backfill bug as fraud-detector v4: affinity read backwards online.
+            bug="invert_feature:user_affinity",
+            alias=_Alias(CHALLENGER, 0.9, "ci-bot", "validation passed; awaiting promotion"),
+        ),
     ),
 )
 PLANS: tuple[_ModelPlan, ...] = (FRAUD, RECSYS)
+
+
+def planned_champion(model: str) -> str:
+    """Return the version seeding leaves as `model`'s champion (versions count from 1)."""
+    plan = next(p for p in PLANS if p.name == model)
+    moves = [
+        (r.alias.days_ago, i)
+        for i, r in enumerate(plan.releases, 1)
+        if r.alias and r.alias.alias == CHAMPION
+    ]
+    return str(min(moves)[1])  # the latest move
 
 
 def _client(tracking_uri: str) -> Any:
@@ -246,7 +268,8 @@ def seed_registry(
 
     fraud-detector: v1 logreg (champion 30 d ago), v2 failed validation, v3 champion since 7 d,
     v4 a broken build that passed validation (challenger, the bad candidate).
-    recsys-ranker: v1 logreg, v2 champion 20 d ago, v3 champion since 3 d.
+    recsys-ranker: v1 logreg, v2 champion 20 d ago, v3 champion since 3 d, v4 the same kind of
+    broken build (challenger, the bad candidate).
     """
     return [
         _seed_model(plan, tracking_uri, Path(artifact_root), changelog, now, seed) for plan in PLANS
