@@ -558,3 +558,19 @@ def test_a_lower_case_subject_first_is_a_value_when_the_rest_agrees() -> None:
     )
     # A capitalised verb first is the message's own word: two calls.
     assert ids == ["T1", "T1", "T2", "T3"]
+
+
+def test_lines_in_different_states_are_different_calls() -> None:
+    ids, _ = mine(
+        [
+            "Session opened",
+            "Session closed",
+            "Session opened",
+            "fan alarm set on rack 'r7'.",
+            "fan alarm cleared on rack 'r7'",
+            "leaving channel <0.88.0> (peer 10.1.1.1:4000, reason: 'idle')",
+            "leaving channel <0.91.0> (peer 10.1.1.2:4000, reason: 'idle'):",
+            "leaving channel <0.93.0> (peer 10.1.1.3:4000, reason: 'busy')",
+        ]
+    )
+    assert ids == ["T1", "T2", "T1", "T3", "T4", "T5", "T6", "T5"]
