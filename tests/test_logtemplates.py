@@ -574,3 +574,13 @@ def test_lines_in_different_states_are_different_calls() -> None:
         ]
     )
     assert ids == ["T1", "T2", "T1", "T3", "T4", "T5", "T6", "T5"]
+
+
+def test_a_level_with_its_process_name_in_brackets_is_header() -> None:
+    line = "[2025-03-01 11:22:33,044: WARNING/Worker-7] Job jobs.export[ab12] retried"
+    assert strip_header(line) == "Job jobs.export[ab12] retried"
+
+
+def test_a_dict_or_list_printed_last_is_one_value() -> None:
+    assert mask("Job done in 3s: {'rows': 12, 'file': 'a b.csv'}") == "Job done in <*>: <*>"
+    assert mask("Job done in 3s: [1, 2, 3]") == "Job done in <*>: <*>"
