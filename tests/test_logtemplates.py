@@ -584,3 +584,31 @@ def test_a_level_with_its_process_name_in_brackets_is_header() -> None:
 def test_a_dict_or_list_printed_last_is_one_value() -> None:
     assert mask("Job done in 3s: {'rows': 12, 'file': 'a b.csv'}") == "Job done in <*>: <*>"
     assert mask("Job done in 3s: [1, 2, 3]") == "Job done in <*>: <*>"
+
+
+def test_json_access_records_group_by_method_and_route() -> None:
+    def record(method: str, uri: str, status: int, msg: str = "request done") -> str:
+        request = {"peer": "198.51.100.7", "verb": method, "request_uri": uri}
+        return json.dumps(
+            {"lvl": "info", "msg": msg, "http": request, "status": status, "bytes_sent": 512}
+        )
+
+    error = json.dumps(
+        {
+            "lvl": "error",
+            "msg": "upstream timed out",
+            "http": {"verb": "GET", "request_uri": "/a"},
+            "status": 504,
+        }
+    )
+    ids, _ = mine(
+        [
+            record("GET", "/v2/carts/8812", 200),
+            record("GET", "/v2/carts/1203", 504),
+            record("DELETE", "/v2/carts/1203", 204),
+            record("GET", "/v2/carts?owner=ann", 200),
+            error,  # no response size: a message, grouped by its text
+            record("GET", "/v2/carts/77", 200),
+        ]
+    )
+    assert ids == ["T1", "T1", "T2", "T3", "T4", "T1"]
