@@ -612,3 +612,21 @@ def test_json_access_records_group_by_method_and_route() -> None:
         ]
     )
     assert ids == ["T1", "T1", "T2", "T3", "T4", "T1"]
+
+
+def test_a_pair_of_segments_with_many_values_before_one_rest_is_a_parameter() -> None:
+    def line(method: str, path: str) -> str:
+        return f'203.0.113.4 - - [02/Apr/2025:08:00:00 +0000] "{method} {path} HTTP/1.1" 200 90'
+
+    pairs = ["north/ledger", "south/portal", "east/ledger", "west/mailer"]
+    ids, templates = mine(
+        [line("GET", f"/{p}/blame/{n}") for n, p in enumerate(pairs, start=101)]
+        + [line("PUT", f"/hub/{p}/labels/{n}") for n, p in enumerate(pairs, start=7)]
+        # Below a learned prefix, any rest takes the pair as a parameter.
+        + [line("GET", "/hub/south/portal/topics"), line("GET", "/hub/west/mailer/topics")]
+        # One varying word before a fixed one is a resource: three routes.
+        + [line("GET", f"/api/{r}/count") for r in ("users", "orders", "carts")]
+    )
+    assert len(set(ids[:4])) == 1 and len(set(ids[4:8])) == 1 and ids[8] == ids[9]
+    assert '"GET /<*>/<*>/blame/<*> HTTP/<*>" <*> <*>' in [t.text for t in templates]
+    assert len(set(ids[10:])) == 3
