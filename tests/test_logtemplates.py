@@ -630,3 +630,26 @@ def test_a_pair_of_segments_with_many_values_before_one_rest_is_a_parameter() ->
     assert len(set(ids[:4])) == 1 and len(set(ids[4:8])) == 1 and ids[8] == ids[9]
     assert '"GET /<*>/<*>/blame/<*> HTTP/<*>" <*> <*>' in [t.text for t in templates]
     assert len(set(ids[10:])) == 3
+
+
+def test_a_json_access_record_may_hold_the_request_line() -> None:
+    def record(request: str, status: str) -> str:
+        return json.dumps(
+            {
+                "time_local": "t",
+                "request": request,
+                "status": status,
+                "body_bytes_sent": "310",
+                "http_user_agent": "probe/2",
+            }
+        )
+
+    ids, templates = mine(
+        [
+            record("GET /shelf/4411/books?sort=asc HTTP/1.1", "200"),
+            record("GET /shelf/93/books?sort=desc HTTP/2.0", "404"),
+            record("PATCH /shelf/93 HTTP/1.1", "200"),
+        ]
+    )
+    assert ids == ["T1", "T1", "T2"]
+    assert templates[0].text == '"GET /shelf/<*>/books?sort=<*> HTTP/<*>" <*> <*>'

@@ -106,8 +106,9 @@ _STATUS_KEYS = frozenset(
 def _json_request(line: str) -> Request | None:
     """Return the request of a JSON access record, or None when the line is not one.
 
-    A record is one when it holds a method, a target, a status and a size (`size`,
-    `bytes_sent`): a server's error line quoting the request has no response size.
+    A record is one when it holds a method and a target (or a request line), a status and
+    a size (`size`, `bytes_sent`), as servers write them. An app's `request completed`
+    message with a status, or a server's error line quoting the request, has no size.
     """
     try:
         record = json.loads(line)
@@ -119,6 +120,12 @@ def _json_request(line: str) -> Request | None:
     _flatten(record, fields, 3)
     method = next((fields[k] for k in _METHOD_KEYS if k in fields), None)
     target = next((fields[k] for k in _TARGET_KEYS if k in fields), None)
+    line_field = fields.get("request")
+    if method is None and isinstance(line_field, str):
+        # nginx's `"request":"$request"`: the request line itself.
+        request = _REQUEST.fullmatch(line_field)
+        if request is not None and " HTTP/" in line_field:
+            method, target = request["method"], request["target"]
     status = next((fields[k] for k in _STATUS_KEYS if k in fields), None)
     sized = any(("size" in k or "bytes" in k) and _is_number(v) for k, v in fields.items())
     if not (

@@ -243,7 +243,7 @@ def _ends_apart(template: list[str], tokens: list[str]) -> bool:
     (`closing connection (…)` and `closing connection (…):`, whose reason comes next)."""
     if template and tokens and template[-1] != tokens[-1]:
         a, b = template[-1], tokens[-1]
-        if a.rstrip(":") == b.rstrip(":") or (a == WILDCARD and b.endswith("):")):
+        if a.rstrip(":") == b.rstrip(":"):
             return True
     for a, b in zip(template, tokens, strict=True):
         if a == b:
