@@ -558,3 +558,98 @@ def test_a_lower_case_subject_first_is_a_value_when_the_rest_agrees() -> None:
     )
     # A capitalised verb first is the message's own word: two calls.
     assert ids == ["T1", "T1", "T2", "T3"]
+
+
+def test_lines_in_different_states_are_different_calls() -> None:
+    ids, _ = mine(
+        [
+            "Session opened",
+            "Session closed",
+            "Session opened",
+            "fan alarm set on rack 'r7'.",
+            "fan alarm cleared on rack 'r7'",
+            "leaving channel <0.88.0> (peer 10.1.1.1:4000, reason: 'idle')",
+            "leaving channel <0.91.0> (peer 10.1.1.2:4000, reason: 'idle'):",
+            "leaving channel <0.93.0> (peer 10.1.1.3:4000, reason: 'busy')",
+        ]
+    )
+    assert ids == ["T1", "T2", "T1", "T3", "T4", "T5", "T6", "T5"]
+
+
+def test_a_level_with_its_process_name_in_brackets_is_header() -> None:
+    line = "[2025-03-01 11:22:33,044: WARNING/Worker-7] Job jobs.export[ab12] retried"
+    assert strip_header(line) == "Job jobs.export[ab12] retried"
+
+
+def test_a_dict_or_list_printed_last_is_one_value() -> None:
+    assert mask("Job done in 3s: {'rows': 12, 'file': 'a b.csv'}") == "Job done in <*>: <*>"
+    assert mask("Job done in 3s: [1, 2, 3]") == "Job done in <*>: <*>"
+
+
+def test_json_access_records_group_by_method_and_route() -> None:
+    def record(method: str, uri: str, status: int, msg: str = "request done") -> str:
+        request = {"peer": "198.51.100.7", "verb": method, "request_uri": uri}
+        return json.dumps(
+            {"lvl": "info", "msg": msg, "http": request, "status": status, "bytes_sent": 512}
+        )
+
+    error = json.dumps(
+        {
+            "lvl": "error",
+            "msg": "upstream timed out",
+            "http": {"verb": "GET", "request_uri": "/a"},
+            "status": 504,
+        }
+    )
+    ids, _ = mine(
+        [
+            record("GET", "/v2/carts/8812", 200),
+            record("GET", "/v2/carts/1203", 504),
+            record("DELETE", "/v2/carts/1203", 204),
+            record("GET", "/v2/carts?owner=ann", 200),
+            error,  # no response size: a message, grouped by its text
+            record("GET", "/v2/carts/77", 200),
+        ]
+    )
+    assert ids == ["T1", "T1", "T2", "T3", "T4", "T1"]
+
+
+def test_a_pair_of_segments_with_many_values_before_one_rest_is_a_parameter() -> None:
+    def line(method: str, path: str) -> str:
+        return f'203.0.113.4 - - [02/Apr/2025:08:00:00 +0000] "{method} {path} HTTP/1.1" 200 90'
+
+    pairs = ["north/ledger", "south/portal", "east/ledger", "west/mailer"]
+    ids, templates = mine(
+        [line("GET", f"/{p}/blame/{n}") for n, p in enumerate(pairs, start=101)]
+        + [line("PUT", f"/hub/{p}/labels/{n}") for n, p in enumerate(pairs, start=7)]
+        # Below a learned prefix, any rest takes the pair as a parameter.
+        + [line("GET", "/hub/south/portal/topics"), line("GET", "/hub/west/mailer/topics")]
+        # One varying word before a fixed one is a resource: three routes.
+        + [line("GET", f"/api/{r}/count") for r in ("users", "orders", "carts")]
+    )
+    assert len(set(ids[:4])) == 1 and len(set(ids[4:8])) == 1 and ids[8] == ids[9]
+    assert '"GET /<*>/<*>/blame/<*> HTTP/<*>" <*> <*>' in [t.text for t in templates]
+    assert len(set(ids[10:])) == 3
+
+
+def test_a_json_access_record_may_hold_the_request_line() -> None:
+    def record(request: str, status: str) -> str:
+        return json.dumps(
+            {
+                "time_local": "t",
+                "request": request,
+                "status": status,
+                "body_bytes_sent": "310",
+                "http_user_agent": "probe/2",
+            }
+        )
+
+    ids, templates = mine(
+        [
+            record("GET /shelf/4411/books?sort=asc HTTP/1.1", "200"),
+            record("GET /shelf/93/books?sort=desc HTTP/2.0", "404"),
+            record("PATCH /shelf/93 HTTP/1.1", "200"),
+        ]
+    )
+    assert ids == ["T1", "T1", "T2"]
+    assert templates[0].text == '"GET /shelf/<*>/books?sort=<*> HTTP/<*>" <*> <*>'

@@ -7,9 +7,12 @@ with ids, hashes, dates and query values taken out (`GET /v1/items/<*>`).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
+from opsloop.tools.analysis.logtemplates.http_terms import METHODS
 from opsloop.tools.analysis.logtemplates.masking import WILDCARD
 
 # `%h %l %u %t "%r" %>s %b` (common), then `"%{Referer}i" "%{User-agent}i"` (combined) and
@@ -67,6 +70,8 @@ class Request:
 def parse_access(line: str) -> Request | None:
     """Return the request of an access line, or None when the line is not one."""
     line = line.strip()
+    if line.startswith("{") and line.endswith("}"):
+        return _json_request(line)
     match = _LINE.match(line) or _other_layout(line)
     if match is None:
         return None
@@ -78,9 +83,84 @@ def parse_access(line: str) -> Request | None:
 
 
 def is_access_line(line: str) -> bool:
-    """Tell whether a raw line is an access line: NCSA, or a quoted request and a status."""
+    """Tell whether a raw line is an access line: NCSA, a quoted request and a status, or a
+    JSON record of a request and its response."""
     line = line.strip()
+    if line.startswith("{") and line.endswith("}"):
+        return _json_request(line) is not None
     return _LINE.match(line) is not None or _other_layout(line) is not None
+
+
+# Field names (lower case, without `_`, `-` and `.`) of a JSON access record, as servers and
+# proxies write them (Caddy, Traefik, Envoy, nginx `escape=json`, GCP `httpRequest`, ECS).
+_METHOD_KEYS = frozenset("method requestmethod httpmethod httprequestmethod verb".split())
+_TARGET_KEYS = frozenset(
+    "uri requesturi path requestpath url requesturl target urlpath urloriginal".split()
+)
+_STATUS_KEYS = frozenset(
+    "status statuscode responsecode responsestatus downstreamstatus httpstatus"
+    " httpresponsestatuscode".split()
+)
+
+
+def _json_request(line: str) -> Request | None:
+    """Return the request of a JSON access record, or None when the line is not one.
+
+    A record is one when it holds a method and a target (or a request line), a status and
+    a size (`size`, `bytes_sent`), as servers write them. An app's `request completed`
+    message with a status, or a server's error line quoting the request, has no size.
+    """
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(record, dict):
+        return None
+    fields: dict[str, Any] = {}
+    _flatten(record, fields, 3)
+    method = next((fields[k] for k in _METHOD_KEYS if k in fields), None)
+    target = next((fields[k] for k in _TARGET_KEYS if k in fields), None)
+    line_field = fields.get("request")
+    if method is None and isinstance(line_field, str):
+        # nginx's `"request":"$request"`: the request line itself.
+        request = _REQUEST.fullmatch(line_field)
+        if request is not None and " HTTP/" in line_field:
+            method, target = request["method"], request["target"]
+    status = next((fields[k] for k in _STATUS_KEYS if k in fields), None)
+    sized = any(("size" in k or "bytes" in k) and _is_number(v) for k, v in fields.items())
+    if not (
+        isinstance(method, str)
+        and method.upper() in METHODS
+        and isinstance(target, str)
+        and target.startswith(("/", "http://", "https://"))
+        and _is_number(status)
+        and sized
+    ):
+        return None
+    return Request(method.upper(), route(target))
+
+
+def _flatten(record: dict[str, Any], fields: dict[str, Any], depth: int) -> None:
+    """Collect a record's scalar fields by normalised name; the outermost one wins."""
+    nested = []
+    for key, value in record.items():
+        if isinstance(value, dict):
+            nested.append(value)
+            continue
+        name = re.sub(r"[_\-.]", "", key.lower())
+        fields.setdefault(name, value)
+        if "." in key:  # ECS's flat `url.path`: its last part names it too
+            fields.setdefault(re.sub(r"[_\-]", "", key.lower().rpartition(".")[2]), value)
+    if depth > 1:
+        for value in nested:
+            _flatten(value, fields, depth - 1)
+
+
+def _is_number(value: object) -> bool:
+    """Tell whether a JSON value is a number, or a string of digits."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int | float) or (isinstance(value, str) and value.isdigit())
 
 
 def _other_layout(line: str) -> re.Match[str] | None:

@@ -232,14 +232,28 @@ def _same_body(template: list[str], tokens: list[str]) -> bool:
 # A participle that ends a clause (`started.`, `assigned:`, `running.`): the verb a call
 # prints. Other words there may be values (`Started session 4 of user alice.`).
 _CLAUSE_END = re.compile(r"[a-z]{2,}(?:ed|ing)[.:]")
+# A state a message reports (`Connection accepted`, `alarm set`, `link down`): two lines
+# in different states are two calls, since a program writes each transition on its own.
+_STATE = re.compile(r"[a-z]{3,}(?:ed|ing)|set|clear|up|down|on|off|open|close")
 
 
 def _ends_apart(template: list[str], tokens: list[str]) -> bool:
-    """Tell whether two lines differ in a clause-ending word (`has started.`, `has ended.`)."""
-    return any(
-        a != b and _CLAUSE_END.fullmatch(a) and _CLAUSE_END.fullmatch(b) and a[-1] == b[-1]
-        for a, b in zip(template, tokens, strict=True)
-    )
+    """Tell whether two lines differ in a clause-ending word (`has started.`, `has ended.`),
+    in a state word (`Connection accepted`, `Connection ended`), or in a final `:` alone
+    (`closing connection (…)` and `closing connection (…):`, whose reason comes next)."""
+    if template and tokens and template[-1] != tokens[-1]:
+        a, b = template[-1], tokens[-1]
+        if a.rstrip(":") == b.rstrip(":"):
+            return True
+    for a, b in zip(template, tokens, strict=True):
+        if a == b:
+            continue
+        if _CLAUSE_END.fullmatch(a) and _CLAUSE_END.fullmatch(b) and a[-1] == b[-1]:
+            return True
+        a, b = a.rstrip(".:,;").lower(), b.rstrip(".:,;").lower()
+        if a != b and _STATE.fullmatch(a) and _STATE.fullmatch(b):
+            return True
+    return False
 
 
 def _key(token: str) -> str:

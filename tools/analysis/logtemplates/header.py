@@ -208,7 +208,9 @@ def _is_level(text: str) -> bool:
     """Tell whether a field is a severity: `INFO`, `Info,`, `[error]`, `<warn>`, `WARN:`."""
     if text[:1] in "[<" and text[-1:] in "]>":
         # Apache's `[module:level]` (`[proxy:error]`, `[core:notice]`).
-        return text[1:-1].strip().rpartition(":")[2].upper() in LEVELS
+        # Celery's `[time: LEVEL/ProcessName]`: the level, then the process writing.
+        level = text[1:-1].strip().rpartition(":")[2].strip().partition("/")[0]
+        return level.upper() in LEVELS
     word = text.rstrip(":,")
     # A lowercase word is more likely message text (`error connecting ...`) than a level.
     return (word.isupper() or word.istitle()) and word.upper() in LEVELS

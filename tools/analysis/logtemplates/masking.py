@@ -35,6 +35,9 @@ _RARE_MASKS: list[tuple[tuple[str, ...], re.Pattern[str], str]] = [
     (("CMD (",), re.compile(r"\b(CMD \()\S.*\)$"), r"\1" + WILDCARD + ")"),
     # cron's `(user) EVENT (detail)`: the user in parentheses leads the message.
     ((") ",), re.compile(r"^\([\w.\-@$]+\)(?= [A-Z]+ \()"), "(" + WILDCARD + ")"),
+    # A dict or list printed last after `: ` (a task's return value, a payload) is one
+    # value, whatever its keys and length.
+    ((": {", ": ["), re.compile(r"(?<=: )(?:\{.*\}|\[.*\])$"), WILDCARD),
     # A quoted value after its key (`db: 'shop'`, `reason="disk full"`) is one value, however
     # many words it holds; a quoted phrase elsewhere may be the message itself (klog).
     (
