@@ -16,6 +16,7 @@ from opsloop.tools.backends.prometheus.client import PromClient
 from opsloop.tools.backends.prometheus.discovery import Discovery
 from opsloop.tools.backends.prometheus.rules import episodes, split_condition, widen_ranges
 from opsloop.tools.base import ToolStatus
+from opsloop.tools.errors import QueryError
 from opsloop.tools.toolsets.condition import condition_tools
 from opsloop.tools.toolsets.metrics import MetricsContext
 
@@ -89,6 +90,10 @@ def test_a_condition_that_does_not_hold_and_an_unknown_rule(check):
     assert result.status is ToolStatus.OK and not result.data["holds"]
     assert result.data["value"] > 1  # the signal is still read: "it is X, below the level"
     assert "does not hold" in result.summary
+    # A rule Prometheus cannot evaluate is an error, never "does not hold" (which would let
+    # the verdict call the alert a false alarm).
+    with pytest.raises(QueryError, match="rejected the query"):
+        check.invoke({"alertname": "Broken", "labels": {}, "expr": "sum(rate(x[5m]) > "})
     missing = check.invoke({"alertname": "NoSuchRule", "labels": {}})
     assert missing.status is ToolStatus.NO_DATA and "no alerting rule named" in missing.summary
 

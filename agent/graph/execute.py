@@ -17,11 +17,9 @@ from pydantic import ValidationError
 from opsloop.agent.graph.deps import Deps
 from opsloop.agent.graph.normalise import normalise_args
 from opsloop.tools.base import OpsTool, ToolResult, ToolStatus
-from opsloop.tools.deadline import PAST_DEADLINE, deadline, remaining
+from opsloop.tools.deadline import PAST_DEADLINE, remaining
 from opsloop.tools.errors import BackendUnavailable, OpsError
 from opsloop.tools.redact import redact
-
-__all__ = ["deadline"]  # the assistant sets a turn's deadline through this module
 
 QUEUE_WAIT_S = 60.0  # without a deadline, how long a call may wait for a thread
 

@@ -153,15 +153,17 @@ def _judge(
 ) -> dict[str, Any]:
     """Evaluate the rule and its signal for the alert's series at `at`."""
 
-    def rows(expr: str) -> list[Row]:
+    def rows(expr: str, strict: bool = False) -> list[Row]:
         text = widen_ranges(expr, ranges) if ranges else expr
         try:
             found = instant_rows(ctx.prom.instant(text, at))
         except QueryError:
+            if strict:  # a rule that cannot be evaluated neither holds nor clears
+                raise
             return []
         return [(lab, v) for lab, v in found if same_series(lab, labels)]
 
-    held = rows(rule)
+    held = rows(rule, strict=ranges is None)
     signal = rows(cond.signal) if cond else held
     value = _worst(signal, cond)
     level = cond.threshold if cond else None
