@@ -1,6 +1,6 @@
 """The live scan's rows through the offline ranker's scoring core (`rca_peers.peer_table`).
 
-Each bad-direction move is set against the biggest relative move of the same signal over
+Each move is set against the biggest relative move of the same signal over
 all services: the service whose latency doubled beside callers that rose 20 % is where it
 starts. `severity` weighs a row by that share, so both rankers judge a move the same way.
 """

@@ -56,7 +56,7 @@ class ReadAuth:
 
     A separate credential from the webhook's: whoever may post alerts (Alertmanager's config
     holds that token) need not read reports with log lines, and a dashboard that reads
-    incidents must not be able to open them.
+    incidents must not be able to post alerts.
     """
 
     def __init__(self, settings: Any) -> None:
