@@ -19,7 +19,11 @@ sandbox_app = typer.Typer(
 @sandbox_app.command("up")
 def sandbox_up(
     scenario: Annotated[
-        str, typer.Option(help="Built-in scenario name (see `sandbox scenarios`) or a spec file.")
+        str,
+        typer.Option(
+            help="Built-in scenario name (see `sandbox scenarios`), NAME@TARGET to move its "
+            "fault to another eligible service or model (memory-leak@checkout), or a spec file."
+        ),
     ] = "healthy",
     seed: Annotated[int | None, typer.Option(help="Change noise and timing.")] = None,
     webhook: Annotated[
