@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import pwd
 import tomllib
@@ -15,9 +13,9 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, SettingsConfigDict
 from typing_extensions import TypedDict  # pydantic validates typing.TypedDict only on 3.12+
 
+from opsloop.agent.sandbox_state import env_world, sandbox_values
 from opsloop.tools.backends.prometheus.modelmon import ModelMetrics
 
-log = logging.getLogger(__name__)
 
 CONFIG_FILE_ENV = "OPSLOOP_CONFIG"
 MASK = "********"
@@ -217,6 +215,16 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Approval roles: [policy.roles.NAME] actions/models, [policy.users] (JSON).",
     )
+    people: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Per-person API tokens for `opsloop serve`: [people.NAME] token_sha256 (JSON).",
+    )
+    server_url: str | None = Field(
+        None, description="An `opsloop serve` to send `opsloop approve` through (with token)."
+    )
+    token: SecretStr | None = Field(
+        None, description="Your personal token for server_url (`opsloop token new NAME`)."
+    )
     approval_ttl: float = Field(3600.0, gt=0, description="Seconds an approval request is valid.")
     retrain_backend: Literal["local", "airflow", "argo", "kubeflow"] = Field(
         "local", description="Where retraining runs: a local command or an orchestrator."
@@ -256,6 +264,7 @@ class Settings(BaseSettings):
         "logs_url",
         "retrain_url",
         "otlp_endpoint",
+        "server_url",
         mode="before",
     )
     @classmethod
@@ -267,9 +276,12 @@ class Settings(BaseSettings):
         cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
     ):
         """Order: explicit arguments, environment, opsloop.toml, running sandbox, defaults."""
-        file_values = InitSettingsSource(settings_cls, init_kwargs=_toml_values())
-        sandbox_values = InitSettingsSource(settings_cls, init_kwargs=_sandbox_values())
-        return init_settings, env_settings, file_values, sandbox_values
+        toml = _toml_values()
+        file_values = InitSettingsSource(settings_cls, init_kwargs=toml)
+        own = {**toml, **env_world(), **init_settings.init_kwargs}
+        sandbox = sandbox_values(default_home(), set(cls.model_fields), own)
+        sandbox_source = InitSettingsSource(settings_cls, init_kwargs=sandbox)
+        return init_settings, env_settings, file_values, sandbox_source
 
     @property
     def llm_enabled(self) -> bool:
@@ -343,55 +355,6 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[name] = value
     return flat
-
-
-def sandbox_state_file(home: Path | None = None) -> Path:
-    """Return where a running sandbox records its URLs."""
-    return (home or default_home()) / "sandbox" / "state.json"
-
-
-_STALE_REPORTED: set[str] = set()
-
-
-def _sandbox_values() -> dict[str, Any]:
-    """Point defaults at a running sandbox, so `opsloop ask` works right after `sandbox up`.
-
-    Only while that sandbox runs: a state file left by a crash or a reboot would otherwise
-    reconfigure every later command (its URLs, retrain command and approval policy).
-    """
-    path = sandbox_state_file()
-    try:
-        state = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    if not sandbox_running(state):
-        if str(path) not in _STALE_REPORTED:  # once per process, not once per Settings()
-            _STALE_REPORTED.add(str(path))
-            log.warning(
-                "ignoring %s: the sandbox that wrote it is not running (run `opsloop sandbox "
-                "down` to remove it, or `opsloop sandbox up` to start one)",
-                path,
-            )
-        return {}
-    settings = state.get("settings", {})
-    return {k: v for k, v in settings.items() if k in Settings.model_fields}
-
-
-def sandbox_running(state: dict[str, Any]) -> bool:
-    """Tell whether any process a sandbox state records still runs (checked by its command
-    line naming the sandbox's directory, so a reused PID does not count)."""
-    root = str(state.get("directory") or "")
-    for proc in (state.get("processes") or {}).values():
-        pid = proc.get("pid") if isinstance(proc, dict) else None
-        if not isinstance(pid, int) or pid <= 0:
-            continue
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if root and root in cmdline:
-            return True
-    return False
 
 
 class ConfigError(RuntimeError):

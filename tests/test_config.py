@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from opsloop.agent.config import MASK, Settings, mask_url, sandbox_state_file
+from opsloop.agent.config import MASK, Settings, mask_url
+from opsloop.agent.sandbox_state import sandbox_state_file
 
 
 def test_environment_overrides_defaults(monkeypatch):
@@ -54,7 +55,9 @@ def _state(path: Path, pid: int, directory: Path) -> None:
     path.write_text(json.dumps(state))
 
 
-def test_running_sandbox_provides_defaults(opsloop_home: Path, tmp_path: Path):
+@pytest.fixture
+def live_sandbox(opsloop_home: Path, tmp_path: Path):
+    """Write a sandbox state whose recorded process runs (and names the sandbox directory)."""
     path = sandbox_state_file(opsloop_home)
     path.parent.mkdir(parents=True)
     root = tmp_path / "sandbox-root"
@@ -68,10 +71,42 @@ def test_running_sandbox_provides_defaults(opsloop_home: Path, tmp_path: Path):
             assert time.monotonic() < deadline, "the stand-in process did not start"
             time.sleep(0.05)
         _state(path, proc.pid, root)
-        assert Settings().prometheus_url == "http://127.0.0.1:41234"
+        yield path
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_running_sandbox_provides_defaults(live_sandbox: Path):
+    s = Settings()
+    assert s.prometheus_url == "http://127.0.0.1:41234" and s.policy
+
+
+@pytest.mark.parametrize(
+    "how", ["env", "toml", "argument"], ids=["env", "opsloop.toml", "argument"]
+)
+def test_a_command_on_another_world_gets_none_of_the_sandbox(
+    live_sandbox: Path, opsloop_home: Path, monkeypatch, how: str
+):
+    # The user points Prometheus at production while a sandbox runs: its policy (which lets
+    # whoever started it approve everything) must not come along.
+    prod = "http://prometheus.prod:9090"
+    if how == "env":
+        monkeypatch.setenv("OPSLOOP_PROMETHEUS_URL", prod)
+        s = Settings()
+    elif how == "toml":
+        config = opsloop_home / "opsloop.toml"
+        config.write_text(f'[prometheus]\nurl = "{prod}"\n')
+        monkeypatch.setenv("OPSLOOP_CONFIG", str(config))
+        s = Settings()
+    else:
+        s = Settings(prometheus_url=prod)
+    assert s.prometheus_url == prod and not s.policy
+
+
+def test_naming_the_sandbox_itself_keeps_its_settings(live_sandbox: Path, monkeypatch):
+    monkeypatch.setenv("OPSLOOP_PROMETHEUS_URL", "http://127.0.0.1:41234")
+    assert Settings().policy
 
 
 def test_a_stale_sandbox_state_is_reported_once_and_ignored(opsloop_home: Path, caplog):
