@@ -16,7 +16,6 @@ from typing_extensions import TypedDict  # pydantic validates typing.TypedDict o
 from opsloop.agent.sandbox_state import env_world, sandbox_values
 from opsloop.tools.backends.prometheus.modelmon import ModelMetrics
 
-
 CONFIG_FILE_ENV = "OPSLOOP_CONFIG"
 MASK = "********"
 
