@@ -47,26 +47,24 @@ def approve(
     reason: Annotated[str, typer.Option(help="Why; stored in the audit log.")] = "",
     as_json: JsonFlag = False,
 ) -> None:
-    """Approve (or reject) the write action a thread is waiting for."""
+    """Approve (or reject) the write action a thread is waiting for.
+
+    With OPSLOOP_SERVER_URL set, the decision goes through that `opsloop serve` as the
+    person whose OPSLOOP_TOKEN it is; otherwise it is taken here as your OS account.
+    """
+    from opsloop.agent.approvals.decide import DecisionError, decide
+
     settings = load_settings()
+    if settings.server_url:
+        from opsloop.agent.cli.remote import approve_remote
+
+        finish(approve_remote(settings, thread_id, not reject, reason), as_json)
+        return
     assistant = assistant_for(settings)
-    snapshot = assistant.graph.get_state({"configurable": {"thread_id": thread_id}})
-    if not snapshot.interrupts:
-        raise fail(f"thread {thread_id} is not waiting for an approval")
-    who = approver_name(settings)
-    decision = {
-        "approved": not reject,
-        "by": who,
-        "reason": reason or ("rejected" if reject else "approved"),
-    }
-    interrupt_id = snapshot.interrupts[0].id
-    if not assistant.deps.audit.claim_decision(thread_id, interrupt_id, who):
-        raise fail(f"thread {thread_id} is being decided by someone else (Slack or another CLI)")
     try:
-        result = assistant.resume(thread_id, decision)
-    except BaseException:
-        assistant.deps.audit.release_decision(thread_id, interrupt_id)
-        raise
+        result = decide(assistant, thread_id, approver_name(settings), not reject, reason, "cli")
+    except DecisionError as exc:
+        raise fail(exc.message) from None
     finish(result, as_json)
 
 

@@ -21,6 +21,7 @@ from opsloop.agent.cli.rca import app as rca_app
 from opsloop.agent.cli.sandbox import sandbox_app
 from opsloop.agent.cli.serve import serve
 from opsloop.agent.cli.slack import slack_app
+from opsloop.agent.cli.token import token_app
 from opsloop.agent.config import Settings, config_file
 
 app = typer.Typer(
@@ -49,6 +50,7 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(slack_app, name="slack", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(config_app, name="config")
+app.add_typer(token_app, name="token", no_args_is_help=True)
 
 
 @config_app.command("show")

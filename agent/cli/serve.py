@@ -88,6 +88,7 @@ def build_server(
     max_body = int(getattr(settings, "webhook_max_body_bytes", 1_048_576))
     routes = [
         *extra_routes,
+        *_approvals(settings, assistant),
         *_change_intake(settings, max_body),
         *_pagerduty_intake(settings, max_body),
     ]
@@ -114,6 +115,16 @@ def build_server(
     app.state.slack, app.state.pagerduty = slack, notes
     app.state.telemetry = _self_monitoring(app.state.registry, assistant)
     return app, store, pool
+
+
+def _approvals(settings: Settings, assistant: Any) -> list[Any]:
+    """Return `/approvals/{thread}` when this server runs the graph that pauses for them."""
+    if assistant is None:
+        return []
+    from opsloop.agent.approvals.people import People
+    from opsloop.agent.server.approvals import approval_routes
+
+    return approval_routes(assistant, People(settings.people))
 
 
 def _change_intake(settings: Settings, max_body: int) -> list[Any]:

@@ -334,7 +334,7 @@ def _limit(text: str | None) -> int:
 
 ENDPOINTS = (
     "POST /alerts/alertmanager, POST /alerts/grafana, POST /alerts/pagerduty, GET /incidents, "
-    "GET /incidents/ID, "
+    "GET /incidents/ID, GET|POST /approvals/THREAD, "
     "GET /healthz, GET /metrics (and POST /slack/events when Slack is configured)"
 )
 

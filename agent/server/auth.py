@@ -7,6 +7,8 @@ import binascii
 import hmac
 from typing import Any
 
+from opsloop.agent.approvals.people import People
+
 
 class WebhookAuth:
     """Bearer token and/or HTTP basic credentials for `/alerts/*`; open when neither is set."""
@@ -62,13 +64,17 @@ class ReadAuth:
     def __init__(self, settings: Any) -> None:
         self.token = _secret(getattr(settings, "read_token", None))
         self.metrics = bool(getattr(settings, "metrics_auth", False))
+        # A person who may decide writes may read what they decide on.
+        self.people = People(getattr(settings, "people", None) or {})
 
     def allows(self, header: str | None) -> bool:
-        """Return True if reads are open or the header carries the read token."""
+        """Return True if reads are open or the header carries the read or a personal token."""
         if not self.token:
             return True
         scheme, _, value = (header or "").strip().partition(" ")
-        return scheme.lower() == "bearer" and _same(value.strip(), self.token)
+        if scheme.lower() == "bearer" and _same(value.strip(), self.token):
+            return True
+        return self.people.who(header) is not None
 
 
 def _secret(value: Any) -> str | None:
