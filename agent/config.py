@@ -182,6 +182,11 @@ class Settings(BaseSettings):
     investigation_lease_s: float = Field(
         600.0, gt=0, description="Worker lease on an investigation, renewed every lease/3."
     )
+    investigation_deadline_s: float = Field(
+        360.0,
+        gt=0,
+        description="Seconds an investigation attempt may run before its worker gives it up.",
+    )
     registry_poll_s: float = Field(
         60.0, gt=0, description="How often `opsloop serve` checks registry aliases for moves."
     )

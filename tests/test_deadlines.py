@@ -8,6 +8,7 @@ import threading
 import time
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 
 from opsloop.agent.graph.execute import configure_pools, run_reads, run_tool
@@ -143,3 +144,119 @@ def test_an_investigation_against_a_backend_that_never_answers_ends_on_time(tmp_
         assert "deadline passed" in result["answer"]
     finally:
         server.close()
+
+
+def test_http_backends_on_httpx_stop_at_the_deadline():
+    import httpx
+
+    from opsloop.tools.deadline import DeadlineTransport
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)  # accepts, never answers: a hung Loki or Elasticsearch
+    url = f"http://127.0.0.1:{server.getsockname()[1]}/"
+    try:
+        with httpx.Client(timeout=60, transport=DeadlineTransport()) as client:
+            clock = time.monotonic()
+            with deadline(0.5), pytest.raises(httpx.TimeoutException):
+                client.get(url)
+            assert time.monotonic() - clock < 5  # not the client's own 60 s
+            with deadline(0.0), pytest.raises(httpx.ConnectTimeout, match="not sent"):
+                client.get(url)
+    finally:
+        server.close()
+
+
+def test_no_llm_request_starts_once_the_turn_deadline_has_nearly_passed(tmp_path):
+    from types import SimpleNamespace
+
+    from langchain_core.messages import HumanMessage
+
+    from opsloop.agent.config import Settings
+    from opsloop.agent.llm.chat import TurnBudgetSpent, invoke
+    from opsloop.agent.llm.scripted import ScriptedChatModel
+
+    model = ScriptedChatModel()
+    model.enqueue("fine")
+    deps = SimpleNamespace(settings=Settings(home=tmp_path))
+    state = {"started_at": time.time()}  # the LLM's own budget is untouched
+    with deadline(1.0), pytest.raises(TurnBudgetSpent, match="OPSLOOP_TURN_DEADLINE_S"):
+        invoke(model, [HumanMessage("hi")], {}, state=state, deps=deps)
+    reply, _usage = invoke(model, [HumanMessage("hi")], {}, state=state, deps=deps)
+    assert reply.content == "fine"
+
+
+def _pool_with(tmp_path, investigator, **store_kw):
+    from opsloop.agent.rca.alerts import parse_alertmanager
+    from opsloop.agent.server.incidents import IncidentStore
+    from opsloop.agent.server.worker import WorkerPool
+    from tests.test_incident_store import TOPOLOGY, am_payload
+
+    store = IncidentStore(tmp_path / "i.sqlite", topology=TOPOLOGY, retry_backoff_s=0.0, **store_kw)
+    reports: list[tuple[str, dict]] = []
+    pool = WorkerPool(
+        store, investigator, workers=1, lease_s=30.0, deadline_s=0.5, poll_s=0.02,
+        on_report=lambda incident, report: reports.append((incident["id"], report)),
+    )  # fmt: skip
+    payload = am_payload("g", [("HighErrorRate", "checkout", "firing")])
+    accepted = store.accept(parse_alertmanager(payload), b"{}")
+    return store, pool, reports, accepted.incident_id
+
+
+def _until(check: Any, what: str, deadline_s: float = 20.0) -> Any:
+    end = time.monotonic() + deadline_s
+    while not (found := check()):
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.02)
+    return found
+
+
+def test_a_stuck_attempt_is_given_up_retried_by_a_fresh_worker_and_its_late_result_dropped(
+    tmp_path,
+):
+    gate, calls = threading.Event(), []
+
+    def investigate(incident: dict) -> dict:
+        calls.append(incident["id"])
+        if len(calls) == 1:
+            gate.wait(30)  # stuck in a call the turn deadline cannot reach
+            return {"answer": "late", "hypotheses": [], "actions": []}
+        return {"answer": "checkout is failing", "hypotheses": [], "actions": []}
+
+    store, pool, reports, incident = _pool_with(tmp_path, investigate)
+    pool.start()
+    try:
+        _until(lambda: reports, "the retried report")
+        assert [r["answer"] for _i, r in reports] == ["checkout is failing"]
+        assert pool.outcomes["retry"] == 1 and pool.outcomes["completed"] == 1
+        assert len(calls) == 2 and store.leases() == []
+        gate.set()  # the stuck call returns at last: nothing changes
+        _until(lambda: not pool.busy, "the late attempt to return")
+        assert (store.get(incident) or {})["report"]["answer"] == "checkout is failing"
+        assert len(reports) == 1
+    finally:
+        gate.set()
+        pool.stop(5)
+        store.close()
+
+
+def test_retries_of_an_attempt_that_always_hangs_are_bounded(tmp_path):
+    gate = threading.Event()
+
+    def investigate(incident: dict) -> dict:
+        gate.wait(30)
+        return {"answer": "late", "hypotheses": [], "actions": []}
+
+    store, pool, reports, incident = _pool_with(tmp_path, investigate, max_attempts=2)
+    pool.start()
+    try:
+        _until(lambda: reports, "the failure report")
+        report = reports[0][1]
+        assert "failed after 2 attempt(s)" in report["answer"]
+        assert "OPSLOOP_INVESTIGATION_DEADLINE_S" in report["answer"]
+        assert pool.outcomes["retry"] == 1 and pool.outcomes["failed"] == 1
+        assert (store.get(incident) or {})["status"] == "open" and store.leases() == []
+    finally:
+        gate.set()
+        pool.stop(5)
+        store.close()

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -55,3 +56,27 @@ class DeadlineAdapter(HTTPAdapter):
             else:
                 timeout = left if timeout is None else min(timeout, left)
         return super().send(request, *args, timeout=timeout, **kwargs)
+
+
+class DeadlineTransport(httpx.BaseTransport):
+    """An httpx transport whose timeouts never run past the caller's deadline."""
+
+    def __init__(self, inner: httpx.BaseTransport | None = None) -> None:
+        self.inner = inner or httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send with every timeout cut to what is left; refuse once nothing is."""
+        left = remaining()
+        if left is not None:
+            if left <= 0:
+                raise httpx.ConnectTimeout(f"not sent: {PAST_DEADLINE}", request=request)
+            timeouts = dict(request.extensions.get("timeout") or {})
+            for phase in ("connect", "read", "write", "pool"):
+                given = timeouts.get(phase)
+                timeouts[phase] = left if given is None else min(given, left)
+            request.extensions["timeout"] = timeouts
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        """Close the wrapped transport."""
+        self.inner.close()

@@ -105,6 +105,7 @@ def build_server(
         investigator,
         workers=workers,
         lease_s=float(getattr(settings, "investigation_lease_s", 600.0)),
+        deadline_s=float(getattr(settings, "investigation_deadline_s", 360.0)),
         on_report=on_report,
         on_resolved=on_resolved,
     )

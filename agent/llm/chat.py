@@ -16,9 +16,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from opsloop import prompts
-from opsloop.agent.llm.budget import TurnClock, estimate_tokens, fit
+from opsloop.agent.llm.budget import MIN_REQUEST_S, TurnClock, estimate_tokens, fit
 from opsloop.agent.planner.intents import hits
 from opsloop.agent.planner.lexicon import normalise
+from opsloop.tools.deadline import PAST_DEADLINE, remaining
 from opsloop.tools.errors import OpsError
 from opsloop.tools.redact import redact
 
@@ -65,6 +66,11 @@ def invoke(
                 f"the turn's {settings.llm_turn_budget:g}s LLM budget is spent "
                 "(OPSLOOP_LLM_TURN_BUDGET)"
             )
+        # The turn's deadline (tools, backends and the LLM together) caps the LLM's own budget.
+        left = remaining()
+        if left is not None and left < MIN_REQUEST_S:
+            raise TurnBudgetSpent(f"no LLM request sent: {PAST_DEADLINE}")
+        timeout = timeout if left is None else min(timeout, left)
         # Retries share the request's slice, so a turn never outlasts its budget.
         kwargs["timeout"] = timeout / (settings.llm_max_retries + 1)
         messages, trimmed = fit(messages, settings.llm_context_tokens, offered or ())

@@ -38,6 +38,7 @@ class WorkerPool:
         *,
         workers: int = 2,
         lease_s: float = 600.0,
+        deadline_s: float | None = None,
         on_report: ReportHook | None = None,
         on_resolved: ResolvedHook | None = None,
         poll_s: float = 0.2,
@@ -47,6 +48,7 @@ class WorkerPool:
         self.investigator = investigator
         self.workers = max(1, workers)
         self.lease_s = lease_s
+        self.deadline_s = deadline_s
         self.on_report = on_report
         self.on_resolved = on_resolved
         self.poll_s = poll_s
@@ -60,6 +62,9 @@ class WorkerPool:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._inflight: dict[str, str] = {}  # incident id → lease owner
+        self._started: dict[str, float] = {}  # incident id → monotonic start of its attempt
+        self._retired: set[str] = set()  # owners whose thread hung past the deadline
+        self._replacements = 0
         self._last_sweep = 0.0
         self._sweep_due = True  # deliver what a crashed run left behind, right away
 
@@ -138,7 +143,7 @@ class WorkerPool:
     # -- work ---------------------------------------------------------------------------------
 
     def _run(self, owner: str) -> None:
-        while not self._stop.is_set():
+        while not self._stop.is_set() and owner not in self._retired:
             try:
                 self._sweep()
                 incident = self.store.claim(owner, self.lease_s)
@@ -153,9 +158,10 @@ class WorkerPool:
 
     def _investigate(self, owner: str, incident: dict[str, Any]) -> None:
         incident_id = incident["id"]
+        started = time.monotonic()
         with self._lock:
             self._inflight[incident_id] = owner
-        started = time.monotonic()
+            self._started[incident_id] = started
         try:
             report = self.investigator(incident)
             if not isinstance(report, dict):
@@ -169,7 +175,13 @@ class WorkerPool:
             outcome = "completed" if self.store.complete(incident_id, owner, report) else "lost"
         finally:
             with self._lock:
-                self._inflight.pop(incident_id, None)
+                if self._inflight.get(incident_id) == owner:
+                    del self._inflight[incident_id]
+                    del self._started[incident_id]
+        if owner in self._retired:
+            log.info("investigation %s returned after its deadline; its result is dropped",
+                     incident_id)  # fmt: skip
+            return
         seconds = time.monotonic() - started
         self._record(outcome, seconds)
         log.info("investigation %s %s in %.1fs%s", incident_id, outcome, seconds,
@@ -224,9 +236,16 @@ class WorkerPool:
             self.announce_resolved(incident_id)
 
     def _keep_leases(self) -> None:
-        # Renew at a third of the lease so two missed renewals still leave it held.
+        # Renew at a third of the lease so two missed renewals still leave it held; look
+        # for attempts past their deadline more often than that.
         interval = max(self.lease_s / 3, 0.05)
-        while not self._stop.wait(interval):
+        tick = min(interval, max((self.deadline_s or interval) / 10, 0.05), 1.0)
+        last_renewal = time.monotonic()
+        while not self._stop.wait(tick):
+            self._give_up_overdue()
+            if time.monotonic() - last_renewal < interval:
+                continue
+            last_renewal = time.monotonic()
             with self._lock:
                 held = list(self._inflight.items())
             for incident_id, owner in held:
@@ -234,6 +253,43 @@ class WorkerPool:
                     self.store.renew(incident_id, owner, self.lease_s)
                 except Exception:
                     log.exception("could not renew the lease on %s", incident_id)
+
+    def _give_up_overdue(self) -> None:
+        """Fail attempts past the deadline, and replace the worker threads they hold.
+
+        The turn's own deadline ends tool and backend calls on time; this catches what it
+        cannot reach (a call stuck in a library without a timeout). The attempt counts, so
+        retries stay bounded by max_attempts; the stuck thread is left behind (daemon) and
+        its result, should it ever come, is dropped.
+        """
+        if self.deadline_s is None:
+            return
+        now = time.monotonic()
+        with self._lock:
+            overdue = [
+                (i, o) for i, o in self._inflight.items()
+                if now - self._started.get(i, now) > self.deadline_s
+            ]  # fmt: skip
+            for incident_id, owner in overdue:
+                del self._inflight[incident_id], self._started[incident_id]
+                self._retired.add(owner)
+        for incident_id, owner in overdue:
+            error = (
+                f"DeadlineExceeded: the attempt ran past {self.deadline_s:g}s "
+                "(OPSLOOP_INVESTIGATION_DEADLINE_S); a backend call never returned"
+            )
+            try:
+                outcome = self.store.fail(incident_id, owner, error)
+            except Exception:  # the lease expires anyway and another worker retries
+                log.exception("could not give up %s", incident_id)
+                outcome = "lost"
+            log.warning("investigation %s: %s → %s", incident_id, error, outcome)
+            self._record(outcome, self.deadline_s)
+            self._replacements += 1
+            n = self._replacements
+            self._spawn(f"opsloop-worker-r{n}", self._run, f"{self.owner}:r{n}")
+            if outcome == "failed":
+                self.deliver(incident_id)
 
 
 def _pid_alive(pid: int) -> bool:

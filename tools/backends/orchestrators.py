@@ -14,6 +14,8 @@ from urllib.parse import quote
 
 import httpx
 
+from opsloop.tools.deadline import DeadlineTransport
+
 JobStateName = Literal["queued", "running", "succeeded", "failed"]
 
 _EXCERPT_CHARS = 300
@@ -118,7 +120,7 @@ class _RestTrigger(ABC):
             self._auth = httpx.BasicAuth(*basic)
             self._secrets.append(base64.b64encode(":".join(basic).encode()).decode())
         # Auth rides on each request rather than the client, so an injected client gets it too.
-        self._client = client if client is not None else httpx.Client(timeout=timeout)
+        self._client = client or httpx.Client(timeout=timeout, transport=DeadlineTransport())
 
     # Each backend fills these in.
     @abstractmethod

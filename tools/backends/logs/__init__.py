@@ -10,6 +10,7 @@ import httpx
 from opsloop.tools.backends.logs.base import LogBackend, LogQuery, LogRecord, LogResult
 from opsloop.tools.backends.logs.local import LocalLogStore
 from opsloop.tools.backends.logs.remote import ElasticBackend, LokiBackend
+from opsloop.tools.deadline import DeadlineTransport
 
 __all__ = ["LogBackend", "LogQuery", "LogRecord", "LogResult", "make_backend"]
 
@@ -29,7 +30,10 @@ def make_backend(settings: Any, state_dir: Path) -> LogBackend:
     if settings.logs_username:
         password = settings.logs_password.get_secret_value() if settings.logs_password else ""
         auth = (settings.logs_username, password)
-    client = httpx.Client(headers=headers, auth=auth, timeout=settings.prometheus_timeout)
+    client = httpx.Client(
+        headers=headers, auth=auth, timeout=settings.prometheus_timeout,
+        transport=DeadlineTransport(),
+    )  # fmt: skip
     if settings.logs_backend == "loki":
         return LokiBackend(settings.logs_url, client, service_label=settings.logs_service_label)
     return ElasticBackend(settings.logs_url, client, index=settings.logs_index)
