@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -43,7 +44,9 @@ class Assistant:
         return cls(build_deps(settings, **kwargs))
 
     def close(self) -> None:
-        """Release the checkpoint database."""
+        """Release the checkpoint database and whatever the dependencies hold open."""
+        for close in self.deps.closers:
+            close()
         self._close()
 
     def ask(
@@ -62,6 +65,7 @@ class Assistant:
             "question": question,
             "user": user or self.deps.settings.user,
             "mode": "question",
+            "call": None,
         }
         return self._run(payload, thread_id, approver, on_step)
 
@@ -85,8 +89,38 @@ class Assistant:
             "alerts": alerts,
             "question": "",
             "user": user or "opsloop-rca",
+            "call": None,
         }
         return self._run(payload, thread_id, approver, on_step)
+
+    def request_write(
+        self, tool: str, args: dict[str, Any], *, user: str, thread_id: str | None = None
+    ) -> dict[str, Any]:
+        """Put one named write through the approval gate as `user`; return the paused result.
+
+        Nothing runs here: the thread waits (its id is the approval id) until a person
+        decides with `opsloop approve`, Slack or `POST /approvals/THREAD`.
+        """
+        if not self.deps.is_write(tool):
+            raise ValueError(f"{tool} is not a write tool")
+        thread_id = thread_id or "req-" + uuid.uuid4().hex[:12]
+        payload: Any = {
+            "question": f"run {tool} {json.dumps(args, sort_keys=True, default=str)}",
+            "user": user,
+            "mode": "question",
+            "call": {"name": tool, "args": args},
+        }
+        return self._run(payload, thread_id, None, None)
+
+    def outcome(self, thread_id: str) -> dict[str, Any] | None:
+        """Return a thread's JSON result as it stands (pending approval or done), or None."""
+        config = {"configurable": {"thread_id": thread_id}}
+        snapshot = self.graph.get_state(config, subgraphs=True)
+        if not snapshot.values:
+            return None
+        if snapshot.interrupts:
+            return self._result(paused_values(snapshot), thread_id, snapshot.interrupts[0].value)
+        return self._result(snapshot.values, thread_id)
 
     def resume(
         self,

@@ -223,6 +223,11 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Per-person API tokens for `opsloop serve`: [people.NAME] token_sha256 (JSON).",
     )
+    mcp_servers: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="MCP servers whose tools opsloop may call: [[mcp_servers]] name, command/args/"
+        "env or url/headers, allow (JSON).",
+    )
     server_url: str | None = Field(
         None, description="An `opsloop serve` to send `opsloop approve` through (with token)."
     )
@@ -308,6 +313,12 @@ class Settings(BaseSettings):
                 value = MASK
             elif name.endswith("headers") and isinstance(value, dict):
                 value = {k: MASK for k in value}
+            elif name == "mcp_servers":  # their env and headers carry other systems' tokens
+                secret = ("env", "headers")
+                value = [
+                    {k: {n: MASK for n in v} if k in secret else v for k, v in entry.items()}
+                    for entry in value
+                ]
             elif name.endswith(("_url", "_uri")) and isinstance(value, str):
                 value = mask_url(value)
             elif isinstance(value, Path):

@@ -14,6 +14,7 @@ from opsloop.agent.config import ConfigError, Settings
 from opsloop.agent.db.postgres import is_postgres
 from opsloop.agent.graph.deps import Deps
 from opsloop.agent.llm.client import make_llm
+from opsloop.agent.mcp.registry import borrowed_tools, close_all, connect_all, drop_when_down
 from opsloop.agent.planner.catalog import LiveCatalog
 from opsloop.agent.stores.answers import AnswerStore
 from opsloop.tools.backends.changelog import ChangeEvent, ChangeLog
@@ -51,6 +52,10 @@ def secret_values(settings: Settings) -> tuple[str, ...]:
         if hasattr(getattr(settings, name), "get_secret_value")
     ]
     values += list(settings.prometheus_headers.values()) + list(settings.otlp_headers.values())
+    for server in settings.mcp_servers:  # other MCP servers' tokens
+        for key in ("env", "headers"):
+            entry = server.get(key) if isinstance(server, dict) else None
+            values += [str(v) for v in entry.values()] if isinstance(entry, dict) else []
     return tuple(v for v in values if v)
 
 
@@ -105,6 +110,10 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
             *(extra_tools or []),
         ]
     }
+    # Tools lent by configured MCP servers: never part of the default registry.
+    servers = connect_all(settings.mcp_servers) if settings.mcp_servers else []
+    tools |= {t.name: t for t in borrowed_tools(servers) if t.name not in tools}
+    drop_when_down(servers, tools)
     return Deps(
         settings=settings,
         tools=tools,
@@ -118,6 +127,7 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
         memory=memory,
         observers=answer_observers(settings),
         call_graph=call_graph,
+        closers=[lambda: close_all(servers)] if servers else [],
     )
 
 

@@ -15,6 +15,7 @@ from opsloop.agent.cli.common import EXIT_FAILED, JsonFlag, err, load_settings, 
 from opsloop.agent.cli.evals import eval_app
 from opsloop.agent.cli.incidents import incidents_app
 from opsloop.agent.cli.investigate import investigate
+from opsloop.agent.cli.mcp import mcp_app
 from opsloop.agent.cli.memory import memory_app
 from opsloop.agent.cli.offline import detect, logs_app
 from opsloop.agent.cli.rca import app as rca_app
@@ -51,6 +52,7 @@ app.add_typer(slack_app, name="slack", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(config_app, name="config")
 app.add_typer(token_app, name="token", no_args_is_help=True)
+app.add_typer(mcp_app, name="mcp", no_args_is_help=True)
 
 
 @config_app.command("show")

@@ -86,9 +86,11 @@ def build_server(
         on_resolved = on_resolved or default_resolved
     slack = _slack(settings, assistant, store)
     max_body = int(getattr(settings, "webhook_max_body_bytes", 1_048_576))
+    mcp_routes, mcp_life = _mcp(settings, assistant)
     routes = [
         *extra_routes,
         *_approvals(settings, assistant),
+        *mcp_routes,
         *_change_intake(settings, max_body),
         *_pagerduty_intake(settings, max_body),
     ]
@@ -112,6 +114,7 @@ def build_server(
     app = create_app(
         settings, store, pool, max_body_bytes=max_body, extra_routes=routes,
         background=[*_pollers(settings), *([notes] if notes is not None else [])],
+        contexts=mcp_life,
     )  # fmt: skip
     app.state.slack, app.state.pagerduty = slack, notes
     app.state.telemetry = _self_monitoring(app.state.registry, assistant)
@@ -126,6 +129,17 @@ def _approvals(settings: Settings, assistant: Any) -> list[Any]:
     from opsloop.agent.server.approvals import approval_routes
 
     return approval_routes(assistant, People(settings.people))
+
+
+def _mcp(settings: Settings, assistant: Any) -> tuple[list[Any], list[Any]]:
+    """Return `/mcp` (MCP over streamable HTTP, token required) and its session lifespan."""
+    if assistant is None:
+        return [], []
+    from opsloop.agent.factory import open_queue
+    from opsloop.agent.mcp.http import mcp_http
+
+    routes, lifespan = mcp_http(assistant, settings, incidents=lambda: open_queue(settings))
+    return routes, [lifespan]
 
 
 def _change_intake(settings: Settings, max_body: int) -> list[Any]:
@@ -242,7 +256,8 @@ def serve(
 
     Endpoints: POST /alerts/alertmanager, POST /alerts/grafana, POST /alerts/pagerduty
     (signed; OPSLOOP_PAGERDUTY_WEBHOOK_SECRETS), GET /incidents,
-    GET /incidents/ID, GET /healthz, GET /metrics, and POST /slack/events when
+    GET /incidents/ID, GET /healthz, GET /metrics, /mcp (MCP over streamable HTTP, with
+    OPSLOOP_READ_TOKEN or a personal token), and POST /slack/events when
     OPSLOOP_SLACK_BOT_TOKEN and OPSLOOP_SLACK_SIGNING_SECRET are set (Socket Mode with
     OPSLOOP_SLACK_APP_TOKEN instead). Reports go to OPSLOOP_SLACK_CHANNEL.
     GET /incidents* need OPSLOOP_READ_TOKEN as a Bearer token when it is set; without it

@@ -39,6 +39,8 @@ class Deps:
     observers: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
     # Who calls whom: configured, else discovered from edge metrics (opsloop.tools.callgraph).
     call_graph: CallGraph = field(default_factory=CallGraph)
+    # Called once when the assistant closes (MCP client sessions, their server processes).
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     def is_write(self, name: str) -> bool:
         """Return True if `name` is a known write tool."""

@@ -15,6 +15,9 @@ class InputState(TypedDict, total=False):
     user: str
     mode: str  # "question" | "alert"
     alerts: list[dict[str, Any]]  # alert mode: opsloop.agent.rca.alerts.Alert.public() dicts
+    # One write the caller names itself ({"name", "args"}; an MCP client's tools/call): it
+    # goes through the approval gate like a planned one, with no brain in between.
+    call: dict[str, Any] | None
 
 
 class AgentState(InputState, total=False):

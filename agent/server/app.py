@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from prometheus_client import (
@@ -143,10 +143,12 @@ def create_app(
     manage_pool: bool = True,
     stop_timeout_s: float = 10.0,
     background: Sequence[Any] = (),
+    contexts: Sequence[Callable[[], AbstractAsyncContextManager[Any]]] = (),
 ) -> Starlette:
     """Build the app; with `manage_pool` its lifespan starts and stops the worker pool.
 
-    `background` holds more services (start()/stop()) the lifespan runs, e.g. a registry poll.
+    `background` holds more services (start()/stop()) the lifespan runs, e.g. a registry poll;
+    `contexts` async context managers it holds open (the MCP session manager).
 
     `extra_routes` mounts more endpoints (e.g. `Route("/slack/events", ...)`) on the same app.
     """
@@ -235,7 +237,10 @@ def create_app(
         for service in background:
             service.start()
         try:
-            yield
+            async with AsyncExitStack() as stack:
+                for context in contexts:
+                    await stack.enter_async_context(context())
+                yield
         finally:
             for service in background:
                 await run_in_threadpool(service.stop)
@@ -334,7 +339,7 @@ def _limit(text: str | None) -> int:
 
 ENDPOINTS = (
     "POST /alerts/alertmanager, POST /alerts/grafana, POST /alerts/pagerduty, GET /incidents, "
-    "GET /incidents/ID, GET|POST /approvals/THREAD, "
+    "GET /incidents/ID, GET|POST /approvals/THREAD, /mcp (MCP), "
     "GET /healthz, GET /metrics (and POST /slack/events when Slack is configured)"
 )
 

@@ -76,6 +76,16 @@ class ReadAuth:
             return True
         return self.people.who(header) is not None
 
+    def who(self, header: str | None) -> str | None:
+        """Return "reader" for the read token, a person's name for theirs, else None.
+
+        Unlike `allows`, never open: for endpoints that refuse anyone without a token.
+        """
+        scheme, _, value = (header or "").strip().partition(" ")
+        if self.token and scheme.lower() == "bearer" and _same(value.strip(), self.token):
+            return "reader"
+        return self.people.who(header)
+
 
 def _secret(value: Any) -> str | None:
     if value is None:

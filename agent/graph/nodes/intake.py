@@ -20,7 +20,8 @@ def intake_node(state: AgentState, deps: Deps) -> dict[str, Any]:
         "question": question[:MAX_QUESTION_CHARS],
         "user": state.get("user") or deps.settings.user,
         "mode": state.get("mode") or "question",
-        "brain": "llm" if deps.llm is not None else "deterministic",
+        # A named call needs no planning: the deterministic brain only reports its outcome.
+        "brain": "llm" if deps.llm is not None and not state.get("call") else "deterministic",
         "intent": "",
         "pending": [],
         "tool_calls": [],

@@ -95,6 +95,9 @@ def rules_step(state: AgentState, deps: Deps) -> dict[str, Any]:
     """Plan once per turn from intents and entities; after the tools ran, answer."""
     if state.get("tool_calls") or state.get("intent"):
         return {"pending": []}
+    if named := state.get("call"):
+        pending = [{"id": new_call_id("d"), "name": named["name"], "args": named["args"]}]
+        return {"intent": "direct", "pending": pending, "messages": [tool_call_message(pending)]}
     try:
         plan = plan_question(
             state.get("question", ""),
