@@ -102,7 +102,20 @@ def offered_tools(state: AgentState, deps: Deps) -> list[Any]:
     action (a model cannot call what it was not offered)."""
     asked = normalise(state.get("question", ""))
     wants_action = any(hits(asked, intent) for intent in ACTIONS)
-    return [t for n, t in deps.tools.items() if wants_action or not deps.is_write(n)]
+    said = state.get("question", "").lower()
+    return [
+        t
+        for n, t in list(deps.tools.items())  # a copy: a stopped MCP server's tools may leave
+        if wants_action or not deps.is_write(n) or _named(t, said)
+    ]
+
+
+def _named(tool: Any, said: str) -> bool:
+    """Return True for a tool borrowed from an MCP server that the question names (by the
+    server's or the tool's name): opsloop's intents do not know other servers' actions."""
+    meta = getattr(tool, "metadata", None) or {}
+    names = [meta.get("mcp_server"), meta.get("mcp_tool")]
+    return any(n and (n.lower() in said or n.lower().replace("_", " ") in said) for n in names)
 
 
 def system_prompt(state: AgentState, deps: Deps) -> str:

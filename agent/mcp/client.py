@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import warnings
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -19,6 +20,7 @@ from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.shared.exceptions import MCPDeprecationWarning
 
 from opsloop import __version__
 from opsloop.agent.mcp.config import McpServerSpec
@@ -73,6 +75,8 @@ class McpConnection:
             why = f"{self.spec.name}.{name} did not answer in {timeout_s:g}s"
             raise TimeoutError(why) from None
         except Exception as exc:
+            if "Connection closed" in str(exc):  # the process died under this call
+                self._down("the server closed the connection")
             if not self._thread.is_alive() or self.error:
                 raise ServerDown(f"MCP server {self.spec.name} is down: {self.error}") from None
             raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
@@ -103,7 +107,7 @@ class McpConnection:
         async with Client(
             _transport(self.spec),
             client_info=info,
-            read_timeout_seconds=self.spec.timeout_s,
+            read_timeout_seconds=self.spec.start_timeout_s,  # each call passes its own
             mode="legacy",  # the handshake every server version speaks
         ) as client:
             listed = await asyncio.wait_for(client.list_tools(), self.spec.start_timeout_s)
@@ -132,7 +136,9 @@ async def _closed(client: Client) -> None:
     while True:
         await asyncio.sleep(2.0)
         try:
-            await asyncio.wait_for(client.send_ping(), 10.0)
+            with warnings.catch_warnings():  # ping is deprecated on 2026 sessions, not ours
+                warnings.simplefilter("ignore", MCPDeprecationWarning)
+                await asyncio.wait_for(client.send_ping(), 10.0)
         except Exception:
             return
 
