@@ -32,8 +32,9 @@ def mcp_serve() -> None:
     from opsloop.agent.factory import open_queue
     from opsloop.agent.mcp.server import build_server, serve_stdio
 
-    # stdout is the protocol's: every log line goes to stderr.
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    # stdout is the protocol's: log lines go to stderr, opsloop's warnings and others' errors.
+    logging.basicConfig(stream=sys.stderr, level=logging.ERROR)
+    logging.getLogger("opsloop").setLevel(logging.WARNING)
     settings = load_settings()
     assistant = assistant_for(settings)
     server = build_server(assistant, incidents=lambda: open_queue(settings))
