@@ -212,3 +212,53 @@ def test_http_mcp_write_waits_for_a_person_and_the_client_polls_the_result(http_
     entries = assistant.deps.audit.for_thread(write["approval_id"])
     assert [e["requested_by"] for e in entries] == ["mcp:test-cursor"] * 2
     assert [r.uri for r in got["resources"].resources] == ["opsloop://incidents"]
+
+
+def test_ask_and_investigate_answer_with_the_json_contracts(http_server):
+    base, _assistant, _ran = http_server
+
+    async def session() -> tuple[Any, Any]:
+        http = create_mcp_http_client(headers={"Authorization": f"Bearer {ALICE}"})
+        transport = streamable_http_client(f"{base}/mcp", http_client=http)
+        async with _client(transport, "test-agent") as client:
+            asked = await client.call_tool("ask", {"question": "how is checkout doing?"})
+            probed = await client.call_tool(
+                "investigate", {"service": "checkout", "alertname": "HighLatency"}
+            )
+            return asked, probed
+
+    asked, probed = _run(session)
+    answer = asked.structured_content
+    assert {"answer", "tool_calls", "evidence", "evals", "usage", "thread_id"} <= set(answer)
+    assert answer["tool_calls"][0]["status"] == "ok" and answer["evidence"][0]["link"]
+    report = probed.structured_content
+    assert {"answer", "hypotheses", "actions", "evidence", "thread_id"} <= set(report)
+    assert report["thread_id"].startswith("inv-")
+
+
+def test_opsloop_is_a_client_of_its_own_http_server(http_server):
+    from opsloop.agent.mcp.registry import borrowed_tools, close_all, connect_all
+
+    base, _assistant, ran = http_server
+    entry = {"name": "ops", "url": f"{base}/mcp",
+             "headers": {"Authorization": f"Bearer {READ_TOKEN}"}}  # fmt: skip
+    connections = connect_all([entry])
+    try:
+        assert connections[0].alive, connections[0].error
+        tools = {t.name: t for t in borrowed_tools(connections)}
+        assert tools["ops__list_services"].risk == "read"
+        assert "ops__restart_service" not in tools  # destructive and not allowed: off
+        result = tools["ops__list_services"].invoke({})
+        assert result.status == "ok" and "checkout" in result.summary
+    finally:
+        close_all(connections)
+    assert ran == []
+
+
+def test_http_mcp_is_off_until_a_token_is_configured():
+    from opsloop.agent.mcp.http import TokenGate
+    from opsloop.agent.server.auth import ReadAuth
+
+    gate = TokenGate(None, ReadAuth(Settings(prometheus_url="http://127.0.0.1:9")))
+    refusal = gate.refusal("Bearer anything")
+    assert refusal is not None and refusal.status_code == 403
