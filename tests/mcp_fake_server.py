@@ -82,4 +82,8 @@ async def main() -> None:
 if __name__ == "__main__":
     if "--fail" in sys.argv:
         sys.exit("cannot start: no such backend")
+    if "--hang" in sys.argv:  # never answers the handshake
+        with open(os.environ["FAKE_MCP_LOG"], "a") as log:
+            log.write(json.dumps({"pid": os.getpid()}) + "\n")
+        anyio.run(anyio.sleep_forever)
     anyio.run(main)

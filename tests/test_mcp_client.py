@@ -177,3 +177,47 @@ def test_prometheus_mcp_server_lends_its_query_tool(prometheus, tmp_path):
     assert evidence["tool"] == "prom__execute_query"
     assert evidence["summary"].startswith("prom/execute_query: ")
     assert "prom__execute_query" in {t.name for t in model.bound_tools}
+
+
+def test_server_secrets_are_masked_and_redacted_and_bad_entries_refused(tmp_path):
+    from opsloop.agent.config import ConfigError
+    from opsloop.agent.factory import secret_values
+    from opsloop.agent.mcp.config import server_specs
+
+    entry = {
+        "name": "grafana",
+        "url": "https://g.example/mcp",
+        "headers": {"Authorization": "Bearer glsa_secret"},
+        "env": {"TOKEN": "t0ps3cret"},
+    }
+    settings = Settings(home=tmp_path, mcp_servers=[entry])
+    shown = settings.masked()["mcp_servers"][0]
+    assert "glsa_secret" not in json.dumps(shown) and shown["url"] == entry["url"]
+    assert {"Bearer glsa_secret", "t0ps3cret"} <= set(secret_values(settings))
+    for bad in ({"name": "x"}, {"name": "a__b", "command": "c"},
+                {"name": "x", "command": "c", "url": "http://u"}):  # fmt: skip
+        with pytest.raises(ConfigError):
+            server_specs([bad])
+
+
+def test_a_server_that_never_answers_is_given_up_and_its_process_stopped(tmp_path):
+    import os
+
+    from opsloop.agent.mcp.registry import close_all, connect_all
+
+    log = tmp_path / "calls.jsonl"
+    started = time.monotonic()
+    connections = connect_all([fake("mute", log, "--hang", start_timeout_s=2)])
+    assert time.monotonic() - started < 10
+    assert not connections[0].alive and "did not start within 2s" in connections[0].error
+    pid = calls(log)[0]["pid"]
+    close_all(connections)
+
+    def gone() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    wait_until(gone)

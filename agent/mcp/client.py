@@ -43,8 +43,10 @@ class McpConnection:
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
+        self._task: asyncio.Task[Any] | None = None
         self._client: Client | None = None
         self._reported = False
+        self._lock = threading.Lock()  # the call and the session thread may both see a death
         self._thread = threading.Thread(target=self._main, name=f"mcp-{spec.name}", daemon=True)
 
     @property
@@ -83,9 +85,12 @@ class McpConnection:
 
     def close(self) -> None:
         """End the session and stop the server process (idempotent)."""
-        stop = self._stop
-        if stop is not None and self._loop.is_running():
-            self._loop.call_soon_threadsafe(stop.set)
+        stop, task = self._stop, self._task
+        if self._loop.is_running():
+            if self._client is not None and stop is not None:
+                self._loop.call_soon_threadsafe(stop.set)
+            elif task is not None:  # still connecting: cancel, which stops the process too
+                self._loop.call_soon_threadsafe(task.cancel)
         if self._thread.is_alive():
             self._thread.join(10.0)
 
@@ -103,6 +108,7 @@ class McpConnection:
 
     async def _session(self) -> None:
         self._stop = asyncio.Event()
+        self._task = asyncio.current_task()
         info = types.Implementation(name="opsloop", version=__version__)
         async with Client(
             _transport(self.spec),
@@ -123,9 +129,10 @@ class McpConnection:
                 raise ServerDown("the server closed the connection")
 
     def _down(self, why: str) -> None:
-        self.error = self.error or why
-        if not self._reported:
-            self._reported = True
+        with self._lock:
+            self.error = self.error or why
+            first, self._reported = not self._reported, True
+        if first:
             log.warning("MCP server %s: %s; its tools are dropped", self.spec.name, self.error)
             if self.on_down is not None:
                 self.on_down(self.error)
