@@ -111,7 +111,7 @@ def build_deps(settings: Settings, *, extra_tools: list[OpsTool] | None = None, 
         ]
     }
     # Tools lent by configured MCP servers: never part of the default registry.
-    servers = connect_all(settings.mcp_servers) if settings.mcp_servers else []
+    servers = connect_all(settings.mcp_servers, state) if settings.mcp_servers else []
     tools |= {t.name: t for t in borrowed_tools(servers) if t.name not in tools}
     drop_when_down(servers, tools)
     return Deps(

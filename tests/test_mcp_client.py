@@ -146,7 +146,10 @@ def test_mcp_list_shows_servers_tools_and_what_is_enabled(tmp_path, monkeypatch)
     result = CliRunner().invoke(cli, ["mcp", "list", "--json"])
     assert result.exit_code == 2, result.output  # one server is down
     rows = {r["name"]: r for r in json.loads(result.stdout)}
-    assert rows["broken"]["status"] == "down" and rows["broken"]["error"]
+    assert rows["broken"]["status"] == "down"
+    assert "closed the connection" in rows["broken"]["error"]
+    log_file = rows["broken"]["error"].split("its stderr: ")[1].rstrip(")")
+    assert "cannot start: no such backend" in Path(log_file).read_text()
     tools = {t["name"]: t for t in rows["graf"]["tools"]}
     assert tools["graf__echo"]["enabled"] and tools["graf__echo"]["risk"] == "read"
     assert tools["graf__delete_dashboard"]["enabled"]

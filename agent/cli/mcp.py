@@ -60,7 +60,7 @@ def mcp_list(as_json: JsonFlag = False) -> None:
     logging.basicConfig(stream=sys.stderr, level=logging.ERROR)
     settings = load_settings()
     try:
-        connections = connect_all(settings.mcp_servers)
+        connections = connect_all(settings.mcp_servers, settings.state_dir)
     except ConfigError as exc:
         raise fail(f"invalid configuration: {exc}") from None
     try:

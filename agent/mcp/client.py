@@ -8,16 +8,19 @@ loop and waited for with a timeout. A server that dies is noticed once and stays
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sys
 import threading
 import warnings
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 import mcp_types as types
 from mcp.client.client import Client
-from mcp.client.stdio import StdioServerParameters
+from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPDeprecationWarning
@@ -35,8 +38,16 @@ class ServerDown(RuntimeError):
 class McpConnection:
     """One started MCP server: `tools` once connected, `call()` from any thread."""
 
-    def __init__(self, spec: McpServerSpec, on_down: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        spec: McpServerSpec,
+        on_down: Callable[[str], None] | None = None,
+        log_path: Path | None = None,
+    ) -> None:
         self.spec = spec
+        # A started server's stderr goes here (not into opsloop's own output, nor a pipe
+        # nobody reads, which would block the server once full).
+        self.log_path = log_path
         self.tools: list[types.Tool] = []
         self.error: str | None = None
         self.on_down = on_down
@@ -109,9 +120,18 @@ class McpConnection:
     async def _session(self) -> None:
         self._stop = asyncio.Event()
         self._task = asyncio.current_task()
+        async with contextlib.AsyncExitStack() as stack:
+            errlog = (
+                stack.enter_context(self.log_path.open("a"))
+                if self.log_path and self.spec.command
+                else sys.stderr
+            )
+            await self._serve(_transport(self.spec, errlog))
+
+    async def _serve(self, transport: Any) -> None:
         info = types.Implementation(name="opsloop", version=__version__)
         async with Client(
-            _transport(self.spec),
+            transport,
             client_info=info,
             read_timeout_seconds=self.spec.start_timeout_s,  # each call passes its own
             mode="legacy",  # the handshake every server version speaks
@@ -129,6 +149,8 @@ class McpConnection:
                 raise ServerDown("the server closed the connection")
 
     def _down(self, why: str) -> None:
+        if self.log_path and self.spec.command and not self._reported:
+            why += f" (its stderr: {self.log_path})"
         with self._lock:
             self.error = self.error or why
             first, self._reported = not self._reported, True
@@ -150,11 +172,12 @@ async def _closed(client: Client) -> None:
             return
 
 
-def _transport(spec: McpServerSpec) -> Any:
+def _transport(spec: McpServerSpec, errlog: TextIO) -> Any:
     if spec.command:
         # The SDK passes only a safe base environment (PATH, HOME…): opsloop's own secrets
         # never reach another server's process unless its entry names them.
-        return StdioServerParameters(command=spec.command, args=spec.args, env=spec.env or None)
+        params = StdioServerParameters(command=spec.command, args=spec.args, env=spec.env or None)
+        return stdio_client(params, errlog=errlog)
     assert spec.url is not None
     http = create_mcp_http_client(headers=spec.headers or None)
     return streamable_http_client(spec.url, http_client=http)
@@ -165,4 +188,6 @@ def _describe(exc: BaseException) -> str:
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
     text = str(exc).splitlines()[0] if str(exc) else ""
+    if text == "Connection closed":  # the process exited (or closed stdout)
+        return "the server closed the connection"
     return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__

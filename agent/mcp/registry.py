@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from opsloop.agent.mcp.client import McpConnection
@@ -11,13 +12,19 @@ from opsloop.agent.mcp.remote import remote_tools
 from opsloop.tools.base import OpsTool
 
 
-def connect_all(raw: list[dict[str, Any]]) -> list[McpConnection]:
-    """Start every configured server at once (a slow one delays none of the others)."""
+def connect_all(raw: list[dict[str, Any]], log_dir: Path | None = None) -> list[McpConnection]:
+    """Start every configured server at once (a slow one delays none of the others); a
+    started server's stderr goes to `log_dir`/mcp-<name>.log when given."""
     specs = server_specs(raw)
     if not specs:
         return []
+
+    def start(spec: Any) -> McpConnection:
+        log = log_dir / f"mcp-{spec.name}.log" if log_dir else None
+        return McpConnection(spec, log_path=log).start()
+
     with ThreadPoolExecutor(max_workers=min(8, len(specs)), thread_name_prefix="mcp-start") as pool:
-        return list(pool.map(lambda s: McpConnection(s).start(), specs))
+        return list(pool.map(start, specs))
 
 
 def borrowed_tools(connections: list[McpConnection]) -> list[OpsTool]:
