@@ -6,8 +6,8 @@ tools read reports and logs, and ask for writes in the caller's name.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
@@ -34,6 +34,9 @@ class TokenGate:
             if refusal is not None:
                 await refusal(scope, receive, send)
                 return
+        if self.inner is None:  # the app's lifespan has not started the session manager
+            await JSONResponse({"error": "MCP is starting; retry"}, 503)(scope, receive, send)
+            return
         await self.inner(scope, receive, send)
 
     def refusal(self, header: str | None) -> JSONResponse | None:
@@ -57,7 +60,19 @@ class TokenGate:
 def mcp_http(
     assistant: Any, settings: Any, incidents: Callable[[], Any] | None = None
 ) -> tuple[list[Route], Callable[[], AbstractAsyncContextManager[None]]]:
-    """Return the `/mcp` route and the session manager's lifespan (run it with the app)."""
-    manager = StreamableHTTPSessionManager(app=build_server(assistant, incidents))
-    gate = TokenGate(StreamableHTTPASGIApp(manager), ReadAuth(settings))
-    return [Route(PATH, endpoint=gate)], manager.run
+    """Return the `/mcp` route and the session manager's lifespan (run it with the app).
+
+    A session manager runs once; each lifespan (an app started again, as tests do) gets a
+    fresh one.
+    """
+    server = build_server(assistant, incidents)
+    gate = TokenGate(None, ReadAuth(settings))
+
+    @asynccontextmanager
+    async def lifespan() -> AsyncIterator[None]:
+        manager = StreamableHTTPSessionManager(app=server)
+        gate.inner = StreamableHTTPASGIApp(manager)
+        async with manager.run():
+            yield
+
+    return [Route(PATH, endpoint=gate)], lifespan
