@@ -223,6 +223,12 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Per-person API tokens for `opsloop serve`: [people.NAME] token_sha256 (JSON).",
     )
+    console_secret: SecretStr | None = Field(
+        None, description="Signs console sessions; set the same on every replica."
+    )
+    console_user_header: str | None = Field(
+        None, description="Trusted reverse-proxy header naming the signed-in user (SSO)."
+    )
     server_url: str | None = Field(
         None, description="An `opsloop serve` to send `opsloop approve` through (with token)."
     )

@@ -86,8 +86,10 @@ def build_server(
         on_resolved = on_resolved or default_resolved
     slack = _slack(settings, assistant, store)
     max_body = int(getattr(settings, "webhook_max_body_bytes", 1_048_576))
+    console = _console(settings, store, assistant)
     routes = [
         *extra_routes,
+        *console.routes(),
         *_approvals(settings, assistant),
         *_change_intake(settings, max_body),
         *_pagerduty_intake(settings, max_body),
@@ -113,9 +115,22 @@ def build_server(
         settings, store, pool, max_body_bytes=max_body, extra_routes=routes,
         background=[*_pollers(settings), *([notes] if notes is not None else [])],
     )  # fmt: skip
-    app.state.slack, app.state.pagerduty = slack, notes
+    app.state.slack, app.state.pagerduty, app.state.console = slack, notes, console
     app.state.telemetry = _self_monitoring(app.state.registry, assistant)
     return app, store, pool
+
+
+def _console(settings: Settings, store: IncidentStore, assistant: Any) -> Any:
+    """Return the incident console (pages at `/`, `/incidents/{id}` for browsers, `/answers`)."""
+    from opsloop.agent.factory import changelog_path
+    from opsloop.agent.server.console.pages import Console
+    from opsloop.tools.backends.changelog import ChangeLog
+    from opsloop.tools.backends.prometheus.client import PromClient
+
+    return Console(
+        settings, store, assistant, PromClient.from_settings(settings),
+        ChangeLog.open(changelog_path(settings)),
+    )  # fmt: skip
 
 
 def _approvals(settings: Settings, assistant: Any) -> list[Any]:

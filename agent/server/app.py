@@ -203,6 +203,9 @@ def create_app(
         return Response(data, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def incidents(request: Request) -> Response:
+        console = request.app.state.console
+        if console is not None and console.wants_html(request):
+            return await console.index(request)
         may_read(request)
         status = request.query_params.get("status") or None
         if status is not None and status not in STATUSES:
@@ -211,6 +214,9 @@ def create_app(
         return JSONResponse(await run_in_threadpool(store.list_incidents, limit, status))
 
     async def incident(request: Request) -> Response:
+        console = request.app.state.console
+        if console is not None and console.wants_html(request):  # a browser: the page
+            return await console.incident(request)
         may_read(request)
         incident_id = request.path_params["incident_id"]
         found = await run_in_threadpool(store.get, incident_id)
@@ -248,6 +254,7 @@ def create_app(
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
     app.state.store, app.state.pool, app.state.metrics = store, pool, metrics
+    app.state.console = None  # set by `opsloop serve` (agent/server/console)
     app.state.registry = metrics.registry  # what /metrics serves; others may register on it
     return app
 
