@@ -226,6 +226,9 @@ class Settings(BaseSettings):
     console_secret: SecretStr | None = Field(
         None, description="Signs console sessions; set the same on every replica."
     )
+    console_url: str | None = Field(
+        None, description="The console's public base URL, for links in Slack reports."
+    )
     console_user_header: str | None = Field(
         None, description="Trusted reverse-proxy header naming the signed-in user (SSO)."
     )
@@ -275,6 +278,7 @@ class Settings(BaseSettings):
         "retrain_url",
         "otlp_endpoint",
         "server_url",
+        "console_url",
         mode="before",
     )
     @classmethod

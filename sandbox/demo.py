@@ -83,8 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     settings = Settings()  # now pointing at the sandbox
     server, store, thread = start_server(settings, sock)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    console.print(f"incident console: {base}/ (open it in a browser)")
     try:
-        return _loop(console, settings, store, args.yes)
+        code = _loop(console, settings, store, args.yes, base)
+        if sys.stdin.isatty() and not args.yes:  # keep the console up while someone looks
+            console.input(f"The console stays at {base}/ — press Enter to stop it. ")
+        return code
     finally:
         server.should_exit = True
         thread.join(timeout=30)
@@ -98,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             )
 
 
-def _loop(console: Console, settings: Settings, store: Any, yes: bool) -> int:
+def _loop(console: Console, settings: Settings, store: Any, yes: bool, base: str) -> int:
     # A previous demo's incidents stay in the store: wait for one this run opens.
     earlier = {r["id"] for r in store.list_incidents(1000)}
 
@@ -120,6 +125,7 @@ def _loop(console: Console, settings: Settings, store: Any, yes: bool) -> int:
     report = incident["report"]
     alerts = ", ".join(sorted({a["name"] for a in incident["alerts"]}))
     console.print(Rule(f"incident {incident['id']}: {alerts}"))
+    console.print(f"the incident, its charts and timeline: {base}/incidents/{incident['id']}")
     show_answer(console, report)
     pending = report.get("approval")
     if not pending:

@@ -101,7 +101,7 @@ def build_server(
         if settings.slack_signing_secret is not None:
             routes += slack.routes()
         if settings.slack_channel:
-            on_report, on_resolved = _with_slack(slack, on_report, on_resolved)
+            on_report, on_resolved = _with_slack(slack, on_report, on_resolved, console)
     pool = WorkerPool(
         store,
         investigator,
@@ -215,12 +215,15 @@ def _slack(settings: Settings, assistant: Any, store: IncidentStore) -> Any:
 
 
 def _with_slack(
-    slack: Any, on_report: ReportHook | None, on_resolved: ResolvedHook | None
+    slack: Any, on_report: ReportHook | None, on_resolved: ResolvedHook | None, console: Any
 ) -> tuple[ReportHook, ResolvedHook]:
     """Chain the Slack channel's hooks after the others (each failure logged apart)."""
     from opsloop.agent.slack.reports import SlackReporter
 
-    reporter = SlackReporter(slack.client, slack.settings.slack_channel, slack.store)
+    reporter = SlackReporter(
+        slack.client, slack.settings.slack_channel, slack.store, chart=console.top_chart_png,
+        console_url=slack.settings.console_url,
+    )  # fmt: skip
     report = _chain(on_report, reporter.on_report)
 
     def resolved(incident: dict[str, Any]) -> None:

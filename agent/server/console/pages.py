@@ -20,6 +20,7 @@ from opsloop.agent.approvals.people import People
 from opsloop.agent.server.auth import ReadAuth
 from opsloop.agent.server.console import data
 from opsloop.agent.server.console.charts import svg
+from opsloop.agent.server.console.png import png
 from opsloop.agent.server.console.session import COOKIE, SESSION_S, Sessions, Viewer
 
 HERE = Path(__file__).parent
@@ -242,6 +243,16 @@ class Console:
             "charts": charts, "events": events, "outcome": outcome,
             "age": data.age(incident.get("opened_at"), now),
         }  # fmt: skip
+
+    def top_chart_png(self, incident: dict[str, Any]) -> tuple[bytes, str] | None:
+        """Return (PNG, caption) of the incident's top evidence series, for Slack."""
+        full = self.store.get(incident["id"]) or incident
+        drawn = data.charts(full, self.prom, data.change_marks(self.changelog, full), time.time())
+        if not drawn or (image := png(drawn[0])) is None:
+            return None
+        t0 = drawn[0].onset
+        onset = f"; onset {_iso(t0)[11:16]} UTC (red dashes)" if t0 else ""
+        return image, f"{drawn[0].title}{onset}; baseline band shaded"
 
     def _answer_rows(self) -> list[dict[str, Any]]:
         if self.assistant is None:
