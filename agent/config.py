@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, SettingsConfigDict
 from typing_extensions import TypedDict  # pydantic validates typing.TypedDict only on 3.12+
 
+from opsloop.agent.server.retention_settings import Retention
 from opsloop.tools.backends.prometheus.modelmon import ModelMetrics
 
 log = logging.getLogger(__name__)
@@ -190,6 +191,10 @@ class Settings(BaseSettings):
     )
     serve_host: str = Field("127.0.0.1", description="Where `opsloop serve` listens.")
     serve_port: int = Field(8080, ge=0, le=65535, description="Port for `opsloop serve`.")
+    retention: Retention = Field(
+        default_factory=Retention, description="What `opsloop serve` prunes, and after how long"
+        " ([retention] in opsloop.toml; JSON in env).",
+    )  # fmt: skip
 
     # Incident memory
     memory_url: str | None = Field(
@@ -203,14 +208,9 @@ class Settings(BaseSettings):
         ),
     )
     memory_threshold: float = Field(
-        0.27,
-        ge=0,
-        le=1,
-        description=(
-            "Cosine similarity below which an incident is no match; unset: 0.27 with hashing, "
-            "0.5 with minilm."
-        ),
-    )
+        0.27, ge=0, le=1, description="Cosine similarity below which an incident is no match; "
+        "unset: 0.27 with hashing, 0.5 with minilm.",
+    )  # fmt: skip
 
     # Write actions: approvals, retraining, promotion
     policy: dict[str, Any] = Field(

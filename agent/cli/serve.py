@@ -71,6 +71,7 @@ def build_server(
     """
     from opsloop.agent.graph.execute import configure_pools
     from opsloop.agent.server.app import create_app
+    from opsloop.agent.server.retention import retention_service
 
     configure_pools(workers)  # tool threads for `workers` investigations and Slack at once
     if investigator is None and assistant is None:
@@ -107,11 +108,12 @@ def build_server(
         on_report=on_report,
         on_resolved=on_resolved,
     )
+    retention = retention_service(settings, store.db, store.clock)
+    background = [*_pollers(settings), *(s for s in (notes, retention) if s is not None)]
     app = create_app(
-        settings, store, pool, max_body_bytes=max_body, extra_routes=routes,
-        background=[*_pollers(settings), *([notes] if notes is not None else [])],
-    )  # fmt: skip
-    app.state.slack, app.state.pagerduty = slack, notes
+        settings, store, pool, max_body_bytes=max_body, extra_routes=routes, background=background
+    )
+    app.state.slack, app.state.pagerduty, app.state.retention = slack, notes, retention
     app.state.telemetry = _self_monitoring(app.state.registry, assistant)
     return app, store, pool
 
