@@ -249,7 +249,7 @@ def test_the_service_prunes_on_demand_and_closes_what_it_opened(tmp_path, clock)
     clock.now += 8 * DAY_S
     closed: list[str] = []
     stores = Stores(store.db, closers=[lambda: closed.append("x")])
-    service = RetentionService(Pruner(stores, Retention(), clock=clock), interval_s=300)
+    service = RetentionService(lambda: Pruner(stores, Retention(), clock=clock), interval_s=300)
     seen: list[dict[str, int]] = []
     service.listeners.append(seen.append)
     assert service.run_once() == {"notifications": 2} and seen == [{"notifications": 2}]

@@ -108,7 +108,8 @@ def build_server(
         on_report=on_report,
         on_resolved=on_resolved,
     )
-    retention = retention_service(settings, store.db, store.clock)
+    saver = getattr(getattr(assistant, "graph", None), "checkpointer", None)
+    retention = retention_service(settings, store.db, saver, lambda: store.clock())
     background = [*_pollers(settings), *(s for s in (notes, retention) if s is not None)]
     app = create_app(
         settings, store, pool, max_body_bytes=max_body, extra_routes=routes, background=background

@@ -48,8 +48,11 @@ class Stores:
         self.closers = []
 
 
-def open_stores(settings: Any, incidents: Any = None) -> Stores:
-    """Open the databases `settings` name; a local file not created yet has nothing to prune."""
+def open_stores(settings: Any, incidents: Any = None, checkpoints: Any = None) -> Stores:
+    """Open the databases `settings` name; a local file not created yet has nothing to prune.
+
+    `incidents` and `checkpoints` reuse the server's own (one SQLite writer, not two).
+    """
     from opsloop.agent.approvals.audit import AuditLog
     from opsloop.agent.server.pagerduty_notes import NoteOutbox
     from opsloop.agent.server.schema import open_incidents_db
@@ -70,14 +73,19 @@ def open_stores(settings: Any, incidents: Any = None) -> Stores:
         if incidents is not None:
             closers.append(incidents.close)
     stores = Stores(incidents, closers=closers)
-    if target := where("checkpoints.sqlite"):
+    if checkpoints is not None:
+        stores.checkpoints = checkpoints
+    elif target := where("checkpoints.sqlite"):
         stores.checkpoints, close = open_checkpointer(target)
         closers.append(close)
     if target := where("audit.sqlite"):
         stores.audit = AuditLog(target).db
-    if target := where("slack.sqlite"):
+    # In a shared database, Slack's and PagerDuty's tables exist only where they are set up.
+    slack_on = getattr(settings, "slack_bot_token", None) is not None
+    if (target := where("slack.sqlite")) and (slack_on or not shared):
         stores.slack = SlackStore(target).db
-    if target := where("pagerduty.sqlite"):
+    notes_on = getattr(settings, "pagerduty_api_token", None) is not None
+    if (target := where("pagerduty.sqlite")) and (notes_on or not shared):
         stores.pagerduty = NoteOutbox(target).db
     # Answer records and jobs are always local SQLite files.
     if (path := state / "answers.sqlite").exists():
@@ -187,7 +195,7 @@ class Pruner:
     def _stale(self, threads: list[str], cutoff: float) -> list[str]:
         """Return the threads past `cutoff`; a thread of unknown age stays."""
         incidents: dict[str, tuple[str, float | None]] = {}
-        for part in prune.chunks(threads):
+        for part in prune.chunks(threads if self.stores.incidents is not None else []):
             rows = self.stores.incidents.conn().execute(
                 "SELECT id, status, resolved_at FROM incidents"
                 f" WHERE id IN ({', '.join('?' * len(part))})",
@@ -199,7 +207,7 @@ class Pruner:
             for t, (status, resolved_at) in incidents.items()
             if status == "resolved" and resolved_at is not None and resolved_at < cutoff
         ]
-        others = [t for t in threads if t not in incidents]
+        others = [t for t in threads if t not in incidents]  # Slack, CLI conversations
         if others and self.stores.answers is not None:
             stamp = prune.iso_utc(cutoff)
             for part in prune.chunks(others):
@@ -214,16 +222,28 @@ class Pruner:
 
 
 class RetentionService:
-    """Run a Pruner every `interval_s` in a daemon thread; start()/stop() for the lifespan."""
+    """Run a Pruner every `interval_s` in a daemon thread; start()/stop() for the lifespan.
 
-    def __init__(self, pruner: Pruner, interval_s: float, first_s: float = 60.0) -> None:
-        self.pruner, self.interval_s = pruner, interval_s
+    The pruner (and the stores it opens) is made on first use, so a server built but never
+    started opens nothing.
+    """
+
+    def __init__(self, make: Callable[[], Pruner], interval_s: float, first_s: float = 60.0):
+        self.make, self.interval_s = make, interval_s
         self.first_s = min(first_s, interval_s)  # soon after start, then every interval
         self.rounds = 0
         self.last: dict[str, int] = {}
         self.listeners: list[Callable[[dict[str, int]], None]] = []
+        self._pruner: Pruner | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @property
+    def pruner(self) -> Pruner:
+        """Return the pruner, made on first use."""
+        if self._pruner is None:
+            self._pruner = self.make()
+        return self._pruner
 
     def start(self) -> None:
         """Start the background thread (idempotent)."""
@@ -239,7 +259,9 @@ class RetentionService:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        self.pruner.stores.close()
+        if self._pruner is not None:
+            self._pruner.stores.close()
+            self._pruner = None
 
     def run_once(self) -> dict[str, int]:
         """Prune now; tell the listeners what went."""
@@ -263,11 +285,18 @@ class RetentionService:
 
 
 def retention_service(
-    settings: Any, incidents: Any, clock: Callable[[], float] = time.time
+    settings: Any,
+    incidents: Any,
+    checkpoints: Any = None,
+    clock: Callable[[], float] = time.time,
 ) -> RetentionService | None:
     """Return the background pruning for `opsloop serve`, or None when it is turned off."""
     policy: Retention = getattr(settings, "retention", None) or Retention()
     if not policy.enabled:
         return None
-    stores = open_stores(settings, incidents)
-    return RetentionService(Pruner(stores, policy, clock=clock, pause_s=0.01), policy.interval_s)
+
+    def make() -> Pruner:
+        stores = open_stores(settings, incidents, checkpoints)
+        return Pruner(stores, policy, clock=clock, pause_s=0.01)
+
+    return RetentionService(make, policy.interval_s)
