@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, SettingsConfigDict
 from typing_extensions import TypedDict  # pydantic validates typing.TypedDict only on 3.12+
 
@@ -193,7 +193,7 @@ class Settings(BaseSettings):
     serve_port: int = Field(8080, ge=0, le=65535, description="Port for `opsloop serve`.")
     retention: Retention = Field(
         default_factory=Retention, description="What `opsloop serve` prunes, and after how long"
-        " ([retention] in opsloop.toml; JSON in env).",
+        " (the retention table of opsloop.toml; JSON in env).",
     )  # fmt: skip
 
     # Incident memory
@@ -296,6 +296,8 @@ class Settings(BaseSettings):
                 value = mask_url(value)
             elif isinstance(value, Path):
                 value = str(value)
+            elif isinstance(value, BaseModel):  # a [section] of its own: its fields
+                value = value.model_dump()
             out[name] = value
         return out
 

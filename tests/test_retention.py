@@ -331,3 +331,17 @@ def test_slack_thread_locks_live_only_while_in_use(tmp_path):
     gc.collect()
     assert len(ops._locks) == 0
     ops.store.close()
+
+
+def test_a_finished_threads_sqlite_connection_is_closed_not_kept(tmp_path):
+    """The server's thread pool retires idle threads; their connections must not pile up."""
+    import threading
+
+    store = IncidentStore(tmp_path / "incidents.sqlite")
+    for _ in range(50):
+        thread = threading.Thread(target=store.queue_depth)
+        thread.start()
+        thread.join()
+    store.queue_depth()  # a new connection closes those of the finished threads
+    assert len(store.db._conns) <= 2
+    store.close()
