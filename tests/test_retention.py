@@ -268,6 +268,11 @@ def test_serve_runs_retention_unless_it_is_turned_off(tmp_path):
     app, store, _pool = build_server(settings, investigator=investigate)
     assert isinstance(app.state.retention, RetentionService)
     assert app.state.retention.pruner.stores.incidents is store.db
+    app.state.retention.listeners[-1]({"notifications": 3})
+    value = app.state.registry.get_sample_value(
+        "opsloop_retention_pruned_total", {"kind": "notifications"}
+    )
+    assert value == 3
     app.state.retention.stop()
     store.close()
     off = Settings(home=tmp_path, retention={"enabled": False})

@@ -115,6 +115,8 @@ def build_server(
         settings, store, pool, max_body_bytes=max_body, extra_routes=routes, background=background
     )
     app.state.slack, app.state.pagerduty, app.state.retention = slack, notes, retention
+    if retention is not None:
+        retention.export(app.state.registry)
     app.state.telemetry = _self_monitoring(app.state.registry, assistant)
     return app, store, pool
 

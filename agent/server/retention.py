@@ -263,6 +263,23 @@ class RetentionService:
             self._pruner.stores.close()
             self._pruner = None
 
+    def export(self, registry: Any) -> None:
+        """Count what each round prunes on `registry`: `opsloop_retention_pruned_total{kind}`."""
+        from prometheus_client import Counter
+
+        pruned = Counter(
+            "opsloop_retention_pruned", "Rows pruned by retention (checkpoints: threads), by kind.",
+            ["kind"], registry=registry,
+        )  # fmt: skip
+        for kind in ("notifications", "checkpoints", "answers", "jobs", "slack_events"):
+            pruned.labels(kind)  # zero series up front, as the app's other counters
+
+        def count(counts: dict[str, int]) -> None:
+            for kind, n in counts.items():
+                pruned.labels(kind).inc(n)
+
+        self.listeners.append(count)
+
     def run_once(self) -> dict[str, int]:
         """Prune now; tell the listeners what went."""
         self.last = self.pruner.run()
