@@ -116,7 +116,12 @@ def pending_approvals(audit: Any) -> set[str]:
 
 
 def notifications(
-    incidents: Any, cutoff: float, pending: Sequence[str], batch: int, dry_run: bool
+    incidents: Any,
+    cutoff: float,
+    pending: Sequence[str],
+    batch: int,
+    dry_run: bool,
+    pause_s: float = 0.0,
 ) -> int:
     """Delete raw notifications older than `cutoff` unless an open incident holds them."""
     extra, args = not_in("incident_id", pending)
@@ -124,11 +129,24 @@ def notifications(
         "received_at < ? AND (incident_id IS NULL OR (incident_id NOT IN"
         f" (SELECT id FROM incidents WHERE status <> 'resolved'){extra}))"
     )
-    return sweep(incidents, "notifications", where, [cutoff, *args], batch=batch, dry_run=dry_run)
+    return sweep(
+        incidents,
+        "notifications",
+        where,
+        [cutoff, *args],
+        batch=batch,
+        dry_run=dry_run,
+        pause_s=pause_s,
+    )
 
 
 def resolved_incidents(
-    incidents: Any, cutoff: float, pending: Sequence[str], batch: int, dry_run: bool
+    incidents: Any,
+    cutoff: float,
+    pending: Sequence[str],
+    batch: int,
+    dry_run: bool,
+    pause_s: float = 0.0,
 ) -> int:
     """Delete incidents resolved before `cutoff` with their alerts, groups, notifications."""
     extra, args = not_in("id", pending)
@@ -149,21 +167,30 @@ def resolved_incidents(
         total += len(ids)
         if len(ids) < batch:
             return total
+        time.sleep(pause_s)
 
 
 def answers(
-    db: Any, cutoff: float, keep: Sequence[str], batch: int, dry_run: bool
+    db: Any, cutoff: float, keep: Sequence[str], batch: int, dry_run: bool, pause_s: float = 0.0
 ) -> dict[str, int]:
     """Delete answer records and feedback older than `cutoff`, except the threads in `keep`."""
     extra, args = not_in("thread_id", keep)
     stamp = iso_utc(cutoff)
     return {
-        table: sweep(db, table, f"at < ?{extra}", [stamp, *args], batch=batch, dry_run=dry_run)
+        table: sweep(
+            db,
+            table,
+            f"at < ?{extra}",
+            [stamp, *args],
+            batch=batch,
+            dry_run=dry_run,
+            pause_s=pause_s,
+        )
         for table in ("answers", "feedback")
     }
 
 
-def jobs(db: Any, cutoff: float, batch: int, dry_run: bool) -> int:
+def jobs(db: Any, cutoff: float, batch: int, dry_run: bool, pause_s: float = 0.0) -> int:
     """Delete retraining jobs finished before `cutoff`, and their local log files."""
     where = "status IN ('succeeded', 'failed') AND finished_at < ?"
     if dry_run:
@@ -182,6 +209,7 @@ def jobs(db: Any, cutoff: float, batch: int, dry_run: bool) -> int:
         total += len(rows)
         if len(rows) < batch:
             return total
+        time.sleep(pause_s)
 
 
 def slack(
@@ -192,29 +220,39 @@ def slack(
     keep: Sequence[str],
     batch: int,
     dry_run: bool,
+    pause_s: float = 0.0,
 ) -> dict[str, int]:
     """Delete Slack event ids past their age, and report/thread links past theirs."""
     counts: dict[str, int] = {}
     if events_cutoff is not None:
         counts["slack_events"] = sweep(
-            db, "slack_events", "at < ?", [events_cutoff], batch=batch, dry_run=dry_run
-        )
+            db, "slack_events", "at < ?", [events_cutoff], batch=batch, dry_run=dry_run,
+            pause_s=pause_s,
+        )  # fmt: skip
     if links_cutoff is not None:
         extra, args = not_in("incident_id", keep)
         counts["slack_reports"] = sweep(
             db, "slack_reports", f"updated_at < ?{extra}", [links_cutoff, *args],
-            batch=batch, dry_run=dry_run,
+            batch=batch, dry_run=dry_run, pause_s=pause_s,
         )  # fmt: skip
         extra, args = not_in("graph_thread", keep)
         # A thread's ts is when Slack started it (Unix seconds as text).
         counts["slack_threads"] = sweep(
             db, "slack_threads", f"CAST(thread_ts AS DOUBLE PRECISION) < ?{extra}",
-            [links_cutoff, *args], batch=batch, dry_run=dry_run,
+            [links_cutoff, *args], batch=batch, dry_run=dry_run, pause_s=pause_s,
         )  # fmt: skip
     return counts
 
 
-def pagerduty_notes(db: Any, cutoff: float, batch: int, dry_run: bool) -> int:
+def pagerduty_notes(db: Any, cutoff: float, batch: int, dry_run: bool, pause_s: float = 0.0) -> int:
     """Delete PagerDuty notes sent or given up before `cutoff` (queued ones always stay)."""
     where = "(sent_at IS NOT NULL AND sent_at < ?) OR (failed_at IS NOT NULL AND failed_at < ?)"
-    return sweep(db, "pagerduty_notes", where, [cutoff, cutoff], batch=batch, dry_run=dry_run)
+    return sweep(
+        db,
+        "pagerduty_notes",
+        where,
+        [cutoff, cutoff],
+        batch=batch,
+        dry_run=dry_run,
+        pause_s=pause_s,
+    )

@@ -134,31 +134,37 @@ class Pruner:
             age = self.policy.age_s(name)
             return None if age is None else now - age
 
+        pause = self.pause_s
         if stores.incidents is not None and (at := cutoff("notifications")) is not None:
             counts["notifications"] = self._step(
-                "notifications", prune.notifications, stores.incidents, at, pending, batch, dry_run
-            )
+                "notifications", prune.notifications, stores.incidents, at, pending, batch,
+                dry_run, pause,
+            )  # fmt: skip
         if stores.checkpoints is not None and (at := cutoff("checkpoints")) is not None:
             counts["checkpoints"] = self._step("checkpoints", self._checkpoints, at, keep, dry_run)
         if stores.answers is not None and (at := cutoff("answers")) is not None:
-            found = self._step("answers", prune.answers, stores.answers, at, keep, batch, dry_run)
+            found = self._step(
+                "answers", prune.answers, stores.answers, at, keep, batch, dry_run, pause
+            )
             counts.update(found or {})
         if stores.jobs is not None and (at := cutoff("jobs")) is not None:
-            counts["jobs"] = self._step("jobs", prune.jobs, stores.jobs, at, batch, dry_run)
+            counts["jobs"] = self._step("jobs", prune.jobs, stores.jobs, at, batch, dry_run, pause)
         if stores.slack is not None:
             slack = self._step(
                 "slack", prune.slack, stores.slack, events_cutoff=cutoff("slack_events"),
                 links_cutoff=cutoff("deliveries"), keep=keep, batch=batch, dry_run=dry_run,
+                pause_s=pause,
             )  # fmt: skip
             counts.update(slack or {})
         if stores.pagerduty is not None and (at := cutoff("deliveries")) is not None:
             counts["pagerduty_notes"] = self._step(
-                "pagerduty_notes", prune.pagerduty_notes, stores.pagerduty, at, batch, dry_run
-            )
+                "pagerduty_notes", prune.pagerduty_notes, stores.pagerduty, at, batch, dry_run,
+                pause,
+            )  # fmt: skip
         if stores.incidents is not None and (at := cutoff("incidents")) is not None:
             counts["incidents"] = self._step(
                 "incidents", prune.resolved_incidents, stores.incidents, at, pending, batch,
-                dry_run,
+                dry_run, pause,
             )  # fmt: skip
         return {k: int(v or 0) for k, v in counts.items()}
 
