@@ -246,8 +246,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"retention_on": on, "retention_off": off}, indent=2))
     else:
         print(table(on, off))
-        print(f"({args.notifications} notifications over {args.hours} simulated hours per run;"
-              f" both runs took {time.monotonic() - started:.0f} s)")  # fmt: skip
+        print(f"({args.notifications} storm notifications over {args.hours} simulated hours"
+              " per run, plus each hour's closing resolves in `sent`; both runs took"
+              f" {time.monotonic() - started:.0f} s)")  # fmt: skip
     return 0
 
 
