@@ -61,6 +61,7 @@ bench: venv system-deps
 	$(BIN)/python -m bench.detectors
 	$(BIN)/python -m bench.memory
 	$(BIN)/python -m bench.storm
+	$(BIN)/python -m bench.soak --notifications 100000
 
 lint: venv
 	$(BIN)/ruff check .

@@ -71,6 +71,7 @@ def build_server(
     """
     from opsloop.agent.graph.execute import configure_pools
     from opsloop.agent.server.app import create_app
+    from opsloop.agent.server.retention import retention_service
 
     configure_pools(workers)  # tool threads for `workers` investigations and Slack at once
     if investigator is None and assistant is None:
@@ -111,11 +112,16 @@ def build_server(
         on_report=on_report,
         on_resolved=on_resolved,
     )
+    saver = getattr(getattr(assistant, "graph", None), "checkpointer", None)
+    retention = retention_service(settings, store.db, saver, lambda: store.clock())
+    background = [*_pollers(settings), *(s for s in (notes, retention) if s is not None)]
     app = create_app(
-        settings, store, pool, max_body_bytes=max_body, extra_routes=routes,
-        background=[*_pollers(settings), *([notes] if notes is not None else [])],
-    )  # fmt: skip
+        settings, store, pool, max_body_bytes=max_body, extra_routes=routes, background=background
+    )
     app.state.slack, app.state.pagerduty, app.state.console = slack, notes, console
+    app.state.retention = retention
+    if retention is not None:
+        retention.export(app.state.registry)
     app.state.telemetry = _self_monitoring(app.state.registry, assistant)
     return app, store, pool
 

@@ -37,7 +37,7 @@ class Database:
         self.busy_timeout_s = busy_timeout_s
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._conns: list[sqlite3.Connection] = []
+        self._conns: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = self.conn()
         db.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file once set
@@ -59,7 +59,13 @@ class Database:
             conn.execute("PRAGMA foreign_keys = ON")
             self._local.conn = conn
             with self._lock:
-                self._conns.append(conn)
+                # Pool threads retire when idle: close their connections, or every burst of
+                # requests would leave file handles and a page cache behind for good.
+                gone = [c for t, c in self._conns if not t.is_alive()]
+                self._conns = [(t, c) for t, c in self._conns if t.is_alive()]
+                self._conns.append((threading.current_thread(), conn))
+            for old in gone:
+                old.close()
         return conn
 
     @contextmanager
@@ -91,7 +97,7 @@ class Database:
         with self._lock:
             conns, self._conns = self._conns, []
             self._local = threading.local()
-        for conn in conns:
+        for _thread, conn in conns:
             conn.close()
 
 
