@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -23,6 +24,7 @@ from rich.rule import Rule
 from opsloop.agent.cli.render import show_answer
 from opsloop.agent.config import Settings, current_user
 from opsloop.sandbox.manager import SandboxError, down, up
+from opsloop.sandbox.serve import keep_serving
 
 REPORT_DEADLINE_S = 240.0
 RESOLVE_DEADLINE_S = 180.0
@@ -86,21 +88,30 @@ def main(argv: list[str] | None = None) -> int:
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     console.print(f"incident console: {base}/ (open it in a browser)")
     try:
-        code = _loop(console, settings, store, args.yes, base)
-        if sys.stdin.isatty() and not args.yes:  # keep the console up while someone looks
-            console.input(f"The console stays at {base}/ — press Enter to stop it. ")
-        return code
+        return _loop(console, settings, store, args.yes, base)
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+        sock.close()  # uvicorn leaves a socket it was given open: free the port
         if args.down:
             down(home)
             console.print("sandbox stopped.")
         else:
-            console.print(
-                "The sandbox keeps running. Explore with `opsloop chat`, `opsloop incidents "
-                "list`, `opsloop sandbox status --reveal`; stop it with `opsloop sandbox down`."
-            )
+            _keep_console(console, home, base)
+
+
+def _keep_console(console: Console, home: Path, base: str) -> None:
+    """Leave `opsloop serve` running with the sandbox, so the console URL keeps working."""
+    port = int(base.rsplit(":", 1)[1])
+    try:
+        keep_serving(home / "sandbox", port)
+        where = f"the incident console stays at {base}/ (opsloop serve, stopped with the sandbox)"
+    except Exception as exc:  # the demo's result stands; only the console is gone
+        where = f"could not keep the console running ({exc}); `opsloop serve` shows it again"
+    console.print(
+        f"The sandbox keeps running; {where}. Explore with `opsloop chat`, `opsloop incidents "
+        "list`, `opsloop sandbox status --reveal`; stop it with `opsloop sandbox down`."
+    )
 
 
 def _loop(console: Console, settings: Settings, store: Any, yes: bool, base: str) -> int:
