@@ -115,6 +115,7 @@ class PostgresDatabase:
     """A PostgreSQL database shared by replicas: a connection pool, a schema, a lock."""
 
     exclusive_lock_sql = "SELECT pg_advisory_xact_lock(%s)"
+    single_writer = False  # transactions run side by side, each under the locks it takes
 
     def __init__(
         self, url: str, schema: str, *, name: str, max_size: int = 10, timeout_s: float = 30.0
@@ -136,6 +137,7 @@ class PostgresDatabase:
         # One advisory lock per store (its name), so stores sharing a database do not
         # serialise each other.
         self.lock_key = zlib.crc32(f"opsloop:{name}".encode())
+        self.lock_space = _int4(f"opsloop:{name}")
         self.pool = ConnectionPool(
             url,
             min_size=1,
@@ -154,6 +156,16 @@ class PostgresDatabase:
 
     # Queue claims lock the row they take, and skip rows other replicas hold.
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    for_update = " FOR UPDATE"
+
+    def lock(self, session: Session, key: str | None) -> None:
+        """Lock `key` (None: the whole store) until the transaction ends, in every replica."""
+        if key is None:
+            session.execute("SELECT pg_advisory_xact_lock(?)", (self.lock_key,))
+            return
+        # The two-int form is a key space apart from the one-bigint store lock; two keys
+        # sharing a hash only wait for each other.
+        session.execute("SELECT pg_advisory_xact_lock(?, ?)", (self.lock_space, _int4(key)))
 
     def conn(self) -> Autocommit:
         """Return a handle for single statements outside a transaction."""
@@ -170,3 +182,9 @@ class PostgresDatabase:
     def close(self) -> None:
         """Close the pool."""
         self.pool.close()
+
+
+def _int4(text: str) -> int:
+    """Hash `text` to a signed 32-bit int, as the two-key advisory locks take."""
+    value = zlib.crc32(text.encode())
+    return value - (1 << 32) if value >= 1 << 31 else value

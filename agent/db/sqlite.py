@@ -30,13 +30,18 @@ STORE_UNAVAILABLE: tuple[type[Exception], ...] = (
 class Database:
     """One SQLite file; each thread gets its own connection."""
 
+    single_writer = True  # writes queue for one lock: intake batches them (group commit)
     skip_locked = ""  # BEGIN IMMEDIATE already makes a claim exclusive
+    for_update = ""  # and a read inside it already holds every row still
 
     def __init__(self, path: Path | str, busy_timeout_s: float, schema: str) -> None:
         self.path = Path(path)
         self.busy_timeout_s = busy_timeout_s
         self._local = threading.local()
         self._lock = threading.Lock()
+        # This process's writers queue here rather than in SQLite's busy handler, which
+        # polls with sleeps of up to 100 ms and so turned a short wait into a long tail.
+        self._writer = threading.RLock()
         self._conns: list[sqlite3.Connection] = []
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = self.conn()
@@ -62,12 +67,25 @@ class Database:
                 self._conns.append(conn)
         return conn
 
+    def lock(self, db: sqlite3.Connection, key: str | None) -> None:
+        """Lock `key` (None: the whole store) until the transaction ends: a no-op here."""
+        # BEGIN IMMEDIATE already holds the only write lock; PostgreSQL needs the call.
+
     @contextmanager
     def tx(self, write: bool = True, exclusive: bool = False) -> Iterator[sqlite3.Connection]:
         """Run a transaction: IMMEDIATE for writes, a consistent snapshot for reads.
 
         Every write transaction is exclusive in SQLite; `exclusive` matters for PostgreSQL.
         """
+        if not write:
+            with self._run(write=False) as db:
+                yield db
+            return
+        with self._writer, self._run(write=True) as db:
+            yield db
+
+    @contextmanager
+    def _run(self, write: bool) -> Iterator[sqlite3.Connection]:
         # IMMEDIATE takes the write lock up front, so a transaction never fails half-way with
         # SQLITE_BUSY when a read would have to upgrade to a write.
         db = self.conn()

@@ -260,7 +260,8 @@ async def store_notification(app: Starlette, notification: Notification, body: b
     except STORE_UNAVAILABLE:
         metrics.rejected.labels("unavailable").inc()
         raise  # → 503: the sender retries, nothing was half-stored
-    pool.wake()
+    if not accepted.duplicate:  # a repeat changed nothing: no work, no resolution
+        pool.wake()
     source = notification.source
     metrics.notifications.labels(source, notification.status).inc()
     if accepted.duplicate:
