@@ -9,7 +9,9 @@ transaction holding its item has committed.
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -68,3 +70,67 @@ class GroupCommit(Generic[T, R]):
         self.batches += 1
         for slot, outcome in zip(batch, outcomes, strict=True):
             slot.outcome, slot.done = outcome, True
+
+
+class _LoopQueue(Generic[T, R]):
+    """What one event loop has queued, and whether its drain task runs."""
+
+    def __init__(self) -> None:
+        self.queued: list[tuple[T, asyncio.Future[R]]] = []
+        self.task: asyncio.Task[None] | None = None
+
+
+class AsyncGroupCommit(Generic[T, R]):
+    """Group commit for async callers: one batch at a time runs in a thread; callers await.
+
+    Only the batch hops to a thread, not every caller. Each event loop (a test client may
+    run several) drains its own queue.
+    """
+
+    def __init__(
+        self, run_batch: Callable[[list[T]], list[R | BaseException]], max_batch: int = 64
+    ) -> None:
+        """`run_batch` returns one outcome per item: its result, or what only it raised."""
+        self.run_batch = run_batch
+        self.max_batch = max(1, max_batch)
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopQueue[T, R]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def submit(self, item: T) -> R:
+        """Return `item`'s result once the batch that ran it has committed."""
+        loop = asyncio.get_running_loop()
+        state = self._loops.setdefault(loop, _LoopQueue())
+        future: asyncio.Future[R] = loop.create_future()
+        state.queued.append((item, future))
+        if state.task is None:
+            state.task = loop.create_task(self._drain(state))
+        return await future
+
+    async def _drain(self, state: _LoopQueue[T, R]) -> None:
+        batch: list[tuple[T, asyncio.Future[R]]] = []
+        try:
+            while state.queued:
+                batch = state.queued[: self.max_batch]
+                del state.queued[: self.max_batch]
+                try:
+                    outcomes = await asyncio.to_thread(self.run_batch, [i for i, _ in batch])
+                except Exception as exc:  # the commit failed: nothing of the batch is stored
+                    outcomes = [exc] * len(batch)
+                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                    _settle(future, outcome)
+                batch = []
+        finally:
+            state.task = None
+            for _, future in batch + state.queued:  # cancelled (shutdown): do not leave waiters
+                _settle(future, RuntimeError("intake stopped before this was stored"))
+            state.queued.clear()
+
+
+def _settle(future: asyncio.Future[R], outcome: R | BaseException) -> None:
+    if future.done():  # its caller gave up waiting
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)

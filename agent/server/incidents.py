@@ -58,7 +58,7 @@ class IncidentStore:
         # One writer in SQLite: concurrent notifications share its transaction and commit.
         # PostgreSQL routes them side by side under per-group locks instead.
         self.group_commit: GroupCommit[Intake, Accepted] | None = (
-            GroupCommit(self.intaker.batch) if self.db.single_writer else None
+            GroupCommit(self.accept_batch) if self.db.single_writer else None
         )
 
     @classmethod
@@ -86,16 +86,20 @@ class IncidentStore:
 
     def accept(self, notification: Notification, raw: bytes | str) -> Accepted:
         """Persist a notification and route it to an incident; return once it is committed."""
-        item = Intake(
-            note=notification,
-            raw=raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw,
-            key=notification.dedup_key(),
-            now=self.clock(),
-            topology=self.call_graph.edges(),  # may ask Prometheus: not inside the transaction
-        )
+        item = self.prepare(notification, raw)
         if self.group_commit is not None:
             return self.group_commit.submit(item)
-        return self.intaker.one(item)
+        return self.intaker.one(item, self.call_graph.edges())
+
+    def prepare(self, notification: Notification, raw: bytes | str) -> Intake:
+        """Return what `accept_batch` stores for a notification received now."""
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        return Intake(notification, text, notification.dedup_key(), self.clock())
+
+    def accept_batch(self, items: list[Intake]) -> list[Accepted | BaseException]:
+        """Store notifications in one transaction (group commit); one failing fails alone."""
+        topology = self.call_graph.edges()  # may ask Prometheus: not inside the transaction
+        return self.intaker.batch(items, topology)
 
     # -- work queue ---------------------------------------------------------------------------
 

@@ -33,7 +33,6 @@ class Intake:
     raw: str
     key: str  # dedup key
     now: float
-    topology: Topology
 
 
 @dataclass(frozen=True)
@@ -43,28 +42,28 @@ class Intaker:
     db: Any
     router: Router
 
-    def one(self, item: Intake) -> Accepted:
+    def one(self, item: Intake, topology: Topology) -> Accepted:
         """Store one notification in a transaction of its own."""
         try:
             with self.db.tx() as db:
-                return self._accept(db, item, wide=False)
+                return self._accept(db, item, topology, wide=False)
         except Widen:  # rare: its incident resolved under us; the rollback freed the row
             with self.db.tx() as db:
-                return self._accept(db, item, wide=True)
+                return self._accept(db, item, topology, wide=True)
 
-    def batch(self, items: list[Intake]) -> list[Accepted | BaseException]:
+    def batch(self, items: list[Intake], topology: Topology) -> list[Accepted | BaseException]:
         """Store several notifications in one transaction; one failing fails alone."""
         with self.db.tx() as db:
-            return [self._savepoint(db, item) for item in items]
+            return [self._savepoint(db, item, topology) for item in items]
 
-    def _savepoint(self, db: Tx, item: Intake) -> Accepted | BaseException:
+    def _savepoint(self, db: Tx, item: Intake, topology: Topology) -> Accepted | BaseException:
         db.execute("SAVEPOINT intake")
         try:
             try:
-                accepted = self._accept(db, item, wide=False)
+                accepted = self._accept(db, item, topology, wide=False)
             except Widen:
                 db.execute("ROLLBACK TO intake")
-                accepted = self._accept(db, item, wide=True)
+                accepted = self._accept(db, item, topology, wide=True)
         except Exception as exc:
             db.execute("ROLLBACK TO intake")
             db.execute("RELEASE intake")
@@ -72,7 +71,7 @@ class Intaker:
         db.execute("RELEASE intake")
         return accepted
 
-    def _accept(self, db: Tx, item: Intake, wide: bool) -> Accepted:
+    def _accept(self, db: Tx, item: Intake, topology: Topology, wide: bool) -> Accepted:
         locks: Locks = self.db
         note = item.note
         locks.lock(db, note.group_key)  # one notification of a group at a time
@@ -83,7 +82,7 @@ class Intaker:
         ).fetchone()
         if seen is not None:
             return Accepted(seen["incident_id"], duplicate=True, created=False)
-        incident_id, created = self.router.route(db, locks, note, item.now, item.topology, wide)
+        incident_id, created = self.router.route(db, locks, note, item.now, topology, wide)
         db.execute(
             "INSERT INTO notifications (dedup_key, received_at, source, group_key, status,"
             " incident_id, raw) VALUES (?, ?, ?, ?, ?, ?, ?)",
