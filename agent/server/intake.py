@@ -44,6 +44,10 @@ class Intaker:
 
     def one(self, item: Intake, topology: Topology) -> Accepted:
         """Store one notification in a transaction of its own."""
+        # Half a storm is repeats: one committed already is a duplicate without any lock.
+        seen = self._seen(self.db.conn(), item.key)
+        if seen is not None:
+            return seen
         try:
             with self.db.tx() as db:
                 return self._accept(db, item, topology, wide=False)
@@ -77,11 +81,9 @@ class Intaker:
         locks.lock(db, note.group_key)  # one notification of a group at a time
         if wide:
             locks.lock(db, None)
-        seen = db.execute(
-            "SELECT incident_id FROM notifications WHERE dedup_key = ?", (item.key,)
-        ).fetchone()
+        seen = self._seen(db, item.key)  # again: under the group's lock, this is final
         if seen is not None:
-            return Accepted(seen["incident_id"], duplicate=True, created=False)
+            return seen
         incident_id, created = self.router.route(db, locks, note, item.now, topology, wide)
         db.execute(
             "INSERT INTO notifications (dedup_key, received_at, source, group_key, status,"
@@ -90,3 +92,9 @@ class Intaker:
              item.raw),
         )  # fmt: skip
         return Accepted(incident_id, duplicate=False, created=created)
+
+    def _seen(self, db: Tx, key: str) -> Accepted | None:
+        row = db.execute(
+            "SELECT incident_id FROM notifications WHERE dedup_key = ?", (key,)
+        ).fetchone()
+        return None if row is None else Accepted(row["incident_id"], duplicate=True, created=False)

@@ -21,6 +21,7 @@ from opsloop.agent.rca.alerts import Alert, Notification
 from opsloop.agent.server.schema import alert_row
 from opsloop.tools.callgraph import Topology, hops
 
+UPSERT_CHUNK = 500  # alerts per INSERT
 Tx = Any  # inside a transaction: a sqlite3.Connection, or an opsloop.agent.db.postgres.Session
 Row = Any  # an incidents row: id, status, resolved_at, investigated_names
 
@@ -53,10 +54,10 @@ class Router:
 
         The caller holds the group's lock, and the store lock too when `wide`.
         """
-        active = self._active_for_group(db, note.group_key)
-        row = self._hold(db, locks, active) if active else None
-        if active and row is None and not wide:
-            raise Widen(active)  # we hold its row now: the store lock could deadlock
+        active = self._hold_active(db, locks, note.group_key)
+        row = active if active is not None and active["status"] != "resolved" else None
+        if active is not None and row is None and not wide:
+            raise Widen(active["id"])  # we hold its row now: the store lock could deadlock
         if row is not None:
             self._join(db, row, note, now)
             return row["id"], False
@@ -120,14 +121,17 @@ class Router:
             (row["id"],),
         )
 
-    def _active_for_group(self, db: Tx, group_key: str) -> str | None:
-        row = db.execute(
-            "SELECT i.id FROM incidents i JOIN incident_groups g ON g.incident_id = i.id"
+    def _hold_active(self, db: Tx, locks: Locks, group_key: str) -> Row | None:
+        """Lock and return the group's unresolved incident (resolved if it was, meanwhile)."""
+        # The subquery reads once; the row lock then waits for a writer of that incident and
+        # returns its row as that writer left it, so the caller checks the status again.
+        return db.execute(
+            "SELECT id, status, resolved_at, investigated_names FROM incidents WHERE id ="
+            " (SELECT i.id FROM incidents i JOIN incident_groups g ON g.incident_id = i.id"
             " WHERE g.group_key = ? AND i.status != 'resolved'"
-            " ORDER BY i.opened_at DESC LIMIT 1",
+            " ORDER BY i.opened_at DESC LIMIT 1)" + locks.for_update,
             (group_key,),
         ).fetchone()
-        return row["id"] if row else None
 
     def _hold(self, db: Tx, locks: Locks, incident_id: str) -> Row | None:
         """Lock the incident's row; return it, or None if it is resolved by now."""
@@ -163,16 +167,21 @@ class Router:
         return None
 
     def _upsert_alerts(self, db: Tx, incident_id: str, alerts: list[Alert]) -> None:
-        db.executemany(
-            "INSERT INTO incident_alerts (incident_id, fingerprint, alertname, service, labels,"
-            " annotations, generator_url, status, starts_at, ends_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (incident_id, fingerprint) DO UPDATE SET status = excluded.status,"
-            " labels = excluded.labels, annotations = excluded.annotations,"
-            " generator_url = excluded.generator_url, starts_at = excluded.starts_at,"
-            " ends_at = excluded.ends_at",
-            [alert_row(incident_id, a, self.service_label) for a in alerts],
-        )
+        """Insert or update the alerts, many per statement (the last of a fingerprint wins)."""
+        rows = list({a.fingerprint: alert_row(incident_id, a, self.service_label)
+                     for a in alerts}.values())  # fmt: skip
+        for start in range(0, len(rows), UPSERT_CHUNK):  # SQLite takes 32766 parameters
+            chunk = rows[start : start + UPSERT_CHUNK]
+            db.execute(
+                "INSERT INTO incident_alerts (incident_id, fingerprint, alertname, service,"
+                " labels, annotations, generator_url, status, starts_at, ends_at) VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+                + " ON CONFLICT (incident_id, fingerprint) DO UPDATE SET status = excluded.status,"
+                " labels = excluded.labels, annotations = excluded.annotations,"
+                " generator_url = excluded.generator_url, starts_at = excluded.starts_at,"
+                " ends_at = excluded.ends_at",
+                [value for row in chunk for value in row],
+            )
 
     def _settle(self, db: Tx, incident_id: str, now: float) -> None:
         """Resolve the incident when no alert fires; reopen its resolution when one does.
