@@ -8,11 +8,14 @@ single writer does; queue claims instead lock one row with `FOR UPDATE SKIP LOCK
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+import psycopg
 
 from opsloop.agent.config import mask_url
 
@@ -172,12 +175,28 @@ class PostgresDatabase:
         return Autocommit(self)
 
     @contextmanager
-    def tx(self, write: bool = True, exclusive: bool = False) -> Iterator[Session]:
-        """Run a transaction; `exclusive` also takes the store's advisory lock."""
-        with self.pool.connection() as conn, conn.transaction():
-            if exclusive:
-                conn.execute(self.exclusive_lock_sql, (self.lock_key,))
-            yield Session(conn)
+    def tx(
+        self, write: bool = True, exclusive: bool = False, lock: str | None = None
+    ) -> Iterator[Session]:
+        """Run a transaction; `exclusive` also takes the store's advisory lock, `lock` the
+        lock of that key (as `lock()` does, without a round trip of its own)."""
+        if lock is None:
+            with self.pool.connection() as conn, conn.transaction():
+                if exclusive:
+                    conn.execute(self.exclusive_lock_sql, (self.lock_key,))
+                yield Session(conn)
+            return
+        with self.pool.connection() as conn:
+            # Two statements, one round trip: without parameters (two ints, nothing to quote)
+            # psycopg sends them as one simple query.
+            conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({self.lock_space}, {_int4(lock)})")
+            try:
+                yield Session(conn)
+            except BaseException:
+                with contextlib.suppress(psycopg.Error):  # broken: the pool discards it
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def close(self) -> None:
         """Close the pool."""

@@ -72,10 +72,13 @@ class Database:
         # BEGIN IMMEDIATE already holds the only write lock; PostgreSQL needs the call.
 
     @contextmanager
-    def tx(self, write: bool = True, exclusive: bool = False) -> Iterator[sqlite3.Connection]:
+    def tx(
+        self, write: bool = True, exclusive: bool = False, lock: str | None = None
+    ) -> Iterator[sqlite3.Connection]:
         """Run a transaction: IMMEDIATE for writes, a consistent snapshot for reads.
 
-        Every write transaction is exclusive in SQLite; `exclusive` matters for PostgreSQL.
+        Every write transaction is exclusive in SQLite; `exclusive` and `lock` matter for
+        PostgreSQL.
         """
         if not write:
             with self._run(write=False) as db:

@@ -48,12 +48,13 @@ class Intaker:
         seen = self._seen(self.db.conn(), item.key)
         if seen is not None:
             return seen
+        group = item.note.group_key  # locked as the transaction begins
         try:
-            with self.db.tx() as db:
-                return self._accept(db, item, topology, wide=False)
+            with self.db.tx(lock=group) as db:
+                return self._accept(db, item, topology, wide=False, locked=True)
         except Widen:  # rare: its incident resolved under us; the rollback freed the row
-            with self.db.tx() as db:
-                return self._accept(db, item, topology, wide=True)
+            with self.db.tx(lock=group) as db:
+                return self._accept(db, item, topology, wide=True, locked=True)
 
     def batch(self, items: list[Intake], topology: Topology) -> list[Accepted | BaseException]:
         """Store several notifications in one transaction; one failing fails alone."""
@@ -75,10 +76,13 @@ class Intaker:
         db.execute("RELEASE intake")
         return accepted
 
-    def _accept(self, db: Tx, item: Intake, topology: Topology, wide: bool) -> Accepted:
+    def _accept(
+        self, db: Tx, item: Intake, topology: Topology, wide: bool, locked: bool = False
+    ) -> Accepted:
         locks: Locks = self.db
         note = item.note
-        locks.lock(db, note.group_key)  # one notification of a group at a time
+        if not locked:
+            locks.lock(db, note.group_key)  # one notification of a group at a time
         if wide:
             locks.lock(db, None)
         seen = self._seen(db, item.key)  # again: under the group's lock, this is final
