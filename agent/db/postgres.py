@@ -88,6 +88,7 @@ class Session:
 
     def __init__(self, conn: Any) -> None:
         self._conn = conn
+        self.first: list[Row] = []  # the rows of `tx(then=...)`
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
         """Run one statement; return its rows (if any) and rowcount."""
@@ -176,10 +177,11 @@ class PostgresDatabase:
 
     @contextmanager
     def tx(
-        self, write: bool = True, exclusive: bool = False, lock: str | None = None
+        self, write: bool = True, exclusive: bool = False, lock: str | None = None, then: str = ""
     ) -> Iterator[Session]:
         """Run a transaction; `exclusive` also takes the store's advisory lock, `lock` the
-        lock of that key (as `lock()` does, without a round trip of its own)."""
+        lock of that key (as `lock()` does, without a round trip of its own), and `then`
+        runs a parameterless statement after it whose rows `Session.first` returns."""
         if lock is None:
             with self.pool.connection() as conn, conn.transaction():
                 if exclusive:
@@ -187,11 +189,15 @@ class PostgresDatabase:
                 yield Session(conn)
             return
         with self.pool.connection() as conn:
-            # Two statements, one round trip: without parameters (two ints, nothing to quote)
-            # psycopg sends them as one simple query.
-            conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({self.lock_space}, {_int4(lock)})")
+            # One round trip: without parameters (two ints, nothing to quote) psycopg sends
+            # the statements as one simple query; each still reads after the lock is held.
+            locking = f"SELECT pg_advisory_xact_lock({self.lock_space}, {_int4(lock)})"
+            cur = conn.execute(f"BEGIN; {locking}" + (f"; {then}" if then else ""))
+            session = Session(conn)
+            while then and cur.nextset():
+                session.first = cur.fetchall()
             try:
-                yield Session(conn)
+                yield session
             except BaseException:
                 with contextlib.suppress(psycopg.Error):  # broken: the pool discards it
                     conn.execute("ROLLBACK")
