@@ -89,6 +89,7 @@ def test_an_approver_diagnoses_and_rolls_back_from_the_console(opsloop_home):
                 expect(page.locator("ol.timeline li.alert").first).to_be_visible()
                 expect(page.locator("pre.dryrun")).to_contain_text("fraud-detector")
                 page.screenshot(path=str(ARTIFACTS / "console-incident.png"), full_page=True)
+                _record_weight(page, base, incident)
                 page.locator("#h-charts").scroll_into_view_if_needed()
                 page.screenshot(path=str(ARTIFACTS / "console-charts.png"))  # the README's
 
@@ -151,3 +152,18 @@ def _accessible_on_a_phone(browser: Any, url: str, token: str) -> None:
         phone.screenshot(path=str(ARTIFACTS / "console-phone.png"), full_page=True)
     finally:
         phone.close()
+
+
+def _record_weight(page: Any, base: str, incident: str) -> None:
+    """Write what the incident page weighs (HTML, CSS, JS bytes) beside the screenshots."""
+    import json
+
+    import httpx
+
+    html = httpx.get(f"{base}/incidents/{incident}", headers={"Accept": "text/html"}).content
+    css = httpx.get(f"{base}/console/static/console.css").content
+    js = httpx.get(f"{base}/console/static/console.js").content
+    weight = {"html": len(html), "css": len(css), "js": len(js), "charts": page.locator(
+        "svg.chart").count(), "total": len(html) + len(css) + len(js)}  # fmt: skip
+    (ARTIFACTS / "console-weight.json").write_text(json.dumps(weight))
+    assert weight["total"] < 500_000, weight  # server-rendered: no framework, no bundle

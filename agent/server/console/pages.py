@@ -189,8 +189,8 @@ class Console:
 
     def _rows(self, status: str, service: str) -> list[dict[str, Any]]:
         wanted = {"": ("investigating", "open"), "all": None}.get(status, (status,))
-        found = self.store.list_incidents(200, None if wanted is None or len(wanted) > 1 else
-                                          wanted[0])  # fmt: skip
+        only = wanted[0] if wanted is not None and len(wanted) == 1 else None
+        found = self.store.list_incidents(200, only)
         now, rows = time.time(), []
         for row in found:
             if wanted is not None and row["status"] not in wanted:
