@@ -1,7 +1,7 @@
 # opsloop — `make demo` runs the sandbox demo, `make test` runs every test.
 # Both create .venv, install the Python dependencies, and install Prometheus and
-# Alertmanager (and the PostgreSQL server the scale-out tests start) with apt-get when they
-# are missing (Debian/Ubuntu as root).
+# Alertmanager (and the PostgreSQL server the scale-out tests start, and Chromium for the
+# console's browser test) with apt-get when they are missing (Debian/Ubuntu as root).
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -41,6 +41,7 @@ demo: venv system-deps
 EVAL_GATE ?= 1
 
 test: venv system-deps
+	@PYTHON=$(PYTHON) OPSLOOP_BROWSER=1 bash scripts/system-deps.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	@if [ "$(EVAL_GATE)" != 0 ]; then \
 	  home=$$(mktemp -d) && trap 'rm -rf "$$home"' EXIT && \
@@ -60,6 +61,7 @@ bench: venv system-deps
 	$(BIN)/python -m bench.detectors
 	$(BIN)/python -m bench.memory
 	$(BIN)/python -m bench.storm
+	$(BIN)/python -m bench.soak --notifications 100000
 
 lint: venv
 	$(BIN)/ruff check .

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, SettingsConfigDict
 from typing_extensions import TypedDict  # pydantic validates typing.TypedDict only on 3.12+
 
 from opsloop.agent.sandbox_state import env_world, sandbox_values
+from opsloop.agent.server.retention_settings import Retention
 from opsloop.tools.backends.prometheus.modelmon import ModelMetrics
 
 CONFIG_FILE_ENV = "OPSLOOP_CONFIG"
@@ -192,6 +193,10 @@ class Settings(BaseSettings):
     )
     serve_host: str = Field("127.0.0.1", description="Where `opsloop serve` listens.")
     serve_port: int = Field(8080, ge=0, le=65535, description="Port for `opsloop serve`.")
+    retention: Retention = Field(
+        default_factory=Retention, description="What `opsloop serve` prunes, and after how long"
+        " (the retention table of opsloop.toml; JSON in env).",
+    )  # fmt: skip
 
     # Incident memory
     memory_url: str | None = Field(
@@ -205,14 +210,9 @@ class Settings(BaseSettings):
         ),
     )
     memory_threshold: float = Field(
-        0.27,
-        ge=0,
-        le=1,
-        description=(
-            "Cosine similarity below which an incident is no match; unset: 0.27 with hashing, "
-            "0.5 with minilm."
-        ),
-    )
+        0.27, ge=0, le=1, description="Cosine similarity below which an incident is no match; "
+        "unset: 0.27 with hashing, 0.5 with minilm.",
+    )  # fmt: skip
 
     # Write actions: approvals, retraining, promotion
     policy: dict[str, Any] = Field(
@@ -227,6 +227,15 @@ class Settings(BaseSettings):
         default_factory=list,
         description="MCP servers whose tools opsloop may call: [[mcp_servers]] name, command/args/"
         "env or url/headers, allow (JSON).",
+    )
+    console_secret: SecretStr | None = Field(
+        None, description="Signs console sessions; set the same on every replica."
+    )
+    console_url: str | None = Field(
+        None, description="The console's public base URL, for links in Slack reports."
+    )
+    console_user_header: str | None = Field(
+        None, description="Trusted reverse-proxy header naming the signed-in user (SSO)."
     )
     server_url: str | None = Field(
         None, description="An `opsloop serve` to send `opsloop approve` through (with token)."
@@ -274,6 +283,7 @@ class Settings(BaseSettings):
         "retrain_url",
         "otlp_endpoint",
         "server_url",
+        "console_url",
         mode="before",
     )
     @classmethod
@@ -323,6 +333,8 @@ class Settings(BaseSettings):
                 value = mask_url(value)
             elif isinstance(value, Path):
                 value = str(value)
+            elif isinstance(value, BaseModel):  # a [section] of its own: its fields
+                value = value.model_dump()
             out[name] = value
         return out
 

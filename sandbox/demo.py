@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -23,6 +24,7 @@ from rich.rule import Rule
 from opsloop.agent.cli.render import show_answer
 from opsloop.agent.config import Settings, current_user
 from opsloop.sandbox.manager import SandboxError, down, up
+from opsloop.sandbox.serve import keep_serving
 
 REPORT_DEADLINE_S = 240.0
 RESOLVE_DEADLINE_S = 180.0
@@ -83,22 +85,36 @@ def main(argv: list[str] | None = None) -> int:
     )
     settings = Settings()  # now pointing at the sandbox
     server, store, thread = start_server(settings, sock)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    console.print(f"incident console: {base}/ (open it in a browser)")
     try:
-        return _loop(console, settings, store, args.yes)
+        return _loop(console, settings, store, args.yes, base)
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+        sock.close()  # uvicorn leaves a socket it was given open: free the port
         if args.down:
             down(home)
             console.print("sandbox stopped.")
         else:
-            console.print(
-                "The sandbox keeps running. Explore with `opsloop chat`, `opsloop incidents "
-                "list`, `opsloop sandbox status --reveal`; stop it with `opsloop sandbox down`."
-            )
+            _keep_console(console, home, base)
 
 
-def _loop(console: Console, settings: Settings, store: Any, yes: bool) -> int:
+def _keep_console(console: Console, home: Path, base: str) -> None:
+    """Leave `opsloop serve` running with the sandbox, so the console URL keeps working."""
+    port = int(base.rsplit(":", 1)[1])
+    try:
+        keep_serving(home / "sandbox", port)
+        where = f"the incident console stays at {base}/ (opsloop serve, stopped with the sandbox)"
+    except Exception as exc:  # the demo's result stands; only the console is gone
+        where = f"could not keep the console running ({exc}); `opsloop serve` shows it again"
+    console.print(
+        f"The sandbox keeps running; {where}. Explore with `opsloop chat`, `opsloop incidents "
+        "list`, `opsloop sandbox status --reveal`; stop it with `opsloop sandbox down`."
+    )
+
+
+def _loop(console: Console, settings: Settings, store: Any, yes: bool, base: str) -> int:
     # A previous demo's incidents stay in the store: wait for one this run opens.
     earlier = {r["id"] for r in store.list_incidents(1000)}
 
@@ -120,6 +136,7 @@ def _loop(console: Console, settings: Settings, store: Any, yes: bool) -> int:
     report = incident["report"]
     alerts = ", ".join(sorted({a["name"] for a in incident["alerts"]}))
     console.print(Rule(f"incident {incident['id']}: {alerts}"))
+    console.print(f"the incident, its charts and timeline: {base}/incidents/{incident['id']}")
     show_answer(console, report)
     pending = report.get("approval")
     if not pending:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the system programs opsloop runs against are present:
 # python3-venv (Debian splits it out), Prometheus, promtool, Alertmanager, and the
-# PostgreSQL server programs the scale-out tests start (initdb, postgres).
+# PostgreSQL server programs the scale-out tests start (initdb, postgres), and Chromium for
+# the console's browser test when OPSLOOP_BROWSER=1.
 # Installs them with apt-get on Debian/Ubuntu as root; elsewhere says how to install them.
 set -euo pipefail
 
@@ -20,6 +21,13 @@ fi
 # Debian keeps initdb and postgres off PATH, under /usr/lib/postgresql/VERSION/bin.
 if ! command -v initdb >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
   missing_pkgs+=(postgresql)
+fi
+
+# The console's browser test drives Chromium (Playwright, launched with this executable:
+# nothing is downloaded); only `make test` asks for it.
+if [ "${OPSLOOP_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1 \
+   && ! command -v chromium-browser >/dev/null 2>&1; then
+  missing_pkgs+=(chromium)
 fi
 
 [ ${#missing_pkgs[@]} -eq 0 ] && exit 0

@@ -55,6 +55,12 @@ class FakeSlack:
             "chat.postEphemeral": {"message_ts": ts},
             "views.open": {"view": {"id": "V0PSL00P"}},
             "apps.connections.open": {"url": self.socket_url or ""},
+            # The external upload: a URL to POST the bytes to, then the completion.
+            "files.getUploadURLExternal": {
+                "upload_url": self.url.replace("/api/", "/upload/F0CHART"),
+                "file_id": "F0CHART",
+            },
+            "files.completeUploadExternal": {"files": [{"id": "F0CHART", "title": "chart"}]},
         }
         return {"ok": True, **answers.get(method, {})}
 
@@ -99,7 +105,11 @@ def fake_slack() -> Iterator[FakeSlack]:
             pass
 
         def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+            data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if self.path.startswith("/upload/"):  # files.getUploadURLExternal's upload_url
+                self._reply(slack.record("upload", {"path": self.path, "body": data}))
+                return
+            raw = data.decode()
             kind = self.headers.get("Content-Type", "")
             params = json.loads(raw or "{}") if "json" in kind else dict(parse_qsl(raw))
             if self.path.startswith("/api/"):
@@ -110,6 +120,9 @@ def fake_slack() -> Iterator[FakeSlack]:
                     answer = slack.record(method, _decode(params))
             else:  # a response_url
                 answer = slack.record("response_url", _decode(params) | {"path": self.path})
+            self._reply(answer)
+
+        def _reply(self, answer: dict[str, Any]) -> None:
             body = json.dumps(answer).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

@@ -153,3 +153,40 @@ def test_a_report_offers_its_suggested_action_and_is_updated_in_place(tmp_path: 
         last = slack.named("chat.postMessage")[-1]
         assert last["channel"] == CHANNEL and "inc-2" in last["text"] and "thread_ts" not in last
         store.close()
+
+
+def test_a_report_gets_its_top_evidence_chart_and_the_console_link(tmp_path: Path):
+    from slack_sdk import WebClient
+
+    from opsloop.agent.server.console.charts import Chart
+    from opsloop.agent.server.console.png import png
+    from opsloop.agent.slack.reports import SlackReporter
+
+    points = [(float(t), 1.0) for t in range(0, 600, 10)] + [(600.0, 5.0), (610.0, 5.0)]
+    image = png(Chart("p99", points, onset=600.0))
+    assert image is not None and image.startswith(b"\x89PNG\r\n\x1a\n")
+    report = {"answer": "# Errors on checkout", "title": "Errors on checkout", "evidence": []}
+    incident = {"id": "inc-7", "status": "open", "alerts": [{"name": "HighErrorRate"}]}
+    with fake_slack() as slack:
+        store = SlackStore(tmp_path / "slack.sqlite")
+        reporter = SlackReporter(
+            WebClient(token="xoxb-t", base_url=slack.url), CHANNEL, store,
+            chart=lambda i: (image, "[E1] checkout 5xx ratio; onset 12:00 UTC"),
+            console_url="https://opsloop.example/",
+        )  # fmt: skip
+        reporter.on_report(incident, report)
+        ts = slack.named("chat.postMessage")[0]["_answer"]["ts"]
+        [upload] = slack.named("upload")
+        assert upload["body"] == image  # the PNG itself, not a link to it
+        [done] = slack.named("files.completeUploadExternal")
+        assert done["thread_ts"] == ts and done["channel_id"] == CHANNEL
+        assert "https://opsloop.example/incidents/inc-7" in done["initial_comment"]
+        assert "onset 12:00 UTC" in done["initial_comment"]
+
+        broken = SlackReporter(
+            WebClient(token="xoxb-t", base_url=slack.url), CHANNEL, store,
+            chart=lambda i: 1 / 0,  # a chart that cannot be drawn costs nothing else
+        )  # fmt: skip
+        broken.on_report({**incident, "id": "inc-8"}, report)
+        assert len(slack.named("chat.postMessage")) == 2
+        store.close()

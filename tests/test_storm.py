@@ -32,3 +32,18 @@ def test_a_storm_into_a_postgres_queue_loses_nothing_either(pg_url):
 def test_the_storm_generator_is_deterministic():
     assert storm(300, 50, seed=1) == storm(300, 50, seed=1)
     assert storm(300, 50, seed=1) != storm(300, 50, seed=2)
+
+
+def test_the_soak_day_has_new_groups_each_hour_and_resolves_them_all():
+    from bench.soak import hour_of_alerts, table
+
+    first, second = hour_of_alerts(200, 40, 0), hour_of_alerts(200, 40, 1)
+    assert len(first) >= 200
+    groups = [{n["groupKey"] for n in notes} for notes in (first, second)]
+    assert len(groups[0]) == len(groups[1]) == 40 and not groups[0] & groups[1]
+    last = {n["groupKey"]: n["status"] for n in first}
+    assert set(last.values()) == {"resolved"}  # every incident can close within its hour
+    row = {"hour": 2, "sent": 10, "rss_mb": 100.0, "db_mb": 2.0, "notifications": 5,
+           "checkpoints": 6, "answers": 1, "incidents": 1}  # fmt: skip
+    text = table([row, {**row, "hour": 4}], [row, {**row, "hour": 4, "db_mb": 4.0}])
+    assert "retention off: hour 2 → 4:" in text and "db_mb x2.00" in text

@@ -71,13 +71,26 @@ def below(reach: Mapping[str, set[str]], name: str) -> set[str]:
     return {c for c in reach.get(name, set()) if name not in reach.get(c, set())}
 
 
-def hops(topology: Topology, start: Iterable[str], limit: int = 2) -> dict[str, int]:
-    """Return services within `limit` calls of any of `start`, edges taken both ways."""
+_UNDIRECTED: list[tuple[Topology, dict[str, set[str]]]] = []  # the last graph built
+
+
+def _undirected(topology: Topology) -> dict[str, set[str]]:
+    """Return caller ↔ callee adjacency; intake asks for the same topology object each time."""
+    cached = _UNDIRECTED[:1]  # one read: another thread may replace it meanwhile
+    if cached and cached[0][0] is topology:
+        return cached[0][1]
     graph: dict[str, set[str]] = {}
     for caller, callees in topology.items():
         for callee in callees:
             graph.setdefault(caller, set()).add(callee)
             graph.setdefault(callee, set()).add(caller)
+    _UNDIRECTED[:] = [(topology, graph)]
+    return graph
+
+
+def hops(topology: Topology, start: Iterable[str], limit: int = 2) -> dict[str, int]:
+    """Return services within `limit` calls of any of `start`, edges taken both ways."""
+    graph = _undirected(topology)
     seen = {s: 0 for s in start}
     queue = deque(seen)
     while queue:

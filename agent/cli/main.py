@@ -18,6 +18,7 @@ from opsloop.agent.cli.investigate import investigate
 from opsloop.agent.cli.mcp import mcp_app
 from opsloop.agent.cli.memory import memory_app
 from opsloop.agent.cli.offline import detect, logs_app
+from opsloop.agent.cli.prune import prune
 from opsloop.agent.cli.rca import app as rca_app
 from opsloop.agent.cli.sandbox import sandbox_app
 from opsloop.agent.cli.serve import serve
@@ -40,6 +41,7 @@ app.command()(approve)
 app.command()(investigate)
 app.command("serve")(serve)
 app.add_typer(incidents_app, name="incidents", no_args_is_help=True)
+app.command()(prune)
 app.command()(detect)
 app.add_typer(logs_app, name="logs")
 app.add_typer(rca_app, name="rca", no_args_is_help=True)

@@ -71,6 +71,7 @@ def build_server(
     """
     from opsloop.agent.graph.execute import configure_pools
     from opsloop.agent.server.app import create_app
+    from opsloop.agent.server.retention import retention_service
 
     configure_pools(workers)  # tool threads for `workers` investigations and Slack at once
     if investigator is None and assistant is None:
@@ -87,8 +88,10 @@ def build_server(
     slack = _slack(settings, assistant, store)
     max_body = int(getattr(settings, "webhook_max_body_bytes", 1_048_576))
     mcp_routes, mcp_life = _mcp(settings, assistant)
+    console = _console(settings, store, assistant)
     routes = [
         *extra_routes,
+        *console.routes(),
         *_approvals(settings, assistant),
         *mcp_routes,
         *_change_intake(settings, max_body),
@@ -101,7 +104,7 @@ def build_server(
         if settings.slack_signing_secret is not None:
             routes += slack.routes()
         if settings.slack_channel:
-            on_report, on_resolved = _with_slack(slack, on_report, on_resolved)
+            on_report, on_resolved = _with_slack(slack, on_report, on_resolved, console)
     pool = WorkerPool(
         store,
         investigator,
@@ -111,14 +114,32 @@ def build_server(
         on_report=on_report,
         on_resolved=on_resolved,
     )
+    saver = getattr(getattr(assistant, "graph", None), "checkpointer", None)
+    retention = retention_service(settings, store.db, saver, lambda: store.clock())
+    background = [*_pollers(settings), *(s for s in (notes, retention) if s is not None)]
     app = create_app(
         settings, store, pool, max_body_bytes=max_body, extra_routes=routes,
-        background=[*_pollers(settings), *([notes] if notes is not None else [])],
-        contexts=mcp_life,
+        background=background, contexts=mcp_life,
     )  # fmt: skip
-    app.state.slack, app.state.pagerduty = slack, notes
+    app.state.slack, app.state.pagerduty, app.state.console = slack, notes, console
+    app.state.retention = retention
+    if retention is not None:
+        retention.export(app.state.registry)
     app.state.telemetry = _self_monitoring(app.state.registry, assistant)
     return app, store, pool
+
+
+def _console(settings: Settings, store: IncidentStore, assistant: Any) -> Any:
+    """Return the incident console (pages at `/`, `/incidents/{id}` for browsers, `/answers`)."""
+    from opsloop.agent.factory import changelog_path
+    from opsloop.agent.server.console.pages import Console
+    from opsloop.tools.backends.changelog import ChangeLog
+    from opsloop.tools.backends.prometheus.client import PromClient
+
+    return Console(
+        settings, store, assistant, PromClient.from_settings(settings),
+        ChangeLog.open(changelog_path(settings)),
+    )  # fmt: skip
 
 
 def _approvals(settings: Settings, assistant: Any) -> list[Any]:
@@ -214,12 +235,15 @@ def _slack(settings: Settings, assistant: Any, store: IncidentStore) -> Any:
 
 
 def _with_slack(
-    slack: Any, on_report: ReportHook | None, on_resolved: ResolvedHook | None
+    slack: Any, on_report: ReportHook | None, on_resolved: ResolvedHook | None, console: Any
 ) -> tuple[ReportHook, ResolvedHook]:
     """Chain the Slack channel's hooks after the others (each failure logged apart)."""
     from opsloop.agent.slack.reports import SlackReporter
 
-    reporter = SlackReporter(slack.client, slack.settings.slack_channel, slack.store)
+    reporter = SlackReporter(
+        slack.client, slack.settings.slack_channel, slack.store, chart=console.top_chart_png,
+        console_url=slack.settings.console_url,
+    )  # fmt: skip
     report = _chain(on_report, reporter.on_report)
 
     def resolved(incident: dict[str, Any]) -> None:

@@ -56,3 +56,15 @@ def _postgres(url: str, max_size: int) -> tuple[BaseCheckpointSaver, Callable[[]
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
     return saver, pool.close
+
+
+def checkpoint_threads(saver: BaseCheckpointSaver) -> list[str]:
+    """Return every thread id that has a checkpoint (the set retention ages)."""
+    sql = "SELECT DISTINCT thread_id FROM checkpoints"
+    cursor = getattr(saver, "cursor", None)
+    if cursor is not None:  # SqliteSaver: its lock, and its tables made on first use
+        with cursor(transaction=False) as cur:
+            return [str(r[0]) for r in cur.execute(sql).fetchall()]
+    with saver._cursor() as cur:  # type: ignore[attr-defined]  # PostgresSaver
+        cur.execute(sql)
+        return [str(r["thread_id"]) for r in cur.fetchall()]

@@ -8,11 +8,14 @@ single writer does; queue claims instead lock one row with `FOR UPDATE SKIP LOCK
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+import psycopg
 
 from opsloop.agent.config import mask_url
 
@@ -85,6 +88,7 @@ class Session:
 
     def __init__(self, conn: Any) -> None:
         self._conn = conn
+        self.first: list[Row] = []  # the rows of `tx(then=...)`
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
         """Run one statement; return its rows (if any) and rowcount."""
@@ -115,6 +119,7 @@ class PostgresDatabase:
     """A PostgreSQL database shared by replicas: a connection pool, a schema, a lock."""
 
     exclusive_lock_sql = "SELECT pg_advisory_xact_lock(%s)"
+    single_writer = False  # transactions run side by side, each under the locks it takes
 
     def __init__(
         self, url: str, schema: str, *, name: str, max_size: int = 10, timeout_s: float = 30.0
@@ -136,6 +141,7 @@ class PostgresDatabase:
         # One advisory lock per store (its name), so stores sharing a database do not
         # serialise each other.
         self.lock_key = zlib.crc32(f"opsloop:{name}".encode())
+        self.lock_space = _int4(f"opsloop:{name}")
         self.pool = ConnectionPool(
             url,
             min_size=1,
@@ -154,19 +160,56 @@ class PostgresDatabase:
 
     # Queue claims lock the row they take, and skip rows other replicas hold.
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    for_update = " FOR UPDATE"
+
+    def lock(self, session: Session, key: str | None) -> None:
+        """Lock `key` (None: the whole store) until the transaction ends, in every replica."""
+        if key is None:
+            session.execute("SELECT pg_advisory_xact_lock(?)", (self.lock_key,))
+            return
+        # The two-int form is a key space apart from the one-bigint store lock; two keys
+        # sharing a hash only wait for each other.
+        session.execute("SELECT pg_advisory_xact_lock(?, ?)", (self.lock_space, _int4(key)))
 
     def conn(self) -> Autocommit:
         """Return a handle for single statements outside a transaction."""
         return Autocommit(self)
 
     @contextmanager
-    def tx(self, write: bool = True, exclusive: bool = False) -> Iterator[Session]:
-        """Run a transaction; `exclusive` also takes the store's advisory lock."""
-        with self.pool.connection() as conn, conn.transaction():
-            if exclusive:
-                conn.execute(self.exclusive_lock_sql, (self.lock_key,))
-            yield Session(conn)
+    def tx(
+        self, write: bool = True, exclusive: bool = False, lock: str | None = None, then: str = ""
+    ) -> Iterator[Session]:
+        """Run a transaction; `exclusive` also takes the store's advisory lock, `lock` the
+        lock of that key (as `lock()` does, without a round trip of its own), and `then`
+        runs a parameterless statement after it whose rows `Session.first` returns."""
+        if lock is None:
+            with self.pool.connection() as conn, conn.transaction():
+                if exclusive:
+                    conn.execute(self.exclusive_lock_sql, (self.lock_key,))
+                yield Session(conn)
+            return
+        with self.pool.connection() as conn:
+            # One round trip: without parameters (two ints, nothing to quote) psycopg sends
+            # the statements as one simple query; each still reads after the lock is held.
+            locking = f"SELECT pg_advisory_xact_lock({self.lock_space}, {_int4(lock)})"
+            cur = conn.execute(f"BEGIN; {locking}" + (f"; {then}" if then else ""))
+            session = Session(conn)
+            while then and cur.nextset():
+                session.first = cur.fetchall()
+            try:
+                yield session
+            except BaseException:
+                with contextlib.suppress(psycopg.Error):  # broken: the pool discards it
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def close(self) -> None:
         """Close the pool."""
         self.pool.close()
+
+
+def _int4(text: str) -> int:
+    """Hash `text` to a signed 32-bit int, as the two-key advisory locks take."""
+    value = zlib.crc32(text.encode())
+    return value - (1 << 32) if value >= 1 << 31 else value

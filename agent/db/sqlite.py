@@ -30,14 +30,19 @@ STORE_UNAVAILABLE: tuple[type[Exception], ...] = (
 class Database:
     """One SQLite file; each thread gets its own connection."""
 
+    single_writer = True  # writes queue for one lock: intake batches them (group commit)
     skip_locked = ""  # BEGIN IMMEDIATE already makes a claim exclusive
+    for_update = ""  # and a read inside it already holds every row still
 
     def __init__(self, path: Path | str, busy_timeout_s: float, schema: str) -> None:
         self.path = Path(path)
         self.busy_timeout_s = busy_timeout_s
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._conns: list[sqlite3.Connection] = []
+        # This process's writers queue here rather than in SQLite's busy handler, which
+        # polls with sleeps of up to 100 ms and so turned a short wait into a long tail.
+        self._writer = threading.RLock()
+        self._conns: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = self.conn()
         db.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file once set
@@ -55,19 +60,46 @@ class Database:
             )
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
-            conn.execute("PRAGMA synchronous = FULL")  # an accepted alert survives power loss
+            # FULL: every commit syncs the WAL, so an accepted alert survives power loss and
+            # OS crashes. NORMAL (safe in WAL) would survive an application crash, not those:
+            # the last commits may roll back. Intake batches commits (group commit), so FULL
+            # costs one fsync per batch, not per notification; the storm bench is bound by
+            # HTTP, not by it.
+            conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
             self._local.conn = conn
             with self._lock:
-                self._conns.append(conn)
+                # Pool threads retire when idle: close their connections, or every burst of
+                # requests would leave file handles and a page cache behind for good.
+                gone = [c for t, c in self._conns if not t.is_alive()]
+                self._conns = [(t, c) for t, c in self._conns if t.is_alive()]
+                self._conns.append((threading.current_thread(), conn))
+            for old in gone:
+                old.close()
         return conn
 
+    def lock(self, db: sqlite3.Connection, key: str | None) -> None:
+        """Lock `key` (None: the whole store) until the transaction ends: a no-op here."""
+        # BEGIN IMMEDIATE already holds the only write lock; PostgreSQL needs the call.
+
     @contextmanager
-    def tx(self, write: bool = True, exclusive: bool = False) -> Iterator[sqlite3.Connection]:
+    def tx(
+        self, write: bool = True, exclusive: bool = False, lock: str | None = None
+    ) -> Iterator[sqlite3.Connection]:
         """Run a transaction: IMMEDIATE for writes, a consistent snapshot for reads.
 
-        Every write transaction is exclusive in SQLite; `exclusive` matters for PostgreSQL.
+        Every write transaction is exclusive in SQLite; `exclusive` and `lock` matter for
+        PostgreSQL.
         """
+        if not write:
+            with self._run(write=False) as db:
+                yield db
+            return
+        with self._writer, self._run(write=True) as db:
+            yield db
+
+    @contextmanager
+    def _run(self, write: bool) -> Iterator[sqlite3.Connection]:
         # IMMEDIATE takes the write lock up front, so a transaction never fails half-way with
         # SQLITE_BUSY when a read would have to upgrade to a write.
         db = self.conn()
@@ -91,7 +123,7 @@ class Database:
         with self._lock:
             conns, self._conns = self._conns, []
             self._local = threading.local()
-        for conn in conns:
+        for _thread, conn in conns:
             conn.close()
 
 

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from opsloop.agent.db.group_commit import AsyncGroupCommit
 from opsloop.agent.db.sqlite import STORE_UNAVAILABLE
 from opsloop.agent.rca.alerts import AlertError, Notification, parse_alertmanager, parse_grafana
 from opsloop.agent.server.auth import ReadAuth, WebhookAuth
@@ -205,6 +206,9 @@ def create_app(
         return Response(data, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def incidents(request: Request) -> Response:
+        console = request.app.state.console
+        if console is not None and console.wants_html(request):
+            return await console.index(request)
         may_read(request)
         status = request.query_params.get("status") or None
         if status is not None and status not in STATUSES:
@@ -213,6 +217,9 @@ def create_app(
         return JSONResponse(await run_in_threadpool(store.list_incidents, limit, status))
 
     async def incident(request: Request) -> Response:
+        console = request.app.state.console
+        if console is not None and console.wants_html(request):  # a browser: the page
+            return await console.incident(request)
         may_read(request)
         incident_id = request.path_params["incident_id"]
         found = await run_in_threadpool(store.get, incident_id)
@@ -253,6 +260,10 @@ def create_app(
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
     app.state.store, app.state.pool, app.state.metrics = store, pool, metrics
+    app.state.console = None  # set by `opsloop serve` (agent/server/console)
+    # Looked up per batch, not bound here, so a test may replace the store's method.
+    batch = AsyncGroupCommit(lambda items: store.accept_batch(items))
+    app.state.group_commit = batch if store.group_commit is not None else None
     app.state.registry = metrics.registry  # what /metrics serves; others may register on it
     return app
 
@@ -261,11 +272,15 @@ async def store_notification(app: Starlette, notification: Notification, body: b
     """Store and route a verified notification, wake the workers, and answer its sender."""
     store, pool, metrics = app.state.store, app.state.pool, app.state.metrics
     try:
-        accepted = await run_in_threadpool(store.accept, notification, body)
+        if app.state.group_commit is not None:  # SQLite: one write for whoever is waiting
+            accepted = await app.state.group_commit.submit(store.prepare(notification, body))
+        else:  # PostgreSQL: side by side, each under its group's lock
+            accepted = await run_in_threadpool(store.accept, notification, body)
     except STORE_UNAVAILABLE:
         metrics.rejected.labels("unavailable").inc()
         raise  # → 503: the sender retries, nothing was half-stored
-    pool.wake()
+    if not accepted.duplicate:  # a repeat changed nothing: no work, no resolution
+        pool.wake()
     source = notification.source
     metrics.notifications.labels(source, notification.status).inc()
     if accepted.duplicate:

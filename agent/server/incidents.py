@@ -11,27 +11,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from opsloop.agent.db.group_commit import GroupCommit
 from opsloop.agent.db.sqlite import dump, iso, load
 from opsloop.agent.rca.alerts import Notification
+from opsloop.agent.server.intake import Accepted, Intake, Intaker
 from opsloop.agent.server.routing import Router, Tx
 from opsloop.agent.server.schema import alert_public, open_incidents_db, summary
 from opsloop.tools.callgraph import CallGraph, Topology
 
 STATUSES = ("investigating", "open", "resolved")
 MAX_BACKOFF_S = 600.0
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """What `accept` did with a notification."""
-
-    incident_id: str | None
-    duplicate: bool
-    created: bool
 
 
 def failure_report(error: str, attempts: int) -> dict[str, Any]:
@@ -62,6 +54,12 @@ class IncidentStore:
         self.retry_backoff_s = retry_backoff_s
         self.clock = clock
         self.db = open_incidents_db(path, busy_timeout_s)  # file or postgresql://
+        self.intaker = Intaker(self.db, self.router)
+        # One writer in SQLite: concurrent notifications share its transaction and commit.
+        # PostgreSQL routes them side by side under per-group locks instead.
+        self.group_commit: GroupCommit[Intake, Accepted] | None = (
+            GroupCommit(self.accept_batch) if self.db.single_writer else None
+        )
 
     @classmethod
     def from_settings(
@@ -87,33 +85,29 @@ class IncidentStore:
     # -- intake -------------------------------------------------------------------------------
 
     def accept(self, notification: Notification, raw: bytes | str) -> Accepted:
-        """Persist a notification and route it to an incident, all in one transaction."""
+        """Persist a notification and route it to an incident; return once it is committed."""
+        item = self.prepare(notification, raw)
+        if self.group_commit is not None:
+            return self.group_commit.submit(item)
+        return self.intaker.one(item, self.call_graph.edges())
+
+    def prepare(self, notification: Notification, raw: bytes | str) -> Intake:
+        """Return what `accept_batch` stores for a notification received now."""
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-        key = notification.dedup_key()
+        return Intake(notification, text, notification.dedup_key(), self.clock())
+
+    def accept_batch(self, items: list[Intake]) -> list[Accepted | BaseException]:
+        """Store notifications in one transaction (group commit); one failing fails alone."""
         topology = self.call_graph.edges()  # may ask Prometheus: not inside the transaction
-        now = self.clock()
-        # Exclusive: routing reads other incidents (group, correlation), so two replicas
-        # must not route at once or both would open an incident for one group.
-        with self.db.tx(exclusive=True) as db:
-            seen = db.execute(
-                "SELECT incident_id FROM notifications WHERE dedup_key = ?", (key,)
-            ).fetchone()
-            if seen is not None:
-                return Accepted(seen["incident_id"], duplicate=True, created=False)
-            incident_id, created = self.router.route(db, notification, now, topology)
-            db.execute(
-                "INSERT INTO notifications (dedup_key, received_at, source, group_key, status,"
-                " incident_id, raw) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (key, now, notification.source, notification.group_key, notification.status,
-                 incident_id, text),
-            )  # fmt: skip
-        return Accepted(incident_id, duplicate=False, created=created)
+        return self.intaker.batch(items, topology)
 
     # -- work queue ---------------------------------------------------------------------------
 
     def claim(self, owner: str, lease_s: float) -> dict[str, Any] | None:
         """Lease the oldest incident waiting for investigation; return its work item."""
         now = self.clock()
+        if not self._claimable(now):  # a plain read: idle polls take no write lock
+            return None
         with self.db.tx() as db:
             while True:
                 row = db.execute(
@@ -139,6 +133,13 @@ class IncidentStore:
                     (owner, now + lease_s, dump(sorted(n[0] for n in names)), row["id"]),
                 )
                 return self._work_item(db, row["id"])
+
+    def _claimable(self, now: float) -> bool:
+        sql = (
+            "SELECT 1 FROM incidents WHERE status = 'investigating'"
+            " AND (report IS NULL OR rerun = 1) AND lease_until < ? AND retry_at <= ? LIMIT 1"
+        )
+        return self.db.conn().execute(sql, (now, now)).fetchone() is not None
 
     def renew(self, incident_id: str, owner: str, lease_s: float) -> bool:
         """Extend a lease `owner` still holds."""

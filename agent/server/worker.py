@@ -227,9 +227,10 @@ class WorkerPool:
     def _sweep(self) -> None:
         """Deliver reports and resolutions left pending (by a crash, or resolved meanwhile)."""
         now = time.monotonic()
-        if not self._sweep_due and now - self._last_sweep < self.sweep_s:
-            return
-        self._sweep_due, self._last_sweep = False, now
+        with self._lock:  # one worker sweeps per wake, not every worker
+            if not self._sweep_due and now - self._last_sweep < self.sweep_s:
+                return
+            self._sweep_due, self._last_sweep = False, now
         for incident_id in self.store.pending_deliveries():
             self.deliver(incident_id)
         for incident_id in self.store.pending_resolutions():

@@ -12,6 +12,7 @@ import logging
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -52,6 +53,24 @@ def _secret(value: Any) -> str:
     return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
 
 
+class ThreadLock:
+    """A mutex that can be weakly referenced (a bare `threading.Lock` cannot)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> ThreadLock:
+        self._lock.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+    def locked(self) -> bool:
+        """Return True while someone holds it."""
+        return self._lock.locked()
+
+
 class SlackOps:
     """opsloop's Slack side: the Bolt app, its handlers and where they post."""
 
@@ -74,7 +93,9 @@ class SlackOps:
             token_verification_enabled=False,
             logger=log,
         )
-        self._locks: dict[str, threading.Lock] = {}
+        # Weak values: a thread's lock lives while someone holds or waits for it, so the table
+        # stays as small as the turns in flight instead of growing with every thread ever seen.
+        self._locks: weakref.WeakValueDictionary[str, ThreadLock] = weakref.WeakValueDictionary()
         self._locks_guard = threading.Lock()
         self.app.middleware(self._drop_retries)
         self.app.event("app_mention")(self._on_mention)
@@ -84,10 +105,13 @@ class SlackOps:
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    def lock(self, thread: str) -> threading.Lock:
+    def lock(self, thread: str) -> ThreadLock:
         """Return the lock that serialises decisions and turns on one graph thread."""
         with self._locks_guard:
-            return self._locks.setdefault(thread, threading.Lock())
+            lock = self._locks.get(thread)
+            if lock is None:
+                lock = self._locks[thread] = ThreadLock()
+            return lock
 
     def report_renderer(self, thread: str, message_ts: str) -> Callable[[dict], list]:
         """Return how to re-render a message: as its incident's report (kept) or an answer."""

@@ -7,6 +7,7 @@ place and says why in its thread; a resolve marks it resolved and says so in the
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,8 +22,17 @@ log = logging.getLogger("opsloop.agent.slack")
 class SlackReporter:
     """`on_report` / `on_resolved` hooks for `opsloop serve` that post to one channel."""
 
-    def __init__(self, client: WebClient, channel: str, store: SlackStore) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        channel: str,
+        store: SlackStore,
+        chart: Callable[[dict[str, Any]], tuple[bytes, str] | None] | None = None,
+        console_url: str | None = None,
+    ) -> None:
         self.client, self.channel, self.store = client, channel, store
+        self.chart = chart  # incident → (PNG, caption) of its top evidence, or None
+        self.console_url = (console_url or "").rstrip("/") or None
 
     def on_report(self, incident: dict[str, Any], report: dict[str, Any]) -> None:
         """Post the incident's report, or update it if it was posted before."""
@@ -33,6 +43,7 @@ class SlackReporter:
         if posted is None:
             resp = self.client.chat_postMessage(channel=self.channel, text=text, blocks=shown)
             self.store.save_report(incident["id"], resp["channel"], resp["ts"], status, report)
+            self._post_chart(incident, resp["channel"], resp["ts"])
             return
         self.client.chat_update(channel=posted.channel, ts=posted.ts, text=text, blocks=shown)
         self.store.save_report(incident["id"], posted.channel, posted.ts, status, report)
@@ -43,6 +54,27 @@ class SlackReporter:
             text=":arrows_counterclockwise: Report updated: the incident now has "
             f"{len(incident.get('alerts', []))} alert(s) ({blocks.escape(', '.join(names))}).",
         )
+
+    def _post_chart(self, incident: dict[str, Any], channel: str, ts: str) -> None:
+        """Put the top evidence's chart (and the console link) under the report."""
+        link = f"{self.console_url}/incidents/{incident['id']}" if self.console_url else None
+        try:
+            drawn = self.chart(incident) if self.chart is not None else None
+            if drawn is None:
+                if link:
+                    self.client.chat_postMessage(
+                        channel=channel, thread_ts=ts, text=f"Charts and timeline: <{link}>"
+                    )
+                return
+            image, caption = drawn
+            comment = f":chart_with_upwards_trend: {blocks.escape(caption)}"
+            comment += f"\nCharts and timeline: <{link}>" if link else ""
+            self.client.files_upload_v2(
+                channel=channel, thread_ts=ts, file=image, filename="evidence.png",
+                title=caption[:200], initial_comment=comment,
+            )  # fmt: skip
+        except Exception as exc:  # a chart is an aid: the report stands without it
+            log.warning("could not post the chart for %s: %s", incident["id"], exc)
 
     def on_resolved(self, incident: dict[str, Any]) -> None:
         """Mark the report resolved and say so in its thread."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,11 @@ CREATE VIRTUAL TABLE IF NOT EXISTS answers_fts USING fts5(
 CREATE TRIGGER IF NOT EXISTS answers_ai AFTER INSERT ON answers BEGIN
     INSERT INTO answers_fts(rowid, question, answer) VALUES (new.id, new.question, new.answer);
 END;
+-- Retention deletes old records: the search index must forget them too.
+CREATE TRIGGER IF NOT EXISTS answers_ad AFTER DELETE ON answers BEGIN
+    INSERT INTO answers_fts(answers_fts, rowid, question, answer)
+    VALUES ('delete', old.id, old.question, old.answer);
+END;
 CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
@@ -51,15 +58,19 @@ RATINGS = ("helpful", "not_helpful")
 class AnswerStore:
     """Append answers; find past answers to similar questions (BM25 over FTS5)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
         self._conn = connect(path)
         self._conn.executescript(SCHEMA)
         self._lock = threading.Lock()
 
+    def _now(self) -> str:
+        return datetime.fromtimestamp(self.clock(), UTC).isoformat(timespec="seconds")
+
     def add(self, record: dict[str, Any]) -> int:
         """Store one answer record; return its id."""
         row = (
-            datetime.now(UTC).isoformat(timespec="seconds"),
+            self._now(),
             record["thread_id"],
             record.get("user"),
             record["question"],
@@ -121,7 +132,7 @@ class AnswerStore:
                 "INSERT INTO feedback (at, thread_id, user, rating, root_cause_kind,"
                 " root_cause_target, note, source) VALUES (?,?,?,?,?,?,?,?)",
                 (
-                    datetime.now(UTC).isoformat(timespec="seconds"),
+                    self._now(),
                     thread_id,
                     user,
                     rating,

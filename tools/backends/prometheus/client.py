@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import ast
 import re
-import threading
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +11,7 @@ import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from urllib3.util.retry import Retry
 
+from opsloop.tools.backends.lru import LruCache
 from opsloop.tools.deadline import DeadlineAdapter
 from opsloop.tools.errors import BackendUnavailable, QueryError
 
@@ -33,6 +32,7 @@ class PromClient:
         timeout: float = 10.0,
         retries: int = 2,
         cache_ttl: float = 60.0,
+        cache_size: int = 256,
     ) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
@@ -57,9 +57,8 @@ class PromClient:
         )
         # Same retries, with every request's timeout cut to the turn's deadline.
         session.mount(self.url, DeadlineAdapter(max_retries=retry))
-        self._cache_ttl = cache_ttl
-        self._cache: dict[tuple[str, ...], tuple[float, Any]] = {}
-        self._lock = threading.Lock()
+        # Keyed by caller-chosen matchers: capped, so a long-running server stays bounded.
+        self._cache: LruCache[Any] = LruCache(cache_size, cache_ttl)
 
     @classmethod
     def from_settings(cls, settings: Any) -> PromClient:
@@ -158,20 +157,16 @@ class PromClient:
 
     def clear_cache(self) -> None:
         """Forget discovery results."""
-        with self._lock:
-            self._cache.clear()
+        self._cache.clear()
 
     # -- internals -------------------------------------------------------------------------
 
     def _cached(self, key: tuple[str, ...], load: Any) -> Any:
-        now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit and now - hit[0] < self._cache_ttl:
-                return hit[1]
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
         value = load()
-        with self._lock:
-            self._cache[key] = (now, value)
+        self._cache.put(key, value)
         return value
 
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:

@@ -1,0 +1,1 @@
+"""The incident console: server-rendered pages for incidents, their evidence and approvals."""
