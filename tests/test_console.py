@@ -219,3 +219,9 @@ def test_a_chart_marks_the_onset_and_shades_the_baseline():
     assert 'class="band"' in drawn and "<title>p99 latency</title>" in drawn
     assert "onset at 00:10 UTC" in drawn
     assert "no data" in svg(Chart("empty", []))
+
+
+def test_services_are_named_by_the_same_label_conventions_as_rca(world):
+    incident = {"alerts": [{"labels": {"service_name": "fraud-api", "alertname": "X"}},
+                           {"labels": {"job": "gateway"}}]}  # fmt: skip
+    assert world.console._services(incident) == ["fraud-api", "gateway"]

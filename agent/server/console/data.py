@@ -129,14 +129,15 @@ def timeline(
     return sorted(events, key=lambda e: e["at"])
 
 
-def change_marks(changelog: Any, incident: dict[str, Any]) -> list[tuple[float, str]]:
-    """Return (time, text) for changes in the chart window on the incident's services."""
+def change_marks(
+    changelog: Any, incident: dict[str, Any], services: set[str]
+) -> list[tuple[float, str]]:
+    """Return (time, text) for changes in the chart window on its services and suspects."""
     t0 = onset(incident)
     if changelog is None or t0 is None:
         return []
     report = incident.get("report") or {}
-    targets = {h.get("target") for h in report.get("hypotheses", [])[:3]}
-    targets |= {(a.get("labels") or {}).get("service") for a in incident.get("alerts", [])}
+    targets = {h.get("target") for h in report.get("hypotheses", [])[:3]} | services
     try:
         events = changelog.events(since=t0 - BEFORE_S, until=t0 + AFTER_S)
     except Exception as exc:

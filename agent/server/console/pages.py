@@ -22,6 +22,7 @@ from opsloop.agent.server.console import data
 from opsloop.agent.server.console.charts import svg
 from opsloop.agent.server.console.png import png
 from opsloop.agent.server.console.session import COOKIE, SESSION_S, Sessions, Viewer
+from opsloop.tools.backends.prometheus.kube import service_candidates
 
 HERE = Path(__file__).parent
 STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
@@ -40,6 +41,7 @@ class Console:
         changelog: Any = None,
     ) -> None:
         self.store, self.assistant, self.prom, self.changelog = store, assistant, prom, changelog
+        self.service_label = str(getattr(settings, "service_label", None) or "service")
         self.people = People(getattr(settings, "people", None) or {})
         self.reader = ReadAuth(settings)
         secret = getattr(settings, "console_secret", None)
@@ -197,7 +199,7 @@ class Console:
                 continue
             full = self.store.get(row["id"]) or row
             report = full.get("report") or {}
-            services = sorted({s for a in full.get("alerts", []) if (s := _service(a))})
+            services = self._services(full)
             if service and service not in services:
                 continue
             rows.append({
@@ -212,7 +214,7 @@ class Console:
         if incident is None:
             return None
         report, now = incident.get("report") or {}, time.time()
-        changes = data.change_marks(self.changelog, incident)
+        changes = data.change_marks(self.changelog, incident, set(self._services(incident)))
         audit = self.assistant.deps.audit.for_thread(incident_id) if self.assistant else []
         pending = None
         if self.assistant is not None:
@@ -230,7 +232,7 @@ class Console:
         ]
         alerts = incident.get("alerts") or [{}]
         title = report.get("title") or f"{alerts[0].get('name', 'Incident')} on " + (
-            _service(alerts[0]) or incident_id
+            ", ".join(self._services(incident)) or incident_id
         )
         decided = [e for e in audit if e.get("decision") not in (None, "requested")]
         outcome = ""
@@ -247,12 +249,19 @@ class Console:
     def top_chart_png(self, incident: dict[str, Any]) -> tuple[bytes, str] | None:
         """Return (PNG, caption) of the incident's top evidence series, for Slack."""
         full = self.store.get(incident["id"]) or incident
-        drawn = data.charts(full, self.prom, data.change_marks(self.changelog, full), time.time())
+        marks = data.change_marks(self.changelog, full, set(self._services(full)))
+        drawn = data.charts(full, self.prom, marks, time.time())
         if not drawn or (image := png(drawn[0])) is None:
             return None
         t0 = drawn[0].onset
         onset = f"; onset {_iso(t0)[11:16]} UTC (red dashes)" if t0 else ""
         return image, f"{drawn[0].title}{onset}; baseline band shaded"
+
+    def _services(self, incident: dict[str, Any]) -> list[str]:
+        """Return the services the incident's alerts name (the same label conventions as RCA)."""
+        found = (service_candidates(a.get("labels") or {}, self.service_label)[:1]
+                 for a in incident.get("alerts", []))  # fmt: skip
+        return sorted({s for first in found for s in first})
 
     def _answer_rows(self) -> list[dict[str, Any]]:
         if self.assistant is None:
@@ -267,10 +276,6 @@ class Console:
                 "groundedness": evals.get("groundedness"), "feedback": ratings,
             })  # fmt: skip
         return rows
-
-
-def _service(alert: dict[str, Any]) -> str | None:
-    return (alert.get("labels") or {}).get("service")
 
 
 def _link(report: dict[str, Any], title: str) -> str | None:
