@@ -225,3 +225,13 @@ def test_services_are_named_by_the_same_label_conventions_as_rca(world):
     incident = {"alerts": [{"labels": {"service_name": "fraud-api", "alertname": "X"}},
                            {"labels": {"job": "gateway"}}]}  # fmt: skip
     assert world.console._services(incident) == ["fraud-api", "gateway"]
+
+
+def test_an_onset_newer_than_the_last_sample_is_still_marked():
+    # A fresh incident: the last scrape predates the onset the investigation found.
+    points = [(float(t), 1.0 + (t % 3) * 0.01) for t in range(0, 590, 10)]
+    chart = Chart("error ratio", points, onset=600.0, start=0.0, end=900.0)
+    assert 'class="onset"' in svg(chart)
+    from opsloop.agent.server.console.png import png
+
+    assert png(chart) is not None

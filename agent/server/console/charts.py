@@ -22,6 +22,15 @@ class Chart:
     onset: float | None = None
     changes: list[tuple[float, str]] = field(default_factory=list)
     unit: str = ""
+    # The window asked for: the axis spans it even where samples stop short (a fresh
+    # incident's onset may be newer than the last scrape).
+    start: float | None = None
+    end: float | None = None
+
+    def span(self, points: list[tuple[float, float]]) -> tuple[float, float]:
+        """Return the time axis: the window asked for, widened to every point."""
+        first, last = points[0][0], points[-1][0]
+        return min(first, self.start or first), max(last, self.end or last)
 
 
 def baseline_band(points: list[tuple[float, float]], before: float | None) -> tuple[float, float]:
@@ -43,7 +52,7 @@ def svg(chart: Chart) -> str:
             f"<title>{label}: no data in this range</title>"
             f'<text x="8" y="34">no data in this range</text></svg>'
         )
-    t0, t1 = points[0][0], points[-1][0]
+    t0, t1 = chart.span(points)
     low, high = baseline_band(points, chart.onset)
     values = [v for _t, v in points] + [x for x in (low, high) if math.isfinite(x)]
     vmin, vmax = min(values), max(values)

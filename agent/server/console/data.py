@@ -61,7 +61,8 @@ def charts(
     t0 = onset(incident)
     if t0 is None or prom is None:
         return []
-    start, end = t0 - BEFORE_S, min(now, t0 + AFTER_S)
+    # At least a few minutes past the onset, so it never sits on the axis's edge.
+    start, end = t0 - BEFORE_S, max(min(now, t0 + AFTER_S), t0 + 300)
     step = max((end - start) / MAX_POINTS, 1.0)
     out: list[Chart] = []
     for record in decisive(report):
@@ -79,7 +80,7 @@ def charts(
         if series is None:
             continue
         title = f"[{record['id']}] {record.get('summary', '')[:90]}"
-        out.append(Chart(title, series, onset=t0, changes=changes))
+        out.append(Chart(title, series, onset=t0, changes=changes, start=start, end=end))
     return out
 
 

@@ -70,7 +70,7 @@ def png(chart: Chart) -> bytes | None:
     if len(points) < 2:
         return None
     canvas = Canvas(W, H)
-    t0, t1 = points[0][0], points[-1][0]
+    t0, t1 = chart.span(points)
     low, high = baseline_band(points, chart.onset)
     values = [v for _t, v in points] + [x for x in (low, high) if math.isfinite(x)]
     vmin, vmax = min(values), max(values)
