@@ -235,3 +235,17 @@ def test_an_onset_newer_than_the_last_sample_is_still_marked():
     from opsloop.agent.server.console.png import png
 
     assert png(chart) is not None
+
+
+def test_charts_start_with_the_top_suspects_own_signals():
+    from opsloop.agent.server.console.data import decisive
+
+    def record(ident: str, summary: str) -> dict:
+        return {"id": ident, "summary": summary, "link": "http://p/graph?g0.expr=up"}
+
+    report = {
+        "hypotheses": [{"kind": "model_version", "target": "fraud-detector", "evidence": ["E9"]}],
+        "evidence": [record("E1", "checkout p99 up"), record("E2", "fraud-detector auc down"),
+                     {"id": "E9", "summary": "ranking", "link": None}],
+    }  # fmt: skip
+    assert [e["id"] for e in decisive(report)] == ["E2", "E1"]

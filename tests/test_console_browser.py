@@ -90,7 +90,7 @@ def test_an_approver_diagnoses_and_rolls_back_from_the_console(opsloop_home):
                 expect(page.locator("pre.dryrun")).to_contain_text("fraud-detector")
                 page.screenshot(path=str(ARTIFACTS / "console-incident.png"), full_page=True)
                 _record_weight(page, base, incident)
-                page.locator("#h-charts").scroll_into_view_if_needed()
+                page.evaluate("document.getElementById('h-charts').scrollIntoView()")
                 page.screenshot(path=str(ARTIFACTS / "console-charts.png"))  # the README's
 
                 page.get_by_role("link", name="Sign in").first.click()

@@ -45,11 +45,15 @@ def promql_of(evidence: dict[str, Any]) -> str | None:
 
 
 def decisive(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Return the evidence records with PromQL, the top hypothesis's first."""
+    """Return the evidence records with PromQL: the top hypothesis's, its target's, the rest."""
     evidence = {e["id"]: e for e in report.get("evidence", []) if e.get("id")}
     hypotheses = report.get("hypotheses") or []
     order = [i for h in hypotheses[:1] for i in h.get("evidence", [])]
-    order += [i for i in evidence if i not in order]
+    # Then what names the top suspect (its own signals), then the rest in report order.
+    target = str(hypotheses[0].get("target") or "") if hypotheses else ""
+    order += [i for i, e in evidence.items() if target and target in str(e.get("summary"))]
+    order += list(evidence)
+    order = list(dict.fromkeys(order))
     return [evidence[i] for i in order if i in evidence and promql_of(evidence[i])]
 
 
