@@ -49,7 +49,8 @@ def start_server(settings: Settings, sock: socket.socket) -> tuple[Any, Any, thr
     from opsloop.agent.cli.serve import build_server
 
     app, store, _ = build_server(settings, workers=1)
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))
+    config = uvicorn.Config(app, lifespan="on", log_level="warning", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     return server, store, thread
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         return _loop(console, settings, store, args.yes, base)
     finally:
         server.should_exit = True
-        thread.join(timeout=30)
+        thread.join(timeout=60)
         sock.close()  # uvicorn leaves a socket it was given open: free the port
         if args.down:
             down(home)
@@ -104,8 +105,8 @@ def _keep_console(console: Console, home: Path, base: str) -> None:
     """Leave `opsloop serve` running with the sandbox, so the console URL keeps working."""
     port = int(base.rsplit(":", 1)[1])
     try:
-        keep_serving(home / "sandbox", port)
-        where = f"the incident console stays at {base}/ (opsloop serve, stopped with the sandbox)"
+        kept = keep_serving(home / "sandbox", port)
+        where = f"the incident console stays at {kept}/ (opsloop serve, stopped with the sandbox)"
     except Exception as exc:  # the demo's result stands; only the console is gone
         where = f"could not keep the console running ({exc}); `opsloop serve` shows it again"
     console.print(

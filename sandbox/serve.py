@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import sys
+import time
 from pathlib import Path
 
-from opsloop.sandbox.procs import Managed
+from opsloop.sandbox.procs import Managed, free_port
 
 
 def keep_serving(root: Path, port: int) -> str:
     """Start `opsloop serve` on `port` for the sandbox in `root`; return the console URL."""
+    # The same port keeps Alertmanager's webhook working; while the demo's own server still
+    # holds it, another free port still serves the console.
+    port = port if _free_within(port, 10.0) else free_port()
     base = f"http://127.0.0.1:{port}"
     server = Managed(
         "opsloop-serve",
@@ -31,6 +36,21 @@ def keep_serving(root: Path, port: int) -> str:
     state["processes"]["opsloop-serve"] = {"pid": server.pid, "port": port, "url": base}
     state_path.write_text(json.dumps(state, indent=2))
     return base
+
+
+def _free_within(port: int, deadline_s: float) -> bool:
+    """Return True once `port` can be listened on again, False if not within the deadline."""
+    stop = time.monotonic() + deadline_s
+    while True:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            try:
+                probe.bind(("127.0.0.1", port))
+                return True
+            except OSError:
+                if time.monotonic() > stop:
+                    return False
+        time.sleep(0.2)
 
 
 def main(argv: list[str] | None = None) -> None:
